@@ -1,0 +1,15 @@
+import { closeDependencies, createDependencies } from '../app.js';
+import { loadConfigOrExit } from '../config.js';
+import { migrate } from '../platform/db/migrate.js';
+
+/** `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the embedded database). */
+const config = loadConfigOrExit();
+const deps = await createDependencies({ ...config, migrateOnStart: false, redisUrl: undefined });
+try {
+  const applied = await migrate(deps.database.db);
+  process.stdout.write(
+    applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n',
+  );
+} finally {
+  await closeDependencies(deps);
+}

@@ -1,0 +1,30 @@
+import { buildApp, closeDependencies, createDependencies } from './app.js';
+import { loadConfigOrExit } from './config.js';
+
+const config = loadConfigOrExit();
+const deps = await createDependencies(config);
+const { server, lifecycle } = await buildApp(config, deps);
+server.addHook('onClose', async () => closeDependencies(deps));
+
+await server.listen({ port: config.port, host: config.host });
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  server.log.info({ signal }, 'shutting down');
+  // Whatever happens below, the process is gone within the bound.
+  setTimeout(() => {
+    server.log.error('shutdown took too long, exiting');
+    process.exit(1);
+  }, config.shutdownTimeoutMs).unref();
+  // Readiness turns 503 first, so a load balancer stops sending before we stop accepting.
+  lifecycle.shuttingDown = true;
+  if (config.shutdownDrainMs > 0) await new Promise((r) => setTimeout(r, config.shutdownDrainMs));
+  // Stops accepting, lets in-flight requests finish, then runs onClose (pool, Redis).
+  await server.close();
+  process.exit(0);
+}
+
+process.once('SIGTERM', (s) => void shutdown(s));
+process.once('SIGINT', (s) => void shutdown(s));

@@ -1,0 +1,138 @@
+import { sql, type Selectable } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import { isUniqueViolation, UniqueViolationError } from '../../platform/db/errors.js';
+import type { UserRole, UsersTable, UserStatus } from '../../platform/db/schema.js';
+import type { Tx } from '../../platform/db/transaction.js';
+import type { UserSort } from './users.schemas.js';
+
+export interface User {
+  id: string;
+  name: string;
+  email: string;
+  role: UserRole;
+  status: UserStatus;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewUser {
+  id: string;
+  name: string;
+  email: string;
+  role: UserRole;
+  status: UserStatus;
+}
+
+export type UserChanges = Partial<Pick<User, 'name' | 'email' | 'role' | 'status'>>;
+
+export interface ListUsersOptions {
+  offset: number;
+  limit: number;
+  sort: UserSort;
+  status?: UserStatus;
+}
+
+/** Storage-neutral: plain domain objects in and out. */
+export interface UsersRepository {
+  findById(id: string, tx?: Tx): Promise<User | undefined>;
+  findByEmail(email: string, tx?: Tx): Promise<User | undefined>;
+  list(options: ListUsersOptions): Promise<{ items: User[]; totalCount: number }>;
+  create(user: NewUser, tx?: Tx): Promise<User>;
+  update(id: string, changes: UserChanges, tx?: Tx): Promise<User | undefined>;
+  delete(id: string, tx?: Tx): Promise<boolean>;
+}
+
+const columns = ['id', 'name', 'email', 'role', 'status', 'created_at', 'updated_at'] as const;
+
+function toUser(row: Selectable<UsersTable>): User {
+  return {
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    role: row.role,
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const sortColumns = { createdAt: 'created_at', name: 'name', email: 'email' } as const;
+
+async function translateUnique<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new UniqueViolationError(err.constraint);
+    throw err;
+  }
+}
+
+export class PostgresUsersRepository implements UsersRepository {
+  constructor(private readonly db: Database) {}
+
+  async findById(id: string, tx: Tx | Database = this.db) {
+    const row = await tx
+      .selectFrom('users')
+      .select(columns)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async findByEmail(email: string, tx: Tx | Database = this.db) {
+    // Matches the expression of users_email_lower_key, so the unique index serves it.
+    const row = await tx
+      .selectFrom('users')
+      .select(columns)
+      .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async list({ offset, limit, sort, status }: ListUsersOptions) {
+    const direction = sort.startsWith('-') ? 'desc' : 'asc';
+    const column = sortColumns[sort.replace('-', '') as keyof typeof sortColumns];
+    // The page and the total in one statement: count(*) over () is computed before LIMIT.
+    let query = this.db
+      .selectFrom('users')
+      .select([...columns, sql<number>`(count(*) over ())::int`.as('total_count')])
+      .orderBy(column, direction)
+      .orderBy('id', direction)
+      .offset(offset)
+      .limit(limit);
+    if (status) query = query.where('status', '=', status);
+    const rows = await query.execute();
+    let totalCount = rows[0]?.total_count ?? 0;
+    // A page past the end has no rows to carry the total: count on its own.
+    if (rows.length === 0 && offset > 0) {
+      let countQuery = this.db.selectFrom('users').select(sql<number>`count(*)::int`.as('n'));
+      if (status) countQuery = countQuery.where('status', '=', status);
+      totalCount = (await countQuery.executeTakeFirstOrThrow()).n;
+    }
+    return { items: rows.map(toUser), totalCount };
+  }
+
+  async create(user: NewUser, tx: Tx | Database = this.db) {
+    const row = await translateUnique(
+      tx.insertInto('users').values(user).returning(columns).executeTakeFirstOrThrow(),
+    );
+    return toUser(row);
+  }
+
+  async update(id: string, changes: UserChanges, tx: Tx | Database = this.db) {
+    const row = await translateUnique(
+      tx
+        .updateTable('users')
+        .set({ ...changes, updated_at: sql`now()` })
+        .where('id', '=', id)
+        .returning(columns)
+        .executeTakeFirst(),
+    );
+    return row && toUser(row);
+  }
+
+  async delete(id: string, tx: Tx | Database = this.db) {
+    const result = await tx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+}

@@ -1,0 +1,63 @@
+import { Type, type Static } from 'typebox';
+import { PageQuerySchema } from '../../platform/http/pagination.js';
+
+const Name = Type.String({ minLength: 1, maxLength: 100 });
+const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+const Role = Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('guest')]);
+const Status = Type.Union([Type.Literal('active'), Type.Literal('suspended')]);
+
+export const UserSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    name: Name,
+    email: Email,
+    role: Role,
+    status: Status,
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'User', title: 'User' },
+);
+
+export const UserIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+export const CreateUserBody = Type.Object(
+  { name: Name, email: Email, role: Type.Optional(Role), status: Type.Optional(Status) },
+  { additionalProperties: false },
+);
+
+export const ReplaceUserBody = Type.Object(
+  { name: Name, email: Email, role: Role, status: Status },
+  { additionalProperties: false },
+);
+
+export const PatchUserBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    email: Type.Optional(Email),
+    role: Type.Optional(Role),
+    status: Type.Optional(Status),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const USER_SORTS = ['createdAt', '-createdAt', 'name', '-name', 'email', '-email'] as const;
+
+export const ListUsersQuery = Type.Object(
+  {
+    ...PageQuerySchema,
+    sort: Type.Optional(
+      Type.Union(
+        USER_SORTS.map((s) => Type.Literal(s)),
+        { default: '-createdAt' },
+      ),
+    ),
+    status: Type.Optional(Status),
+  },
+  { additionalProperties: false },
+);
+
+export type CreateUserInput = Static<typeof CreateUserBody>;
+export type ReplaceUserInput = Static<typeof ReplaceUserBody>;
+export type PatchUserInput = Static<typeof PatchUserBody>;
+export type UserSort = (typeof USER_SORTS)[number];

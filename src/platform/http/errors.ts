@@ -1,0 +1,60 @@
+/**
+ * Operational errors: expected failures with a status and a stable code. The global error
+ * handler (and later the GraphQL formatter) turns them into the error envelope.
+ */
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(message: string, details: FieldError[] = []) {
+    super(400, 'VALIDATION_ERROR', message, details);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = 'Authentication required', code = 'UNAUTHORIZED') {
+    super(401, code, message, undefined, { 'www-authenticate': 'Bearer' });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'You are not allowed to do this', code = 'FORBIDDEN') {
+    super(403, code, message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(resource = 'Resource', code = 'NOT_FOUND') {
+    super(404, code, `${resource} not found`);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string, code = 'CONFLICT', details?: unknown) {
+    super(409, code, message, details);
+  }
+}
+
+export class ServiceUnavailableError extends AppError {
+  constructor(message = 'Service temporarily unavailable', retryAfterSeconds = 1) {
+    super(503, 'SERVICE_UNAVAILABLE', message, undefined, {
+      'retry-after': String(retryAfterSeconds),
+    });
+  }
+}

@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { envelopeSchema, ok } from './envelope.js';
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface Lifecycle {
+  shuttingDown: boolean;
+}
+
+const CHECK_TIMEOUT_MS = 1_000;
+
+function withTimeout(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+const HealthSchema = envelopeSchema(
+  Type.Object({
+    status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+    checks: Type.Optional(Type.Record(Type.String(), Type.String())),
+  }),
+);
+
+/**
+ * Liveness says only that the process answers: restarting every process because the database
+ * is down would not help. Readiness checks the dependencies and turns 503 during shutdown.
+ */
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  checks: ReadinessCheck[],
+  lifecycle: Lifecycle,
+) {
+  const schema = { tags: ['health'], response: { 200: HealthSchema, 503: HealthSchema } };
+
+  app.get('/health/live', { schema, logLevel: 'warn' }, async (request) =>
+    ok(request, { status: 'ok' as const }),
+  );
+
+  app.get('/health/ready', { schema, logLevel: 'warn' }, async (request, reply) => {
+    const results: Record<string, string> = {};
+    if (lifecycle.shuttingDown) results.process = 'shutting down';
+    await Promise.all(
+      checks.map(async ({ name, check }) => {
+        try {
+          await withTimeout(check(), CHECK_TIMEOUT_MS);
+          results[name] = 'ok';
+        } catch (err) {
+          results[name] = (err as Error).message || 'failed';
+        }
+      }),
+    );
+    const healthy = Object.values(results).every((r) => r === 'ok');
+    return reply
+      .status(healthy ? 200 : 503)
+      .send(ok(request, { status: healthy ? 'ok' : 'unavailable', checks: results }));
+  });
+}

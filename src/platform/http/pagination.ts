@@ -1,0 +1,49 @@
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { meta } from './envelope.js';
+
+export const MAX_PAGE_SIZE = 100;
+
+export const PageQuerySchema = {
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })),
+};
+
+export interface PageRequest {
+  page: number;
+  pageSize: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  totalCount: number;
+}
+
+export function offsetOf({ page, pageSize }: PageRequest) {
+  return { offset: (page - 1) * pageSize, limit: pageSize };
+}
+
+/** Builds the page URL from the request's own path and query, with another page number. */
+function pageUrl(request: FastifyRequest, page: number): string {
+  const url = new URL(request.url, 'http://placeholder');
+  url.searchParams.set('page', String(page));
+  return `${url.pathname}${url.search}`;
+}
+
+/** `{ data, meta: { page, pageSize, totalPages, totalCount }, links }` as DESIGN.md fixes it. */
+export function paginated<T>(request: FastifyRequest, pageRequest: PageRequest, result: Page<T>) {
+  const { page, pageSize } = pageRequest;
+  const totalPages = Math.ceil(result.totalCount / pageSize);
+  const last = Math.max(totalPages, 1);
+  return {
+    data: result.items,
+    meta: { ...meta(request), page, pageSize, totalPages, totalCount: result.totalCount },
+    links: {
+      self: pageUrl(request, page),
+      next: page < totalPages ? pageUrl(request, page + 1) : null,
+      prev: page > 1 ? pageUrl(request, Math.min(page - 1, last)) : null,
+      first: pageUrl(request, 1),
+      last: pageUrl(request, last),
+    },
+  };
+}

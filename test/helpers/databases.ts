@@ -1,0 +1,106 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import type { DatabaseHandle } from '../../src/platform/db/database.js';
+import { migrate, readMigrations } from '../../src/platform/db/migrate.js';
+import { pgliteHandle } from '../../src/platform/db/pglite.js';
+import { createPostgres } from '../../src/platform/db/postgres.js';
+
+export const TEST_DATABASE_URL =
+  process.env.TEST_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/test';
+
+/**
+ * A suite that needs a server it can't reach is skipped with the reason on a developer's
+ * machine, and fails when CI is set: CI must never pass by skipping.
+ */
+export function skipOrFail(service: string, reason: string): string {
+  const message = `${service} unreachable (${reason})`;
+  if (process.env.CI) throw new Error(`${message}; CI requires it`);
+  process.stderr.write(`# skipping ${service} suites: ${message}\n`);
+  return message;
+}
+
+async function probePostgres(): Promise<string | undefined> {
+  const client = new pg.Client({
+    connectionString: TEST_DATABASE_URL,
+    connectionTimeoutMillis: 2000,
+  });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return undefined;
+  } catch (err) {
+    return skipOrFail('PostgreSQL', `${TEST_DATABASE_URL}: ${(err as Error).message}`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Undefined when PostgreSQL is reachable, else the reason the suite is skipped. */
+export const postgresSkip = await probePostgres();
+
+/** A new, migrated database on the test server, dropped again by close(). */
+export async function openPostgres(): Promise<DatabaseHandle> {
+  const name = `stratum_t_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  const handle = createPostgres({
+    url: url.toString(),
+    poolMax: 10,
+    idleTimeoutMs: 10_000,
+    connectTimeoutMs: 2_000,
+    statementTimeoutMs: 15_000,
+  });
+  await migrate(handle.db);
+  return {
+    ...handle,
+    async close() {
+      await handle.close();
+      const dropper = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await dropper.connect();
+      await dropper.query(`drop database if exists ${name} with (force)`);
+      await dropper.end();
+    },
+  };
+}
+
+/**
+ * An in-memory PGlite with the migrations applied. Creating a cluster costs seconds, so the
+ * migrated data directory is built once per migration set and loaded from a tarball after that.
+ */
+export async function openPglite(): Promise<DatabaseHandle> {
+  const migrations = await readMigrations();
+  const hash = crypto.createHash('sha256').update(JSON.stringify(migrations)).digest('hex');
+  const tarball = path.join(os.tmpdir(), `stratum-pglite-${hash.slice(0, 16)}.tar`);
+  if (!fs.existsSync(tarball)) {
+    const pglite = await PGlite.create();
+    const handle = pgliteHandle(pglite);
+    await migrate(handle.db, migrations);
+    const blob = await pglite.dumpDataDir('none');
+    const temp = `${tarball}.${process.pid}`;
+    fs.writeFileSync(temp, Buffer.from(await blob.arrayBuffer()));
+    fs.renameSync(temp, tarball);
+    return handle;
+  }
+  const pglite = await PGlite.create({ loadDataDir: new Blob([fs.readFileSync(tarball)]) });
+  return pgliteHandle(pglite);
+}
+
+export interface Engine {
+  name: 'pglite' | 'postgres';
+  skip: string | undefined;
+  open(): Promise<DatabaseHandle>;
+}
+
+/** The engines a repository suite runs against: both, always. */
+export const engines: Engine[] = [
+  { name: 'pglite', skip: undefined, open: openPglite },
+  { name: 'postgres', skip: postgresSkip, open: openPostgres },
+];
