@@ -84,6 +84,10 @@ export async function buildApp(config: Config, deps: Dependencies): Promise<App>
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
+    // Node's server must get the timeout when it is created: set afterwards (as Fastify does),
+    // the 60 s headers timeout stays in charge and a slow body runs far past it. Node also
+    // checks for timed-out requests only every 30 s by default.
+    http: { requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
     trustProxy: trustProxyOption(config.trustProxy),
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -91,6 +95,12 @@ export async function buildApp(config: Config, deps: Dependencies): Promise<App>
   server.decorateRequest('actor', { getter: () => anonymous });
   server.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+  });
+  // A response sent during shutdown closes its connection: a keep-alive client would otherwise
+  // hold server.close() open until the shutdown timeout kills the process.
+  server.addHook('onSend', async (_request, reply, payload) => {
+    if (lifecycle.shuttingDown) void reply.header('connection', 'close');
+    return payload;
   });
   registerErrorHandling(server);
   server.addSchema(ErrorEnvelopeSchema);

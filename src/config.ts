@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 
 /**
@@ -62,6 +63,16 @@ const text: Parser<string> = (raw) => {
   return raw;
 };
 
+/** An IP address or a CIDR range, as the proxy check accepts it (it throws on anything else). */
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = net.isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return (
+    prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128))
+  );
+}
+
 /** false, true (trust every hop), a hop count, or a comma-separated list of addresses/CIDRs. */
 export type TrustProxy = boolean | number | string[];
 const trustProxy: Parser<TrustProxy> = (raw) => {
@@ -70,7 +81,7 @@ const trustProxy: Parser<TrustProxy> = (raw) => {
   if (value === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value);
   const list = value.split(',').map((s) => s.trim());
-  if (list.some((s) => !/^[0-9a-f.:/]+$/.test(s))) {
+  if (!list.every(isAddressOrCidr)) {
     throw new Error(`must be true, false, a hop count or a list of addresses, got "${raw}"`);
   }
   return list;

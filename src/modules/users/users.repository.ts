@@ -80,11 +80,12 @@ export class PostgresUsersRepository implements UsersRepository {
   }
 
   async findByEmail(email: string, tx: Tx | Database = this.db) {
-    // Matches the expression of users_email_lower_key, so the unique index serves it.
+    // Matches the expression of users_email_lower_key, so the unique index serves it. The
+    // database lowers both sides: JavaScript's toLowerCase differs from lower() (e.g. for "İ").
     const row = await tx
       .selectFrom('users')
       .select(columns)
-      .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+      .where(sql<string>`lower(email)`, '=', sql<string>`lower(${email})`)
       .executeTakeFirst();
     return row && toUser(row);
   }

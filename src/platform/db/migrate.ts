@@ -36,11 +36,15 @@ export async function readMigrations(dir = migrationsDir): Promise<Migration[]> 
  */
 export async function migrate(db: Database, migrations?: Migration[]): Promise<string[]> {
   const all = migrations ?? (await readMigrations());
-  await sql`create table if not exists schema_migrations (
-    version text primary key,
-    name text not null,
-    applied_at timestamptz not null default now()
-  )`.execute(db);
+  // Under the lock too: two concurrent `create table if not exists` can both try to create it.
+  await withTransaction(db, async (tx) => {
+    await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`.execute(tx);
+    await sql`create table if not exists schema_migrations (
+      version text primary key,
+      name text not null,
+      applied_at timestamptz not null default now()
+    )`.execute(tx);
+  });
   const applied: string[] = [];
   for (const migration of all) {
     const done = await withTransaction(db, async (tx) => {

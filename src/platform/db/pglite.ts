@@ -66,6 +66,10 @@ export function pgliteHandle(pglite: PGlite): DatabaseHandle {
       idle: pool.waitingCount === 0 ? 1 : 0,
       waiting: pool.waitingCount,
     }),
-    close: () => db.destroy(),
+    async close() {
+      await db.destroy();
+      // Kysely's destroy is a no-op until a first query has run; PGlite must close regardless.
+      if (!pglite.closed) await pglite.close();
+    },
   };
 }

@@ -35,6 +35,10 @@ export function createPostgres(options: PostgresOptions): DatabaseHandle {
       idle: pool.idleCount,
       waiting: pool.waitingCount,
     }),
-    close: () => db.destroy(),
+    async close() {
+      await db.destroy();
+      // Kysely's destroy is a no-op until a first query has run; the pool must end regardless.
+      if (!pool.ended) await pool.end();
+    },
   };
 }

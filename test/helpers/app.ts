@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { DatabaseHandle } from '../../src/platform/db/database.js';
+import type { Engine } from './databases.js';
+
+/** Small enough that a test can exceed it cheaply, large enough for every ordinary request. */
+export const TEST_BODY_LIMIT_BYTES = 8 * 1024;
+
+export interface StartAppOptions {
+  /** Extra environment for loadConfig, on top of the test defaults. */
+  env?: NodeJS.ProcessEnv;
+  /** Runs on the built server before ready(), e.g. to add a route that only a test needs. */
+  beforeReady?: (server: FastifyInstance) => void;
+}
+
+export interface StartedApp {
+  server: FastifyInstance;
+  /** The app's database; closing it early (to test readiness) is fine, close() copes. */
+  database: DatabaseHandle;
+  close(): Promise<void>;
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= fn());
+}
+
+/** The real app, as main.ts builds it, over a fresh migrated database of the given engine. */
+export async function startApp(engine: Engine, options: StartAppOptions = {}): Promise<StartedApp> {
+  const opened = await engine.open();
+  const database: DatabaseHandle = { ...opened, close: once(() => opened.close()) };
+  try {
+    const config = loadConfig({
+      LOG_LEVEL: 'silent',
+      BODY_LIMIT_BYTES: String(TEST_BODY_LIMIT_BYTES),
+      ...options.env,
+    });
+    const { server } = await buildApp(config, { database });
+    options.beforeReady?.(server);
+    await server.ready();
+    return {
+      server,
+      database,
+      async close() {
+        await server.close();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
