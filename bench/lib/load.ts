@@ -1,0 +1,72 @@
+import autocannon from 'autocannon';
+import type { LoadPlan } from '../scenarios/index.js';
+import type { ChildServer } from './children.js';
+
+/** One timed load of one server with autocannon, after an untimed warm-up at the same load. */
+
+export interface LoadSettings {
+  connections: number;
+  durationS: number;
+  warmupS: number;
+}
+
+export interface LoadResult {
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /**
+   * Server CPU time per request: less swayed than req/s when the load generator, PostgreSQL
+   * and other work share the machine's cores.
+   */
+  cpuUsPerReq: number;
+  requests: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  /** autocannon's own result object, kept whole for the JSON file. */
+  raw: autocannon.Result;
+}
+
+function fire(url: string, plan: LoadPlan, connections: number, durationS: number) {
+  return autocannon({
+    url,
+    connections,
+    duration: durationS,
+    requests: plan.requests,
+    // A stalled response should show up as a timeout in the result, not hang the run.
+    timeout: 10,
+  });
+}
+
+export async function measure(
+  server: ChildServer,
+  plan: LoadPlan,
+  settings: LoadSettings,
+): Promise<LoadResult> {
+  const { baseUrl } = server;
+  if (settings.warmupS > 0) await fire(baseUrl, plan, settings.connections, settings.warmupS);
+  const cpuBefore = server.cpuSeconds();
+  const raw = await fire(baseUrl, plan, settings.connections, settings.durationS);
+  const cpuSeconds = server.cpuSeconds() - cpuBefore;
+  return {
+    reqPerSec: raw.requests.average,
+    p50Ms: raw.latency.p50,
+    p99Ms: raw.latency.p99,
+    cpuUsPerReq: raw.requests.total ? (cpuSeconds * 1e6) / raw.requests.total : 0,
+    requests: raw.requests.total,
+    errors: raw.errors,
+    timeouts: raw.timeouts,
+    non2xx: raw.non2xx,
+    raw,
+  };
+}
+
+/** A run with failed or non-2xx responses measured something else than the scenario. */
+export function problemsOf(result: LoadResult): string | undefined {
+  const problems = [
+    result.errors && `${result.errors} errors`,
+    result.timeouts && `${result.timeouts} timeouts`,
+    result.non2xx && `${result.non2xx} non-2xx responses`,
+  ].filter(Boolean);
+  return problems.length ? problems.join(', ') : undefined;
+}

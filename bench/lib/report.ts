@@ -1,0 +1,256 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import prettier from 'prettier';
+import type { LoadResult } from './load.js';
+import type { StartupTimes } from './servers.js';
+import type { BenchSettings } from './settings.js';
+
+/** The results of one `npm run bench`: tables on stdout, a JSON file, and bench/README.md. */
+
+export const RSS_TARGET_MB = 150;
+
+export interface Machine {
+  os: string;
+  cpu: string;
+  cpus: number;
+  memoryGb: number;
+  node: string;
+  postgres: string;
+}
+
+export interface ScenarioReport {
+  name: string;
+  description: string;
+  ratioTarget: number;
+  baseline: LoadResult[];
+  stratum: LoadResult[];
+  ratio: number;
+  pass: boolean;
+  /** Why the measurement itself is not to be trusted (errors, non-2xx); empty when sound. */
+  problems: string[];
+}
+
+export interface MemoryReport {
+  stratumIdleRssMb: number;
+  stratumRssMb: number;
+  baselineRssMb: number;
+  targetMb: number;
+  pass: boolean;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  machine: Machine;
+  settings: BenchSettings;
+  selection: string;
+  seededUsers: number;
+  startup: StartupTimes & { postgresMs: number };
+  memory: MemoryReport;
+  /** One-minute load average as the load began and as it ended: how busy the machine was. */
+  loadAverage: { before: number; after: number };
+  scenarios: ScenarioReport[];
+}
+
+export function describeMachine(postgresVersion: string): Machine {
+  const cpus = os.cpus();
+  return {
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cpus: cpus.length,
+    memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    // "PostgreSQL 15.20 (Debian ...) on x86_64..., compiled by ...": the part before " on ".
+    postgres: postgresVersion.split(' on ')[0] ?? postgresVersion,
+  };
+}
+
+/** The run kept for each server: its highest req/s, so one disturbed round does not decide. */
+export function bestOf(runs: LoadResult[]): LoadResult {
+  return runs.reduce((best, run) => (run.reqPerSec > best.reqPerSec ? run : best));
+}
+
+export function selectionOf(settings: BenchSettings): string {
+  const rounds = settings.rounds === 1 ? '1 round' : `${settings.rounds} alternating rounds`;
+  return `best of ${rounds} by req/s (baseline first); ${settings.durationS} s runs after ${settings.warmupS} s warm-up; ${settings.connections} connections`;
+}
+
+type Table = { header: string[]; rows: string[][] };
+
+const fixed = (value: number, digits = 0) => value.toFixed(digits);
+const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const megabytes = (mb: number) => `${fixed(mb)} MB`;
+const verdict = (pass: boolean) => (pass ? 'pass' : 'fail');
+
+function loadTable(scenarios: ScenarioReport[]): Table {
+  const header = [
+    'scenario',
+    'server',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'CPU µs/req',
+    'ratio',
+    'target',
+    'result',
+  ];
+  const rows = scenarios.flatMap((s) => {
+    const [baseline, stratum] = [bestOf(s.baseline), bestOf(s.stratum)];
+    const result = s.problems.length ? 'invalid' : verdict(s.pass);
+    const figures = (r: LoadResult) => [
+      thousands(r.reqPerSec),
+      fixed(r.p50Ms),
+      fixed(r.p99Ms),
+      fixed(r.cpuUsPerReq),
+    ];
+    return [
+      [s.name, 'baseline', ...figures(baseline), '1.00', '', ''],
+      [s.name, 'stratum', ...figures(stratum), fixed(s.ratio, 2), fixed(s.ratioTarget, 2), result],
+    ];
+  });
+  return { header, rows };
+}
+
+function processTable({ startup, memory, loadAverage }: BenchReport): Table {
+  const target = `< ${memory.targetMb} MB`;
+  return {
+    header: ['measure', 'value', 'target', 'result'],
+    rows: [
+      [
+        'start-up, embedded, first (creates the database)',
+        seconds(startup.embeddedFirstMs),
+        '',
+        '',
+      ],
+      ['start-up, embedded, warm', seconds(startup.embeddedWarmMs), '', ''],
+      ['start-up, PostgreSQL', seconds(startup.postgresMs), '', ''],
+      ['Stratum RSS after the load', megabytes(memory.stratumRssMb), target, verdict(memory.pass)],
+      ['Stratum RSS before the load', megabytes(memory.stratumIdleRssMb), '', ''],
+      ['baseline RSS after the load (tsx loaded)', megabytes(memory.baselineRssMb), '', ''],
+      [
+        'load average (1 min), before / after the load',
+        `${fixed(loadAverage.before, 2)} / ${fixed(loadAverage.after, 2)}`,
+        '',
+        '',
+      ],
+    ],
+  };
+}
+
+function textTable({ header, rows }: Table): string {
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)));
+  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
+  return [header, ...rows].map((row) => line(row).trimEnd()).join('\n');
+}
+
+function markdownTable({ header, rows }: Table): string {
+  const line = (row: string[]) => `| ${row.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function problemLines(report: BenchReport): string[] {
+  return report.scenarios.flatMap((s) => s.problems.map((p) => `invalid run in ${s.name}: ${p}`));
+}
+
+export function printReport(report: BenchReport) {
+  const text = [
+    textTable(loadTable(report.scenarios)),
+    report.selection,
+    '',
+    textTable(processTable(report)),
+    ...problemLines(report),
+  ];
+  process.stdout.write(`\n${text.join('\n')}\n`);
+}
+
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+/** bench/results/<ISO 8601 basic timestamp>.json: no colons, so the name is valid everywhere. */
+export async function writeResults(report: BenchReport): Promise<string> {
+  const stamp = report.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const file = new URL(`../results/${stamp}.json`, import.meta.url);
+  const settings = {
+    ...report.settings,
+    databaseUrl: withoutPassword(report.settings.databaseUrl),
+  };
+  await fs.writeFile(file, `${JSON.stringify({ ...report, settings }, null, 2)}\n`);
+  return `bench/results/${stamp}.json`;
+}
+
+const HOW_TO = `# Benchmarks
+
+\`npm run bench\` builds the service and compares it under load with bare servers that do the
+same work with nothing around it (\`bench/baseline-*.ts\`: plain Fastify and a \`pg\` Pool, the
+same SQL and the same response envelope). Stratum must reach the scenario's target share of the
+baseline's requests per second.
+
+It needs PostgreSQL: \`BENCH_DATABASE_URL\` (default
+\`postgres://postgres@127.0.0.1:5432/stratum_bench\`). It creates that database when it is missing
+(through the \`postgres\` or \`test\` database on the same server), migrates it and seeds it up to
+\`BENCH_USERS\` users with the code behind \`npm run db:seed\`. Then it:
+
+1. times the embedded start-up, spawn to the first 200 from \`/health/ready\`: \`node dist/main.js\`
+   without \`DATABASE_URL\` on an empty temporary \`DATA_DIR\` (that start creates the embedded
+   database), then again on the same folder;
+2. starts \`node dist/main.js\` on the database (\`NODE_ENV=production\`, \`LOG_LEVEL=warn\`, a pool
+   of 20) and each scenario's baseline server (a pool of 20), each on a free port;
+3. for every scenario in \`bench/scenarios/\`, checks that both servers answer a sample request
+   with the same data, then loads them in turn with autocannon, alternating baseline and
+   Stratum for \`BENCH_ROUNDS\` rounds, each run after a warm-up, and keeps each server's best
+   round by req/s;
+4. reads Stratum's resident memory (\`VmRSS\`) before and after the load (target < ${RSS_TARGET_MB} MB
+   after);
+5. prints the tables, writes everything to \`bench/results/<timestamp>.json\` (not committed) and
+   rewrites this file. It exits with 1 when a run had errors or non-2xx answers (the table says
+   \`invalid\`), not when a target is missed (\`fail\`).
+
+| variable | default | meaning |
+| --- | --- | --- |
+| \`BENCH_DATABASE_URL\` | \`postgres://postgres@127.0.0.1:5432/stratum_bench\` | the PostgreSQL database |
+| \`BENCH_USERS\` | 100000 | users the database must hold |
+| \`BENCH_CONNECTIONS\` | 50 | concurrent connections |
+| \`BENCH_DURATION_S\` | 10 | seconds per timed run |
+| \`BENCH_WARMUP_S\` | 3 | untimed seconds before each run |
+| \`BENCH_ROUNDS\` | 3 | alternating rounds per scenario |
+| \`BENCH_SCENARIOS\` | all | comma-separated scenario names |
+
+A scenario is an object (\`name\`, \`description\`, \`ratioTarget\`, \`baseline\`, \`prepare\`) in
+\`bench/scenarios/\`, listed in \`bench/scenarios/index.ts\`; \`prepare\` reads what the requests
+need from the seeded database and returns the autocannon requests. The load generator runs on the
+same machine as the servers and PostgreSQL, so the figures compare the two servers with each
+other; they are not capacity figures. \`CPU µs/req\` is the server process's CPU time (user and
+system, from \`/proc\`) per request during the kept run: it moves less than req/s when other work
+shares the cores, and the load average shows how much other work there was. Requests carry no
+\`accept-encoding\`, so neither side compresses. The baseline runs under tsx, which adds some MB
+to its RSS.
+`;
+
+function readme(report: BenchReport): string {
+  const m = report.machine;
+  const scenarios = report.scenarios.map((s) => `- \`${s.name}\`: ${s.description}`);
+  return `${HOW_TO}
+## Latest run
+
+${report.startedAt}: ${m.cpus} x ${m.cpu}, ${m.memoryGb} GB RAM, ${m.os}, Node.js ${m.node},
+${m.postgres}. ${report.selection[0]!.toUpperCase()}${report.selection.slice(1)}.
+
+${markdownTable(loadTable(report.scenarios))}
+
+${markdownTable(processTable(report))}
+
+${[...scenarios, ...problemLines(report).map((p) => `- ${p}`)].join('\n')}
+`;
+}
+
+/** Formatted as `npm run lint` expects, so a fresh run leaves the tree lint-clean. */
+export async function writeReadme(report: BenchReport) {
+  const file = fileURLToPath(new URL('../README.md', import.meta.url));
+  const options = await prettier.resolveConfig(file);
+  const text = await prettier.format(readme(report), { ...options, filepath: file });
+  await fs.writeFile(file, text);
+}

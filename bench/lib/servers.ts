@@ -1,0 +1,96 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, startServer, type ChildServer } from './children.js';
+
+/** How each server under test is started: Stratum as built, and the bare baselines. */
+
+export const POOL_MAX = 20;
+const READY_PATH = '/health/ready';
+
+// Set in the caller's shell, these would change what is measured (another database, Redis...).
+const NOT_INHERITED = ['DATABASE_URL', 'REDIS_URL', 'DATA_DIR', 'MIGRATE_ON_START'];
+
+/** The environment of a production start. */
+function stratumEnv(port: number, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const inherited = { ...process.env };
+  for (const name of NOT_INHERITED) delete inherited[name];
+  return {
+    ...inherited,
+    NODE_ENV: 'production',
+    // A throwaway signing secret, for a configuration that insists on one in production.
+    JWT_SECRET: crypto.randomBytes(32).toString('hex'),
+    // A rate limiter, where there is one, still runs on every request; it only must not refuse
+    // the load generator, which sends everything from one address.
+    RATE_LIMIT_MAX: '1000000',
+    RATE_LIMIT_WINDOW_MS: '1000',
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DB_POOL_MAX: String(POOL_MAX),
+    ...extra,
+  };
+}
+
+/** Stratum on PostgreSQL, as `node dist/main.js` runs in production. */
+export async function startStratum(databaseUrl: string): Promise<ChildServer> {
+  const port = await freePort();
+  return startServer({
+    name: 'stratum',
+    args: ['dist/main.js'],
+    env: stratumEnv(port, { DATABASE_URL: databaseUrl }),
+    port,
+    readyPath: READY_PATH,
+  });
+}
+
+/** A bare baseline server from bench/, on the same database and pool size as Stratum. */
+export async function startBaseline(script: string, databaseUrl: string): Promise<ChildServer> {
+  const port = await freePort();
+  return startServer({
+    name: `baseline (${path.basename(script, '.ts')})`,
+    args: ['--import', 'tsx', script],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      DB_POOL_MAX: String(POOL_MAX),
+    },
+    port,
+    readyPath: READY_PATH,
+  });
+}
+
+export interface StartupTimes {
+  /** Spawn to ready on an empty data folder: includes creating the embedded database. */
+  embeddedFirstMs: number;
+  /** Spawn to ready again on the same folder. */
+  embeddedWarmMs: number;
+}
+
+async function embeddedReadyMs(dataDir: string): Promise<number> {
+  const port = await freePort();
+  const server = await startServer({
+    name: 'stratum (embedded)',
+    args: ['dist/main.js'],
+    env: stratumEnv(port, { DATA_DIR: dataDir }),
+    port,
+    readyPath: READY_PATH,
+  });
+  await server.stop();
+  return server.readyMs;
+}
+
+/** Starts embedded Stratum twice on a fresh temporary data folder, then removes the folder. */
+export async function measureEmbeddedStartup(): Promise<StartupTimes> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'stratum-bench-'));
+  try {
+    const embeddedFirstMs = await embeddedReadyMs(dataDir);
+    const embeddedWarmMs = await embeddedReadyMs(dataDir);
+    return { embeddedFirstMs, embeddedWarmMs };
+  } finally {
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,39 @@
+/** The benchmark's knobs, all from the environment, checked before anything starts. */
+
+export interface BenchSettings {
+  databaseUrl: string;
+  users: number;
+  connections: number;
+  durationS: number;
+  warmupS: number;
+  rounds: number;
+  /** Scenario names to run; empty means all. */
+  only: string[];
+}
+
+export class SettingsError extends Error {}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new SettingsError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
+  return {
+    databaseUrl: env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/stratum_bench',
+    users: integer(env, 'BENCH_USERS', 100_000, 1, 10_000_000),
+    connections: integer(env, 'BENCH_CONNECTIONS', 50, 1, 10_000),
+    durationS: integer(env, 'BENCH_DURATION_S', 10, 1, 3_600),
+    warmupS: integer(env, 'BENCH_WARMUP_S', 3, 0, 600),
+    rounds: integer(env, 'BENCH_ROUNDS', 3, 1, 20),
+    only: (env.BENCH_SCENARIOS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  };
+}

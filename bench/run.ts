@@ -1,0 +1,199 @@
+import os from 'node:os';
+import type { DatabaseHandle } from '../src/platform/db/database.js';
+import { httpGet, type ChildServer } from './lib/children.js';
+import { ensureDatabase, openDatabase, prepareDatabase, serverVersion } from './lib/database.js';
+import { measure, problemsOf, type LoadResult } from './lib/load.js';
+import {
+  bestOf,
+  describeMachine,
+  printReport,
+  RSS_TARGET_MB,
+  selectionOf,
+  writeReadme,
+  writeResults,
+  type BenchReport,
+  type MemoryReport,
+  type ScenarioReport,
+} from './lib/report.js';
+import { readSettings, SettingsError, type BenchSettings } from './lib/settings.js';
+import { measureEmbeddedStartup, startBaseline, startStratum } from './lib/servers.js';
+import {
+  scenarios as allScenarios,
+  type LoadPlan,
+  type Scenario,
+  type ScenarioContext,
+} from './scenarios/index.js';
+
+/** `npm run bench`: Stratum against bare baselines, scenario by scenario. See bench/README.md. */
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function settingsOrExit(): BenchSettings {
+  try {
+    return readSettings();
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    log(`bench: ${err.message}`);
+    process.exit(2);
+  }
+}
+
+function selectedScenarios(only: string[]): Scenario[] {
+  const unknown = only.filter((name) => !allScenarios.some((s) => s.name === name));
+  if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
+  return only.length ? allScenarios.filter((s) => only.includes(s.name)) : allScenarios;
+}
+
+/** Both servers must give the same data in the same envelope, or the comparison means nothing. */
+async function checkSameAnswer(stratum: ChildServer, baseline: ChildServer, path: string) {
+  const [ours, theirs] = await Promise.all([
+    httpGet(stratum.baseUrl + path),
+    httpGet(baseline.baseUrl + path),
+  ]);
+  if (ours.status !== 200 || theirs.status !== 200) {
+    throw new Error(`GET ${path}: stratum ${ours.status}, baseline ${theirs.status}`);
+  }
+  const shape = (body: string) => {
+    const { data, meta } = JSON.parse(body) as { data: unknown; meta: object };
+    return JSON.stringify({ data, meta: Object.keys(meta).sort() });
+  };
+  if (shape(ours.body) !== shape(theirs.body)) {
+    throw new Error(`GET ${path} differs:\n stratum  ${ours.body}\n baseline ${theirs.body}`);
+  }
+}
+
+const summary = (r: LoadResult) =>
+  `${Math.round(r.reqPerSec)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${Math.round(r.cpuUsPerReq)} µs CPU/req`;
+
+async function loadInTurns(
+  name: string,
+  plan: LoadPlan,
+  servers: { baseline: ChildServer; stratum: ChildServer },
+  settings: BenchSettings,
+) {
+  const runs: { baseline: LoadResult[]; stratum: LoadResult[] } = { baseline: [], stratum: [] };
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const role of ['baseline', 'stratum'] as const) {
+      const result = await measure(servers[role], plan, settings);
+      runs[role].push(result);
+      log(`  ${name} round ${round}/${settings.rounds} ${role}: ${summary(result)}`);
+    }
+  }
+  return runs;
+}
+
+async function runScenario(
+  scenario: Scenario,
+  context: ScenarioContext,
+  servers: { baseline: ChildServer; stratum: ChildServer },
+  settings: BenchSettings,
+): Promise<ScenarioReport> {
+  log(`scenario ${scenario.name}: ${scenario.description}`);
+  const plan = await scenario.prepare(context);
+  await checkSameAnswer(servers.stratum, servers.baseline, plan.samplePath);
+  const runs = await loadInTurns(scenario.name, plan, servers, settings);
+  const ratio = bestOf(runs.stratum).reqPerSec / bestOf(runs.baseline).reqPerSec;
+  const problems = [...runs.baseline, ...runs.stratum]
+    .map(problemsOf)
+    .filter((p): p is string => p !== undefined);
+  return {
+    name: scenario.name,
+    description: scenario.description,
+    ratioTarget: scenario.ratioTarget,
+    ...runs,
+    ratio,
+    pass: problems.length === 0 && ratio >= scenario.ratioTarget,
+    problems,
+  };
+}
+
+/** Baselines are started once per script, and only for the scenarios that run. */
+function baselinesOn(databaseUrl: string, stopping: ChildServer[]) {
+  const started = new Map<string, ChildServer>();
+  return async (script: string) => {
+    let server = started.get(script);
+    if (!server) {
+      server = await startBaseline(script, databaseUrl);
+      started.set(script, server);
+      stopping.push(server);
+    }
+    return server;
+  };
+}
+
+/** Starts the servers, runs the scenarios, and reads memory once the load is over. */
+async function loadServers(
+  selected: Scenario[],
+  settings: BenchSettings,
+  database: DatabaseHandle,
+  stopping: ChildServer[],
+) {
+  const loadBefore = os.loadavg()[0]!;
+  const stratum = await startStratum(settings.databaseUrl);
+  stopping.push(stratum);
+  const stratumIdleRssMb = stratum.rssMb();
+  const baselineFor = baselinesOn(settings.databaseUrl, stopping);
+  const scenarios: ScenarioReport[] = [];
+  for (const scenario of selected) {
+    const servers = { baseline: await baselineFor(scenario.baseline), stratum };
+    scenarios.push(await runScenario(scenario, { db: database.db }, servers, settings));
+  }
+  const stratumRssMb = stratum.rssMb();
+  const memory: MemoryReport = {
+    stratumIdleRssMb,
+    stratumRssMb,
+    baselineRssMb: Math.max(0, ...stopping.filter((s) => s !== stratum).map((s) => s.rssMb())),
+    targetMb: RSS_TARGET_MB,
+    pass: stratumRssMb < RSS_TARGET_MB,
+  };
+  const loadAverage = { before: loadBefore, after: os.loadavg()[0]! };
+  return { scenarios, memory, loadAverage, postgresStartupMs: stratum.readyMs };
+}
+
+async function main(settings: BenchSettings): Promise<BenchReport> {
+  const startedAt = new Date().toISOString();
+  const selected = selectedScenarios(settings.only);
+  await ensureDatabase(settings.databaseUrl);
+  const database = openDatabase(settings.databaseUrl);
+  const stopping: ChildServer[] = [];
+  try {
+    const seededUsers = await prepareDatabase(database, settings.users);
+    log(seededUsers ? `seeded ${seededUsers} users` : 'database already seeded');
+    const machine = describeMachine(await serverVersion(database));
+    log('timing the embedded start-up');
+    const embedded = await measureEmbeddedStartup();
+    const { scenarios, memory, loadAverage, postgresStartupMs } = await loadServers(
+      selected,
+      settings,
+      database,
+      stopping,
+    );
+    return {
+      startedAt,
+      machine,
+      settings,
+      selection: selectionOf(settings),
+      seededUsers,
+      startup: { ...embedded, postgresMs: postgresStartupMs },
+      memory,
+      loadAverage,
+      scenarios,
+    };
+  } finally {
+    await Promise.all(stopping.map((server) => server.stop()));
+    await database.close();
+  }
+}
+
+try {
+  const report = await main(settingsOrExit());
+  printReport(report);
+  const file = await writeResults(report);
+  await writeReadme(report);
+  log(`\nresults: ${file}; bench/README.md updated`);
+  // A missed target is a result; a run with errors or non-2xx answers measured nothing.
+  if (report.scenarios.some((s) => s.problems.length)) process.exitCode = 1;
+} catch (err) {
+  log(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+}
