@@ -78,6 +78,11 @@ export async function createDependencies(config: Config): Promise<Dependencies> 
   const redis = config.redisUrl
     ? connectRedis(config.redisUrl, config.dbConnectTimeoutMs)
     : undefined;
+  return adapters(database, redis);
+}
+
+/** The Redis-backed adapters when Redis is configured, the in-memory ones otherwise. */
+export function adapters(database: DatabaseHandle, redis?: Redis): Dependencies {
   return {
     database,
     redis,
