@@ -112,6 +112,27 @@ describe('register, login and account rules', { skip: engine.skip }, () => {
     assert.equal(res.json<{ data: { user: { role: string } } }>().data.user.role, 'admin');
   });
 
+  it('when the OpenAPI document is read, then it has the bearer scheme and 401/403/429 answers', async () => {
+    const spec = (await app.server.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      components: { securitySchemes: Record<string, { scheme: string }> };
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, unknown>; security?: unknown }>
+      >;
+    }>();
+    assert.equal(spec.components.securitySchemes.bearerAuth?.scheme, 'bearer');
+    const read = spec.paths['/api/v1/users/{id}']!.get!;
+    assert.deepEqual(read.security, [{ bearerAuth: [] }]);
+    for (const status of ['401', '403', '429']) assert.ok(read.responses[status], status);
+  });
+
+  it('when any response is sent, then security headers are set and x-powered-by is not', async () => {
+    const res = await app.server.inject({ method: 'GET', url: '/health/live' });
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    assert.ok(res.headers['strict-transport-security']);
+    assert.equal(res.headers['x-powered-by'], undefined);
+  });
+
   describe('field rules', () => {
     const patch = (id: string, token: string, payload: object) =>
       app.server.inject({

@@ -103,7 +103,7 @@ export class PostgresUsersRepository implements UsersRepository {
     const row = await (
       'id' in by
         ? query.where('id', '=', by.id)
-        : query.where(sql<string>`lower(email)`, '=', by.email.toLowerCase())
+        : query.where(sql<string>`lower(email)`, '=', sql<string>`lower(${by.email})`)
     ).executeTakeFirst();
     return row && { user: toUser(row), passwordHash: row.password_hash };
   }
