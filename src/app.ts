@@ -1,9 +1,34 @@
 import compress from '@fastify/compress';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { constants as zlib } from 'node:zlib';
 import type { Config } from './config.js';
-import { anonymous } from './platform/auth/actor.js';
+import { AuthService } from './modules/auth/auth.service.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import { PostgresSessionsRepository } from './modules/auth/sessions.repository.js';
+import { SessionsService } from './modules/auth/sessions.service.js';
+import { PostgresUsersRepository } from './modules/users/users.repository.js';
+import { usersRoutes } from './modules/users/users.routes.js';
+import { UsersService } from './modules/users/users.service.js';
+import { UserSchema } from './modules/users/users.schemas.js';
+import { registerAuthentication } from './platform/auth/authenticate.js';
+import {
+  LoginThrottle,
+  MemoryFailureCounter,
+  RedisFailureCounter,
+  type FailureCounter,
+} from './platform/auth/login-throttle.js';
+import { Argon2PasswordHasher } from './platform/auth/passwords.js';
+import {
+  MemoryRevocationList,
+  RedisRevocationList,
+  type RevocationList,
+} from './platform/auth/revocations.js';
+import { resolveJwtSecret } from './platform/auth/secret.js';
+import { AccessTokens } from './platform/auth/tokens.js';
 import type { DatabaseHandle } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
 import { createPglite } from './platform/db/pglite.js';
@@ -16,15 +41,27 @@ import {
   type ReadinessCheck,
 } from './platform/http/health.js';
 import { registerOpenApi } from './platform/http/openapi.js';
+import { registerRateLimit } from './platform/http/rate-limit.js';
 import { requestIdFrom } from './platform/http/request-id.js';
-import { PostgresUsersRepository } from './modules/users/users.repository.js';
-import { usersRoutes } from './modules/users/users.routes.js';
-import { UsersService } from './modules/users/users.service.js';
 
 /** The adapters behind the ports, chosen once, here, from the configuration. */
 export interface Dependencies {
   database: DatabaseHandle;
   redis?: Redis;
+  revocations: RevocationList;
+  loginFailures: FailureCounter;
+}
+
+export function connectRedis(url: string, connectTimeoutMs: number): Redis {
+  const redis = new Redis(url, {
+    // Fail fast instead of queueing commands while Redis is away.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: connectTimeoutMs,
+  });
+  // ioredis reconnects by itself; without a listener a lost connection would crash the process.
+  redis.on('error', () => {});
+  return redis;
 }
 
 export async function createDependencies(config: Config): Promise<Dependencies> {
@@ -39,16 +76,19 @@ export async function createDependencies(config: Config): Promise<Dependencies> 
     : await createPglite(`${config.dataDir}/pglite`);
   if (config.migrateOnStart) await migrate(database.db);
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, {
-        // Fail fast instead of queueing commands while Redis is away.
-        maxRetriesPerRequest: 1,
-        enableOfflineQueue: false,
-        connectTimeout: config.dbConnectTimeoutMs,
-      })
+    ? connectRedis(config.redisUrl, config.dbConnectTimeoutMs)
     : undefined;
-  // ioredis reconnects by itself; without a listener a lost connection would crash the process.
-  redis?.on('error', () => {});
-  return { database, redis };
+  return adapters(database, redis);
+}
+
+/** The Redis-backed adapters when Redis is configured, the in-memory ones otherwise. */
+export function adapters(database: DatabaseHandle, redis?: Redis): Dependencies {
+  return {
+    database,
+    redis,
+    revocations: redis ? new RedisRevocationList(redis) : new MemoryRevocationList(),
+    loginFailures: redis ? new RedisFailureCounter(redis) : new MemoryFailureCounter(),
+  };
 }
 
 export async function closeDependencies(deps: Dependencies) {
@@ -56,10 +96,38 @@ export async function closeDependencies(deps: Dependencies) {
   await deps.database.close();
 }
 
-export function buildServices(deps: Dependencies) {
-  const users = new UsersService(new PostgresUsersRepository(deps.database.db));
-  return { users };
+export function buildServices(config: Config, deps: Dependencies) {
+  const { db } = deps.database;
+  const tokens = new AccessTokens({
+    secret: resolveJwtSecret(config.jwtSecret, config.dataDir),
+    algorithm: config.jwtAlgorithm,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    accessTtlMs: config.jwtAccessTtlMs,
+  });
+  const sessions = new SessionsService(
+    db,
+    new PostgresSessionsRepository(db),
+    deps.revocations,
+    config.jwtRefreshTtlMs,
+    config.jwtAccessTtlMs,
+  );
+  const users = new UsersService(
+    db,
+    new PostgresUsersRepository(db),
+    new Argon2PasswordHasher(),
+    sessions,
+  );
+  const throttle = new LoginThrottle(
+    deps.loginFailures,
+    config.loginMaxFailures,
+    config.loginWindowMs,
+  );
+  const auth = new AuthService(users, sessions, tokens, throttle, config.jwtAccessTtlMs);
+  return { tokens, sessions, users, auth };
 }
+
+export type Services = ReturnType<typeof buildServices>;
 
 /** Fastify takes a hop count as a function: trust the n nearest proxies. */
 function trustProxyOption(value: Config['trustProxy']) {
@@ -68,12 +136,16 @@ function trustProxyOption(value: Config['trustProxy']) {
 
 export interface App {
   server: FastifyInstance;
+  services: Services;
   lifecycle: Lifecycle;
 }
 
 export async function buildApp(config: Config, deps: Dependencies): Promise<App> {
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const services = buildServices(deps);
+  const services = buildServices(config, deps);
+  if (config.adminEmail && config.adminPassword) {
+    await services.users.ensureAdmin(config.adminEmail, config.adminPassword);
+  }
 
   const server = Fastify({
     logger: {
@@ -92,7 +164,8 @@ export async function buildApp(config: Config, deps: Dependencies): Promise<App>
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  server.decorateRequest('actor', { getter: () => anonymous });
+  // Bodies are JSON; anything else is refused rather than parsed as text.
+  server.removeContentTypeParser('text/plain');
   server.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -103,14 +176,25 @@ export async function buildApp(config: Config, deps: Dependencies): Promise<App>
     return payload;
   });
   registerErrorHandling(server);
+  // Shared schemas, referenced by $id from every module's routes.
   server.addSchema(ErrorEnvelopeSchema);
+  server.addSchema(UserSchema);
+  await server.register(helmet, {
+    // The docs UI sets its own policy; JSON responses need none beyond helmet's defaults.
+    contentSecurityPolicy: false,
+  });
+  await server.register(cors, { origin: config.corsOrigins.length ? config.corsOrigins : false });
   await server.register(compress, {
     global: true,
     encodings: ['br', 'gzip', 'deflate'],
     zlibOptions: { level: 6 },
-    brotliOptions: { params: { [(await import('node:zlib')).constants.BROTLI_PARAM_QUALITY]: 6 } },
+    brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 6 } },
   });
   await registerOpenApi(server);
+
+  // Order matters: the actor is known before the limiter keys on it; a bad token is refused after.
+  registerAuthentication(server, services.tokens, deps.revocations);
+  await registerRateLimit(server, config, deps.redis);
 
   const checks: ReadinessCheck[] = [{ name: 'database', check: () => deps.database.ping() }];
   if (deps.redis) {
@@ -120,6 +204,7 @@ export async function buildApp(config: Config, deps: Dependencies): Promise<App>
   registerHealthRoutes(server, checks, lifecycle);
 
   await server.register(usersRoutes, { prefix: '/api/v1', users: services.users });
+  await server.register(authRoutes, { prefix: '/api/v1', auth: services.auth });
 
-  return { server, lifecycle };
+  return { server, services, lifecycle };
 }

@@ -58,6 +58,32 @@ const bool: Parser<boolean> = (raw) => {
   throw new Error(`must be true or false, got "${raw}"`);
 };
 
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** A duration in milliseconds from `900`, `900s`, `15m`, `12h` or `7d` (a bare number is seconds). */
+const duration =
+  (minMs: number, maxMs: number): Parser<number> =>
+  (raw) => {
+    const match = /^(\d+)(ms|s|m|h|d)?$/.exec(raw.trim());
+    if (!match) throw new Error(`must be a duration such as 900, 15m or 7d, got "${raw}"`);
+    const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 's']!;
+    if (ms < minMs || ms > maxMs)
+      throw new Error(`must be between ${minMs / 1000}s and ${maxMs / 1000}s`);
+    return ms;
+  };
+
+const list: Parser<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
 const text: Parser<string> = (raw) => {
   if (raw.trim() === '') throw new Error('must not be empty');
   return raw;
@@ -102,10 +128,11 @@ function read<T>(env: NodeJS.ProcessEnv, name: string, parse: Parser<T>, fallbac
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const dataDir = path.resolve(read(env, 'DATA_DIR', text, '.data'));
   const databaseUrl = read(env, 'DATABASE_URL', url('postgres:', 'postgresql:'));
+  const nodeEnv = read(env, 'NODE_ENV', oneOf('development', 'production', 'test'), 'development');
   return {
     port: read(env, 'PORT', int(0, 65535), 3000),
     host: read(env, 'HOST', text, '127.0.0.1'),
-    nodeEnv: read(env, 'NODE_ENV', oneOf('development', 'production', 'test'), 'development'),
+    nodeEnv,
     logLevel: read(
       env,
       'LOG_LEVEL',
@@ -126,6 +153,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     requestTimeoutMs: read(env, 'REQUEST_TIMEOUT_MS', int(0, 3_600_000), 30_000),
     shutdownTimeoutMs: read(env, 'SHUTDOWN_TIMEOUT_MS', int(100, 600_000), 10_000),
     shutdownDrainMs: read(env, 'SHUTDOWN_DRAIN_MS', int(0, 600_000), 0),
+    ...authConfig(env, nodeEnv),
+  };
+}
+
+function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
+  const jwtSecret = read(env, 'JWT_SECRET', text);
+  if (nodeEnv === 'production' && Buffer.byteLength(jwtSecret ?? '') < 32) {
+    throw new ConfigError(
+      'JWT_SECRET',
+      jwtSecret ? 'must be at least 32 bytes in production' : 'is required in production',
+    );
+  }
+  const adminEmail = read(env, 'ADMIN_EMAIL', text);
+  const adminPassword = read(env, 'ADMIN_PASSWORD', text);
+  if (adminEmail && !adminPassword)
+    throw new ConfigError('ADMIN_PASSWORD', 'is required with ADMIN_EMAIL');
+  return {
+    jwtSecret,
+    jwtAlgorithm: read(env, 'JWT_ALGORITHM', oneOf('HS256', 'HS384', 'HS512'), 'HS256'),
+    jwtIssuer: read(env, 'JWT_ISSUER', text, 'stratum'),
+    jwtAudience: read(env, 'JWT_AUDIENCE', text, 'stratum-api'),
+    jwtAccessTtlMs: read(env, 'JWT_ACCESS_TTL', duration(10_000, 86_400_000), 15 * 60_000),
+    jwtRefreshTtlMs: read(
+      env,
+      'JWT_REFRESH_TTL',
+      duration(60_000, 365 * 86_400_000),
+      7 * 86_400_000,
+    ),
+    rateLimitMax: read(env, 'RATE_LIMIT_MAX', int(1, 1_000_000), 100),
+    rateLimitWindowMs: read(env, 'RATE_LIMIT_WINDOW_MS', int(1000, 86_400_000), 60_000),
+    loginMaxFailures: read(env, 'LOGIN_MAX_FAILURES', int(1, 1000), 5),
+    loginWindowMs: read(env, 'LOGIN_WINDOW_MS', int(1000, 86_400_000), 15 * 60_000),
+    corsOrigins: read(env, 'CORS_ORIGINS', list, []),
+    adminEmail,
+    adminPassword,
   };
 }
 

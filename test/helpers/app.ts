@@ -1,21 +1,27 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import type { Redis } from 'ioredis';
+import { adapters, buildApp, type Services } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import type { Engine } from './databases.js';
 
 /** Small enough that a test can exceed it cheaply, large enough for every ordinary request. */
 export const TEST_BODY_LIMIT_BYTES = 8 * 1024;
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long';
 
 export interface StartAppOptions {
   /** Extra environment for loadConfig, on top of the test defaults. */
   env?: NodeJS.ProcessEnv;
   /** Runs on the built server before ready(), e.g. to add a route that only a test needs. */
   beforeReady?: (server: FastifyInstance) => void;
+  /** Share an already open database (several app instances over one database). */
+  database?: DatabaseHandle;
+  redis?: Redis;
 }
 
 export interface StartedApp {
   server: FastifyInstance;
+  services: Services;
   /** The app's database; closing it early (to test readiness) is fine, close() copes. */
   database: DatabaseHandle;
   close(): Promise<void>;
@@ -28,19 +34,26 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 
 /** The real app, as main.ts builds it, over a fresh migrated database of the given engine. */
 export async function startApp(engine: Engine, options: StartAppOptions = {}): Promise<StartedApp> {
-  const opened = await engine.open();
-  const database: DatabaseHandle = { ...opened, close: once(() => opened.close()) };
+  const opened = options.database ?? (await engine.open());
+  const owned = options.database === undefined;
+  const database: DatabaseHandle = {
+    ...opened,
+    close: once(() => (owned ? opened.close() : Promise.resolve())),
+  };
   try {
     const config = loadConfig({
       LOG_LEVEL: 'silent',
       BODY_LIMIT_BYTES: String(TEST_BODY_LIMIT_BYTES),
+      JWT_SECRET: TEST_JWT_SECRET,
+      RATE_LIMIT_MAX: '100000',
       ...options.env,
     });
-    const { server } = await buildApp(config, { database });
+    const { server, services } = await buildApp(config, adapters(database, options.redis));
     options.beforeReady?.(server);
     await server.ready();
     return {
       server,
+      services,
       database,
       async close() {
         await server.close();

@@ -31,9 +31,9 @@ async function eventually(check: () => Promise<boolean>, timeoutMs: number, what
   }
 }
 
-function postUserHead(body: string) {
+function postRegisterHead(body: string) {
   return (
-    'POST /api/v1/users HTTP/1.1\r\nHost: stratum.test\r\nContent-Type: application/json\r\n' +
+    'POST /api/v1/auth/register HTTP/1.1\r\nHost: stratum.test\r\nContent-Type: application/json\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`
   );
 }
@@ -68,9 +68,10 @@ describe('the HTTP process', { timeout: 180_000 }, () => {
     const body = JSON.stringify({
       name: 'In Flight',
       email: `inflight-${randomUUID()}@example.com`,
+      password: 'in flight password',
     });
     const client = await openRawConnection(svc.port);
-    client.write(postUserHead(body) + body.slice(0, 10));
+    client.write(postRegisterHead(body) + body.slice(0, 10));
     await svc.waitForLog(/"msg":"incoming request"/);
 
     const signalledAt = Date.now();
@@ -111,10 +112,14 @@ describe('the HTTP process', { timeout: 180_000 }, () => {
 
   it('when a client trickles its body slower than REQUEST_TIMEOUT_MS, then the server answers 408 and closes the connection', async () => {
     const svc = await start({ REQUEST_TIMEOUT_MS: '1000' });
-    const body = JSON.stringify({ name: 'Slow Loris', email: `slow-${randomUUID()}@example.com` });
+    const body = JSON.stringify({
+      name: 'Slow Loris',
+      email: `slow-${randomUUID()}@example.com`,
+      password: 'slow loris password',
+    });
     const client = await openRawConnection(svc.port);
     const sentAt = Date.now();
-    client.write(postUserHead(body));
+    client.write(postRegisterHead(body));
     let next = 0;
     const trickle = setInterval(() => client.write(body.charAt(next++)), 200);
     try {

@@ -21,9 +21,12 @@ export interface NewUser {
   email: string;
   role: UserRole;
   status: UserStatus;
+  passwordHash?: string | null;
 }
 
-export type UserChanges = Partial<Pick<User, 'name' | 'email' | 'role' | 'status'>>;
+export type UserChanges = Partial<Pick<User, 'name' | 'email' | 'role' | 'status'>> & {
+  passwordHash?: string;
+};
 
 export interface ListUsersOptions {
   offset: number;
@@ -36,6 +39,11 @@ export interface ListUsersOptions {
 export interface UsersRepository {
   findById(id: string, tx?: Tx): Promise<User | undefined>;
   findByEmail(email: string, tx?: Tx): Promise<User | undefined>;
+  /** The only way a password hash leaves the table: to the service that verifies it. */
+  findWithPasswordHash(
+    by: { id: string } | { email: string },
+  ): Promise<{ user: User; passwordHash: string | null } | undefined>;
+  countByRole(role: UserRole): Promise<number>;
   list(options: ListUsersOptions): Promise<{ items: User[]; totalCount: number }>;
   create(user: NewUser, tx?: Tx): Promise<User>;
   update(id: string, changes: UserChanges, tx?: Tx): Promise<User | undefined>;
@@ -44,7 +52,7 @@ export interface UsersRepository {
 
 const columns = ['id', 'name', 'email', 'role', 'status', 'created_at', 'updated_at'] as const;
 
-function toUser(row: Selectable<UsersTable>): User {
+function toUser(row: Omit<Selectable<UsersTable>, 'password_hash'>): User {
   return {
     id: row.id,
     name: row.name,
@@ -90,6 +98,25 @@ export class PostgresUsersRepository implements UsersRepository {
     return row && toUser(row);
   }
 
+  async findWithPasswordHash(by: { id: string } | { email: string }) {
+    const query = this.db.selectFrom('users').select([...columns, 'password_hash']);
+    const row = await (
+      'id' in by
+        ? query.where('id', '=', by.id)
+        : query.where(sql<string>`lower(email)`, '=', sql<string>`lower(${by.email})`)
+    ).executeTakeFirst();
+    return row && { user: toUser(row), passwordHash: row.password_hash };
+  }
+
+  async countByRole(role: UserRole) {
+    const row = await this.db
+      .selectFrom('users')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .where('role', '=', role)
+      .executeTakeFirstOrThrow();
+    return row.n;
+  }
+
   async list({ offset, limit, sort, status }: ListUsersOptions) {
     const direction = sort.startsWith('-') ? 'desc' : 'asc';
     const column = sortColumns[sort.replace('-', '') as keyof typeof sortColumns];
@@ -115,16 +142,32 @@ export class PostgresUsersRepository implements UsersRepository {
 
   async create(user: NewUser, tx: Tx | Database = this.db) {
     const row = await translateUnique(
-      tx.insertInto('users').values(user).returning(columns).executeTakeFirstOrThrow(),
+      tx
+        .insertInto('users')
+        .values({
+          id: user.id,
+          name: user.name,
+          email: user.email,
+          role: user.role,
+          status: user.status,
+          password_hash: user.passwordHash ?? null,
+        })
+        .returning(columns)
+        .executeTakeFirstOrThrow(),
     );
     return toUser(row);
   }
 
   async update(id: string, changes: UserChanges, tx: Tx | Database = this.db) {
+    const { passwordHash, ...fields } = changes;
     const row = await translateUnique(
       tx
         .updateTable('users')
-        .set({ ...changes, updated_at: sql`now()` })
+        .set({
+          ...fields,
+          ...(passwordHash === undefined ? {} : { password_hash: passwordHash }),
+          updated_at: sql`now()`,
+        })
         .where('id', '=', id)
         .returning(columns)
         .executeTakeFirst(),

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { requirePermission } from '../../platform/auth/permissions.js';
 import {
   envelopeSchema,
   errorResponses,
@@ -13,29 +14,29 @@ import {
   PatchUserBody,
   ReplaceUserBody,
   UserIdParams,
-  UserSchema,
 } from './users.schemas.js';
 import type { UsersService } from './users.service.js';
 
 const User = Type.Ref('User');
 const tags = ['users'];
+const security = [{ bearerAuth: [] }];
 
 /** The users controller: HTTP in, service call, envelope out. No rules here. */
 export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (
   app,
   { users },
 ) => {
-  app.addSchema(UserSchema);
-
   app.get(
     '/users',
     {
       schema: {
         tags,
-        summary: 'List users',
+        security,
+        summary: 'List users (read:users)',
         querystring: ListUsersQuery,
-        response: { 200: listEnvelopeSchema(User), ...errorResponses(400) },
+        response: { 200: listEnvelopeSchema(User), ...errorResponses(400, 401, 403, 429) },
       },
+      preHandler: requirePermission('read:users'),
     },
     async (request) => {
       const { page = 1, pageSize = 20, sort = '-createdAt', status } = request.query;
@@ -45,13 +46,27 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
   );
 
   app.get(
+    '/users/me',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Read the signed-in user',
+        response: { 200: envelopeSchema(User), ...errorResponses(401, 429) },
+      },
+    },
+    async (request) => ok(request, await users.getMe(request.actor)),
+  );
+
+  app.get(
     '/users/:id',
     {
       schema: {
         tags,
+        security,
         summary: 'Read a user',
         params: UserIdParams,
-        response: { 200: envelopeSchema(User), ...errorResponses(400, 404) },
+        response: { 200: envelopeSchema(User), ...errorResponses(400, 401, 403, 404, 429) },
       },
     },
     async (request) => ok(request, await users.getUser(request.actor, request.params.id)),
@@ -62,10 +77,12 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
     {
       schema: {
         tags,
-        summary: 'Create a user',
+        security,
+        summary: 'Create a user (write:users)',
         body: CreateUserBody,
-        response: { 201: envelopeSchema(User), ...errorResponses(400, 409) },
+        response: { 201: envelopeSchema(User), ...errorResponses(400, 401, 403, 409, 429) },
       },
+      preHandler: requirePermission('write:users'),
     },
     async (request, reply) => {
       const user = await users.createUser(request.actor, request.body);
@@ -81,10 +98,11 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
     {
       schema: {
         tags,
+        security,
         summary: 'Replace a user',
         params: UserIdParams,
         body: ReplaceUserBody,
-        response: { 200: envelopeSchema(User), ...errorResponses(400, 404, 409) },
+        response: { 200: envelopeSchema(User), ...errorResponses(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request) =>
@@ -96,10 +114,11 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
     {
       schema: {
         tags,
+        security,
         summary: 'Change some fields of a user',
         params: UserIdParams,
         body: PatchUserBody,
-        response: { 200: envelopeSchema(User), ...errorResponses(400, 404, 409) },
+        response: { 200: envelopeSchema(User), ...errorResponses(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request) =>
@@ -111,9 +130,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
     {
       schema: {
         tags,
+        security,
         summary: 'Delete a user',
         params: UserIdParams,
-        response: { 204: Type.Null(), ...errorResponses(400, 404) },
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 429) },
       },
     },
     async (request, reply) => {

@@ -1,8 +1,16 @@
 import { Type, type Static } from 'typebox';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../platform/auth/passwords.js';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 100 });
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+export const Password = Type.String({
+  minLength: PASSWORD_MIN_LENGTH,
+  maxLength: PASSWORD_MAX_LENGTH,
+  description: '8 to 128 characters; no composition rules',
+});
+// The current password is checked, not validated: any length up to the maximum may be tried.
+const CurrentPassword = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH });
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('guest')]);
 const Status = Type.Union([Type.Literal('active'), Type.Literal('suspended')]);
 
@@ -22,12 +30,24 @@ export const UserSchema = Type.Object(
 export const UserIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 export const CreateUserBody = Type.Object(
-  { name: Name, email: Email, role: Type.Optional(Role), status: Type.Optional(Status) },
+  {
+    name: Name,
+    email: Email,
+    password: Type.Optional(Password),
+    role: Type.Optional(Role),
+    status: Type.Optional(Status),
+  },
   { additionalProperties: false },
 );
 
 export const ReplaceUserBody = Type.Object(
-  { name: Name, email: Email, role: Role, status: Status },
+  {
+    name: Name,
+    email: Email,
+    role: Role,
+    status: Status,
+    currentPassword: Type.Optional(CurrentPassword),
+  },
   { additionalProperties: false },
 );
 
@@ -37,6 +57,8 @@ export const PatchUserBody = Type.Object(
     email: Type.Optional(Email),
     role: Type.Optional(Role),
     status: Type.Optional(Status),
+    password: Type.Optional(Password),
+    currentPassword: Type.Optional(CurrentPassword),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -57,6 +79,12 @@ export const ListUsersQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const RegisterBody = Type.Object(
+  { name: Name, email: Email, password: Password },
+  { additionalProperties: false },
+);
+
+export type RegisterInput = Static<typeof RegisterBody>;
 export type CreateUserInput = Static<typeof CreateUserBody>;
 export type ReplaceUserInput = Static<typeof ReplaceUserBody>;
 export type PatchUserInput = Static<typeof PatchUserBody>;

@@ -1,61 +1,104 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Actor } from '../../platform/auth/actor.js';
+import type { PasswordHasher } from '../../platform/auth/passwords.js';
+import { authorize, can, requireUser } from '../../platform/auth/permissions.js';
+import type { Database } from '../../platform/db/database.js';
 import { UniqueViolationError } from '../../platform/db/errors.js';
-import { ConflictError, NotFoundError } from '../../platform/http/errors.js';
+import type { UserStatus } from '../../platform/db/schema.js';
+import { withTransaction, type Tx } from '../../platform/db/transaction.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+} from '../../platform/http/errors.js';
 import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
+import type { SessionsService } from '../auth/sessions.service.js';
 import type { User, UserChanges, UsersRepository } from './users.repository.js';
 import type {
   CreateUserInput,
   PatchUserInput,
+  RegisterInput,
   ReplaceUserInput,
   UserSort,
 } from './users.schemas.js';
-import type { UserStatus } from '../../platform/db/schema.js';
 
 export interface ListUsersInput extends PageRequest {
   sort: UserSort;
   status?: UserStatus;
 }
 
-function emailTaken(): ConflictError {
-  return new ConflictError('A user with this email already exists', 'EMAIL_TAKEN');
-}
-
 async function mapConflicts<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (err) {
-    if (err instanceof UniqueViolationError) throw emailTaken();
+    if (err instanceof UniqueViolationError) {
+      throw new ConflictError('A user with this email already exists', 'EMAIL_TAKEN');
+    }
     throw err;
   }
 }
 
 /**
- * Business rules for users. Access rules arrive with the identity issue; every method already
- * takes the actor so REST, GraphQL and jobs share one entry point.
+ * Business rules for users, the access rules included, so REST, GraphQL and jobs share them.
+ * Everyone reads and edits themselves; `read:users` reads others; `write:users` edits others;
+ * `delete:users` deletes. A user who can't read another user gets 404 for it, never 403,
+ * so ids can't be probed; role and status change only by admins.
  */
 export class UsersService {
-  constructor(private readonly users: UsersRepository) {}
+  constructor(
+    private readonly db: Database,
+    private readonly users: UsersRepository,
+    private readonly passwords: PasswordHasher,
+    private readonly sessions: SessionsService,
+  ) {}
 
-  async getUser(_actor: Actor, id: string): Promise<User> {
-    const user = await this.users.findById(id);
-    if (!user) throw new NotFoundError('User');
-    return user;
+  async getUser(actor: Actor, id: string): Promise<User> {
+    this.assertCanSee(actor, id);
+    return this.require(id);
   }
 
-  async listUsers(_actor: Actor, input: ListUsersInput): Promise<Page<User>> {
+  async getMe(actor: Actor): Promise<User> {
+    requireUser(actor);
+    return this.require(actor.userId);
+  }
+
+  async listUsers(actor: Actor, input: ListUsersInput): Promise<Page<User>> {
+    authorize(actor, 'read:users');
     return this.users.list({ ...offsetOf(input), sort: input.sort, status: input.status });
   }
 
-  async createUser(_actor: Actor, input: CreateUserInput): Promise<User> {
+  async createUser(actor: Actor, input: CreateUserInput, tx?: Tx): Promise<User> {
+    authorize(actor, 'write:users');
     return mapConflicts(
-      this.users.create({
-        id: uuidv7(),
-        name: input.name,
-        email: input.email,
-        role: input.role ?? 'user',
-        status: input.status ?? 'active',
-      }),
+      this.users.create(
+        {
+          id: uuidv7(),
+          name: input.name,
+          email: input.email,
+          role: input.role ?? 'user',
+          status: input.status ?? 'active',
+          passwordHash: input.password ? await this.passwords.hash(input.password) : null,
+        },
+        tx,
+      ),
+    );
+  }
+
+  /** Self-registration: always the `user` role; the caller owns the transaction. */
+  async registerUser(input: RegisterInput, tx?: Tx): Promise<User> {
+    return mapConflicts(
+      this.users.create(
+        {
+          id: uuidv7(),
+          name: input.name,
+          email: input.email,
+          role: 'user',
+          status: 'active',
+          passwordHash: await this.passwords.hash(input.password),
+        },
+        tx,
+      ),
     );
   }
 
@@ -63,17 +106,107 @@ export class UsersService {
     return this.updateUser(actor, id, input);
   }
 
-  async updateUser(
-    _actor: Actor,
-    id: string,
-    changes: PatchUserInput | UserChanges,
-  ): Promise<User> {
-    const user = await mapConflicts(this.users.update(id, changes));
+  async updateUser(actor: Actor, id: string, input: PatchUserInput): Promise<User> {
+    this.assertCanSee(actor, id);
+    const self = actor.userId === id;
+    if (!self) authorize(actor, 'write:users');
+    const current = await this.require(id);
+    const { password, currentPassword, ...fields } = input;
+    const changes: UserChanges = { ...fields };
+    const privileged =
+      (fields.role !== undefined && fields.role !== current.role) ||
+      (fields.status !== undefined && fields.status !== current.status);
+    if (privileged && actor.role !== 'admin') {
+      throw new ForbiddenError('Only admins change role or status', 'FORBIDDEN');
+    }
+    const emailChanged =
+      fields.email !== undefined && fields.email.toLowerCase() !== current.email.toLowerCase();
+    if (self && (emailChanged || password !== undefined)) {
+      await this.checkCurrentPassword(id, currentPassword);
+    }
+    if (password !== undefined) changes.passwordHash = await this.passwords.hash(password);
+    // Password, role and status changes end every session: tokens carry the old role,
+    // and a suspended user or a stolen password must be locked out at once.
+    const endSessions = password !== undefined || privileged;
+    const { user, afterCommit } = await withTransaction(this.db, async (tx) => {
+      const updated = await mapConflicts(this.users.update(id, changes, tx));
+      if (!updated) throw new NotFoundError('User');
+      return {
+        user: updated,
+        afterCommit: endSessions ? await this.sessions.revokeAllForUser(id, tx) : undefined,
+      };
+    });
+    await afterCommit?.();
+    return user;
+  }
+
+  async deleteUser(actor: Actor, id: string): Promise<void> {
+    this.assertCanSee(actor, id);
+    authorize(actor, 'delete:users');
+    const afterCommit = await withTransaction(this.db, async (tx) => {
+      const deny = await this.sessions.revokeAllForUser(id, tx);
+      if (!(await this.users.delete(id, tx))) throw new NotFoundError('User');
+      return deny;
+    });
+    await afterCommit();
+  }
+
+  /**
+   * The user whose email and password match, or undefined. Unknown emails cost the same hash
+   * verification as wrong passwords, so timing doesn't tell which accounts exist.
+   */
+  async verifyCredentials(email: string, password: string): Promise<User | undefined> {
+    const found = await this.users.findWithPasswordHash({ email });
+    if (!found?.passwordHash) {
+      await this.passwords.verifyDummy(password);
+      return undefined;
+    }
+    return (await this.passwords.verify(found.passwordHash, password)) ? found.user : undefined;
+  }
+
+  /** For the auth module: the user a session belongs to, whatever the caller. */
+  async findForSession(id: string): Promise<User | undefined> {
+    return this.users.findById(id);
+  }
+
+  /** Creates the first admin when none exists (ADMIN_EMAIL / ADMIN_PASSWORD at start-up). */
+  async ensureAdmin(email: string, password: string): Promise<User | undefined> {
+    if ((await this.users.countByRole('admin')) > 0) return undefined;
+    const existing = await this.users.findByEmail(email);
+    const passwordHash = await this.passwords.hash(password);
+    if (existing) return this.users.update(existing.id, { role: 'admin', passwordHash });
+    return this.users.create({
+      id: uuidv7(),
+      name: 'Administrator',
+      email,
+      role: 'admin',
+      status: 'active',
+      passwordHash,
+    });
+  }
+
+  private assertCanSee(actor: Actor, id: string) {
+    requireUser(actor);
+    if (actor.userId !== id && !can(actor, 'read:users')) throw new NotFoundError('User');
+  }
+
+  private async require(id: string): Promise<User> {
+    const user = await this.users.findById(id);
     if (!user) throw new NotFoundError('User');
     return user;
   }
 
-  async deleteUser(_actor: Actor, id: string): Promise<void> {
-    if (!(await this.users.delete(id))) throw new NotFoundError('User');
+  private async checkCurrentPassword(id: string, currentPassword: string | undefined) {
+    if (currentPassword === undefined) {
+      throw new ValidationError('The current password is required for this change', [
+        { field: 'body.currentPassword', message: 'is required to change email or password' },
+      ]);
+    }
+    const found = await this.users.findWithPasswordHash({ id });
+    const valid = found?.passwordHash
+      ? await this.passwords.verify(found.passwordHash, currentPassword)
+      : false;
+    if (!valid)
+      throw new ForbiddenError('The current password is wrong', 'INVALID_CURRENT_PASSWORD');
   }
 }

@@ -4,6 +4,11 @@ import type { UserRole } from '../db/schema.js';
 export interface Actor {
   userId: string | null;
   role: UserRole;
+  /** The login session (refresh-token family) and access token the request came with. */
+  sessionId?: string;
+  tokenId?: string;
+  /** The client address as the platform trusts it (see TRUST_PROXY). */
+  ip?: string;
 }
 
 export const anonymous: Actor = { userId: null, role: 'guest' };

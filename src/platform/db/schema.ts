@@ -13,6 +13,19 @@ export interface UsersTable {
   email: string;
   role: UserRole;
   status: UserStatus;
+  password_hash: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  family_id: string;
+  user_id: string;
+  token_hash: string;
+  expires_at: Date;
+  used_at: Date | null;
+  revoked_at: Date | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -25,5 +38,6 @@ export interface SchemaMigrationsTable {
 
 export interface DB {
   users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
   schema_migrations: SchemaMigrationsTable;
 }

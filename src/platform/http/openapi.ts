@@ -13,7 +13,12 @@ export async function registerOpenApi(app: FastifyInstance) {
         description:
           'Every success is `{ data, meta }`; every error is `{ error: { code, message, details }, meta }`.',
       },
-      tags: [{ name: 'users' }, { name: 'health' }],
+      tags: [{ name: 'auth' }, { name: 'users' }, { name: 'health' }],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
     },
     // Name shared schemas after their $id, so the document reads `#/components/schemas/User`.
     refResolver: {

@@ -92,7 +92,7 @@ for (const engine of engines) {
 
     describe('create, find, update, delete', () => {
       beforeEach(async () => {
-        await sql`truncate users`.execute(database.db);
+        await sql`truncate users cascade`.execute(database.db);
       });
 
       it('when a user is created, then it comes back as stored, with timestamps from the database', async () => {
@@ -203,7 +203,7 @@ for (const engine of engines) {
       let seeded: User[];
 
       before(async () => {
-        await sql`truncate users`.execute(database.db);
+        await sql`truncate users cascade`.execute(database.db);
         seeded = [];
         // One at a time, so created_at (and the UUIDv7 id) grow in insertion order.
         for (const name of names) {
@@ -279,7 +279,7 @@ for (const engine of engines) {
       let recordingUsers: PostgresUsersRepository;
 
       before(async () => {
-        await sql`truncate users`.execute(database.db);
+        await sql`truncate users cascade`.execute(database.db);
         // One in ten suspended, newest first by minute: a plausible table, big enough to plan for.
         await sql`
           insert into users (id, name, email, status, created_at)

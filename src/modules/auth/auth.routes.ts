@@ -1,0 +1,74 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { envelopeSchema, errorResponses, ok } from '../../platform/http/envelope.js';
+import { RegisterBody } from '../users/users.schemas.js';
+import { LoginBody, RefreshBody, TokenPairSchema } from './auth.schemas.js';
+import type { AuthService } from './auth.service.js';
+
+const tags = ['auth'];
+
+export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = async (
+  app,
+  { auth },
+) => {
+  app.post(
+    '/auth/register',
+    {
+      schema: {
+        tags,
+        summary: 'Create an account with the user role',
+        body: RegisterBody,
+        response: { 201: envelopeSchema(Type.Ref('User')), ...errorResponses(400, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const user = await auth.register(request.actor, request.body);
+      return reply
+        .status(201)
+        .header('location', `/api/v1/users/${user.id}`)
+        .send(ok(request, user));
+    },
+  );
+
+  app.post(
+    '/auth/login',
+    {
+      schema: {
+        tags,
+        summary: 'Exchange email and password for an access and a refresh token',
+        body: LoginBody,
+        response: { 200: envelopeSchema(TokenPairSchema), ...errorResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request) => ok(request, await auth.login(request.actor, request.body)),
+  );
+
+  app.post(
+    '/auth/refresh',
+    {
+      schema: {
+        tags,
+        summary: 'Spend a refresh token for a new pair (each refresh token works once)',
+        body: RefreshBody,
+        response: { 200: envelopeSchema(TokenPairSchema), ...errorResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request) => ok(request, await auth.refresh(request.actor, request.body.refreshToken)),
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      schema: {
+        tags,
+        summary: "End the caller's session: its refresh tokens and access tokens",
+        security: [{ bearerAuth: [] }],
+        response: { 204: Type.Null(), ...errorResponses(401, 429) },
+      },
+    },
+    async (request, reply) => {
+      await auth.logout(request.actor);
+      return reply.status(204).send(null);
+    },
+  );
+};

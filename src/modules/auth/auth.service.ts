@@ -1,0 +1,77 @@
+import type { Actor } from '../../platform/auth/actor.js';
+import { LoginThrottle } from '../../platform/auth/login-throttle.js';
+import { requireUser } from '../../platform/auth/permissions.js';
+import type { AccessTokens } from '../../platform/auth/tokens.js';
+import { ForbiddenError, UnauthorizedError } from '../../platform/http/errors.js';
+import type { User } from '../users/users.repository.js';
+import type { RegisterInput } from '../users/users.schemas.js';
+import type { UsersService } from '../users/users.service.js';
+import type { Session, SessionsService } from './sessions.service.js';
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  user: { id: string; email: string; role: User['role'] };
+}
+
+function suspended() {
+  return new ForbiddenError('This account is suspended', 'ACCOUNT_SUSPENDED');
+}
+
+/** Register, log in, refresh, log out. Sessions and tokens; user rules stay in UsersService. */
+export class AuthService {
+  constructor(
+    private readonly users: UsersService,
+    private readonly sessions: SessionsService,
+    private readonly tokens: AccessTokens,
+    private readonly throttle: LoginThrottle,
+    private readonly accessTtlMs: number,
+  ) {}
+
+  async register(_actor: Actor, input: RegisterInput): Promise<User> {
+    return this.users.registerUser(input);
+  }
+
+  async login(actor: Actor, input: { email: string; password: string }): Promise<TokenPair> {
+    const key = LoginThrottle.keyFor(input.email, actor.ip ?? 'unknown');
+    await this.throttle.check(key);
+    const user = await this.users.verifyCredentials(input.email, input.password);
+    if (!user) {
+      await this.throttle.recordFailure(key);
+      throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS');
+    }
+    await this.throttle.recordSuccess(key);
+    if (user.status === 'suspended') throw suspended();
+    return this.pair(user, await this.sessions.start(user.id));
+  }
+
+  async refresh(_actor: Actor, refreshToken: string): Promise<TokenPair> {
+    const session = await this.sessions.rotate(refreshToken);
+    const user = await this.users.findForSession(session.userId);
+    if (!user || user.status === 'suspended') {
+      await this.sessions.revokeFamily(session.familyId);
+      throw user ? suspended() : new UnauthorizedError('Refresh token is invalid', 'INVALID_TOKEN');
+    }
+    return this.pair(user, session);
+  }
+
+  /** Ends the caller's session: its refresh tokens and every access token issued in it. */
+  async logout(actor: Actor): Promise<void> {
+    requireUser(actor);
+    if (actor.sessionId) await this.sessions.revokeFamily(actor.sessionId);
+    if (actor.tokenId) await this.sessions.denyAccessToken(actor.tokenId);
+  }
+
+  private async pair(user: User, session: Session): Promise<TokenPair> {
+    const { token } = await this.tokens.sign(user, session.familyId);
+    return {
+      accessToken: token,
+      refreshToken: session.refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: Math.floor(this.accessTtlMs / 1000),
+      user: { id: user.id, email: user.email, role: user.role },
+    };
+  }
+}

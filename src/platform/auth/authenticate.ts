@@ -1,0 +1,61 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AppError } from '../http/errors.js';
+import { anonymous, type Actor } from './actor.js';
+import type { RevocationList } from './revocations.js';
+import { InvalidTokenError, type AccessTokens } from './tokens.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is asking; a guest unless a valid Bearer token came with the request. */
+    actor: Actor;
+    /** Why the presented token was refused; answered after the rate limit has counted it. */
+    authError: AppError | null;
+  }
+}
+
+async function actorFrom(
+  request: FastifyRequest,
+  tokens: AccessTokens,
+  revocations: RevocationList,
+): Promise<Actor> {
+  const header = request.headers.authorization;
+  if (header === undefined) return { ...anonymous, ip: request.ip };
+  const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
+  if (!match) throw new InvalidTokenError('Authorization must be "Bearer <token>"');
+  const claims = await tokens.verify(match[1]!);
+  if (await revocations.isRevoked(claims.jti, claims.sid)) {
+    throw new InvalidTokenError('Access token has been revoked');
+  }
+  return {
+    userId: claims.sub,
+    role: claims.role,
+    sessionId: claims.sid,
+    tokenId: claims.jti,
+    ip: request.ip,
+  };
+}
+
+/**
+ * Turns the Bearer token into `request.actor`. A bad token leaves the actor a guest and is
+ * refused in preValidation, after the rate limiter (keyed by user or address) has counted it.
+ */
+export function registerAuthentication(
+  app: FastifyInstance,
+  tokens: AccessTokens,
+  revocations: RevocationList,
+) {
+  // Set on every request by the hook below; null only keeps the request's shape stable.
+  app.decorateRequest('actor', null as unknown as Actor);
+  app.decorateRequest('authError', null);
+  app.addHook('onRequest', async (request) => {
+    try {
+      request.actor = await actorFrom(request, tokens, revocations);
+    } catch (err) {
+      request.actor = { ...anonymous, ip: request.ip };
+      request.authError = err as AppError;
+    }
+  });
+  app.addHook('preValidation', async (request) => {
+    if (request.authError) throw request.authError;
+  });
+}

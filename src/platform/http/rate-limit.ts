@@ -1,0 +1,34 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../config.js';
+import { AppError } from './errors.js';
+
+/** Signed-in callers are limited per user, everyone else per client address. */
+function rateLimitKey(request: FastifyRequest): string {
+  return request.actor.userId ? `user:${request.actor.userId}` : `ip:${request.ip}`;
+}
+
+/**
+ * The global limit, shared by every API process through Redis when it is configured.
+ * Policy when Redis is unreachable: let requests through (skipOnError) rather than refuse
+ * all traffic; the login throttle and the database keep their own limits.
+ */
+export async function registerRateLimit(app: FastifyInstance, config: Config, redis?: Redis) {
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimitMax,
+    timeWindow: config.rateLimitWindowMs,
+    keyGenerator: rateLimitKey,
+    redis,
+    nameSpace: 'stratum:v1:rate-limit:',
+    skipOnError: true,
+    enableDraftSpec: true,
+    allowList: (request) => request.url.startsWith('/health/'),
+    errorResponseBuilder: (_request, context) =>
+      new AppError(429, 'RATE_LIMITED', `Rate limit exceeded; retry in ${context.after}`, {
+        limit: context.max,
+        retryAfterSeconds: Math.ceil(context.ttl / 1000),
+      }),
+  });
+}

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { OpenAPIV3_1 } from 'openapi-types';
+import { engines } from '../helpers/databases.js';
+import { startApp, type StartedApp } from '../helpers/app.js';
+import { bearer, createUserAndLogin, login, type TestUser } from '../helpers/auth.js';
+import { openRedis, redisSkip } from '../helpers/redis.js';
+
+/**
+ * Every route × every kind of caller → the status it must get.
+ * guest: no token. user: a signed-in user acting on collections, or on a user that isn't them.
+ * self: the user the route's :id names. other: another plain user. admin: an admin.
+ * Others' user records answer 404 (their existence is not revealed), see README.
+ */
+type Who = 'guest' | 'user' | 'self' | 'other' | 'admin';
+type Row = Record<Who, number>;
+
+const all = (status: number): Row => ({
+  guest: status,
+  user: status,
+  self: status,
+  other: status,
+  admin: status,
+});
+
+const MATRIX: Record<string, Row> = {
+  'POST /api/v1/auth/register': all(201),
+  'POST /api/v1/auth/login': all(200),
+  'POST /api/v1/auth/refresh': all(200),
+  'POST /api/v1/auth/logout': { guest: 401, user: 204, self: 204, other: 204, admin: 204 },
+  'GET /api/v1/users': { guest: 401, user: 403, self: 403, other: 403, admin: 200 },
+  'POST /api/v1/users': { guest: 401, user: 403, self: 403, other: 403, admin: 201 },
+  'GET /api/v1/users/me': { guest: 401, user: 200, self: 200, other: 200, admin: 200 },
+  'GET /api/v1/users/{id}': { guest: 401, user: 404, self: 200, other: 404, admin: 200 },
+  'PUT /api/v1/users/{id}': { guest: 401, user: 404, self: 200, other: 404, admin: 200 },
+  'PATCH /api/v1/users/{id}': { guest: 401, user: 404, self: 200, other: 404, admin: 200 },
+  'DELETE /api/v1/users/{id}': { guest: 401, user: 404, self: 403, other: 404, admin: 204 },
+};
+
+function requestFor(route: string, target: TestUser) {
+  const [method, path] = route.split(' ') as [string, string];
+  const url = path.replace('{id}', target.id);
+  const unique = `m-${randomUUID()}@example.com`;
+  const bodies: Record<string, unknown> = {
+    'POST /api/v1/auth/register': { name: 'New', email: unique, password: 'long enough pw' },
+    'POST /api/v1/auth/login': { email: target.email, password: target.password },
+    'POST /api/v1/auth/refresh': { refreshToken: target.refreshToken },
+    'POST /api/v1/users': { name: 'New', email: unique, password: 'long enough pw' },
+    'PUT /api/v1/users/{id}': { name: 'Put', email: target.email, role: 'user', status: 'active' },
+    'PATCH /api/v1/users/{id}': { name: 'Patched' },
+  };
+  return { method: method as 'GET', url, payload: bodies[route] as object | undefined };
+}
+
+const engine = engines.find((e) => e.name === 'postgres')!;
+
+describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisSkip }, () => {
+  let app: StartedApp;
+  let admin: TestUser;
+  const redis = (engine.skip ?? redisSkip) ? undefined : openRedis();
+
+  before(async () => {
+    app = await startApp(engine, { redis });
+    admin = await createUserAndLogin(app.server, app.services, 'admin');
+  });
+  after(async () => {
+    await app.close();
+    redis?.disconnect();
+  });
+
+  it('when a route exists, then the matrix has a row for it', () => {
+    const spec = app.server.swagger() as OpenAPIV3_1.Document;
+    const routes = Object.entries(spec.paths ?? {})
+      .filter(([path]) => path.startsWith('/api/'))
+      .flatMap(([path, item]) =>
+        Object.keys(item ?? {})
+          .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+          .map((m) => `${m.toUpperCase()} ${path}`),
+      );
+    assert.deepEqual(routes.sort(), Object.keys(MATRIX).sort());
+  });
+
+  for (const [route, row] of Object.entries(MATRIX)) {
+    for (const who of Object.keys(row) as Who[]) {
+      it(`when ${who} calls ${route}, then ${row[who]}`, async () => {
+        // Fresh callers per case: a logout in one case must not sign out the next one.
+        const target = await createUserAndLogin(app.server, app.services);
+        const token = {
+          guest: async () => undefined,
+          user: async () => (await createUserAndLogin(app.server, app.services)).accessToken,
+          self: async () => target.accessToken,
+          other: async () => (await createUserAndLogin(app.server, app.services)).accessToken,
+          admin: async () => (await login(app.server, admin.email, admin.password)).accessToken,
+        }[who];
+        const accessToken = await token();
+        const res = await app.server.inject({
+          ...requestFor(route, target),
+          headers: accessToken ? bearer(accessToken) : {},
+        });
+        assert.equal(res.statusCode, row[who], `${route} as ${who}: ${res.body}`);
+        if (res.statusCode >= 400) {
+          assert.ok(res.json<{ error: { code: string } }>().error.code, 'error envelope');
+        }
+      });
+    }
+  }
+});

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { engines } from '../helpers/databases.js';
+import { startApp, type StartedApp } from '../helpers/app.js';
+import { bearer, createUserAndLogin } from '../helpers/auth.js';
+import { openRedis, redisSkip } from '../helpers/redis.js';
+
+const engine = engines.find((e) => e.name === 'postgres')!;
+const LIMIT = 5;
+/** A fresh client address per test, so counts left in Redis by earlier runs don't matter. */
+const randomAddress = () => `10.${randomInt(255)}.${randomInt(255)}.${randomInt(1, 255)}`;
+
+describe('global rate limit shared through Redis', { skip: engine.skip ?? redisSkip }, () => {
+  let first: StartedApp;
+  let second: StartedApp;
+  const redisA = (engine.skip ?? redisSkip) ? undefined : openRedis();
+  const redisB = (engine.skip ?? redisSkip) ? undefined : openRedis();
+
+  before(async () => {
+    const env = { RATE_LIMIT_MAX: String(LIMIT), RATE_LIMIT_WINDOW_MS: '60000' };
+    first = await startApp(engine, { env, redis: redisA });
+    second = await startApp(engine, { env, redis: redisB, database: first.database });
+  });
+  after(async () => {
+    await second.close();
+    await first.close();
+    redisA?.disconnect();
+    redisB?.disconnect();
+  });
+
+  it('when one client spreads requests over two instances, then the limit holds across both', async () => {
+    const remoteAddress = randomAddress();
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 2; i++) {
+      const app = i % 2 === 0 ? first : second;
+      const res = await app.server.inject({
+        method: 'GET',
+        url: '/api/v1/users/me',
+        remoteAddress,
+      });
+      statuses.push(res.statusCode);
+      if (res.statusCode === 429) {
+        assert.equal(res.json<{ error: { code: string } }>().error.code, 'RATE_LIMITED');
+        assert.ok(Number(res.headers['retry-after']) > 0);
+        assert.equal(res.headers['ratelimit-limit'], String(LIMIT));
+        assert.equal(res.headers['ratelimit-remaining'], '0');
+      }
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
+  });
+
+  it('when X-Forwarded-For is sent without TRUST_PROXY, then it does not change the key', async () => {
+    const remoteAddress = randomAddress();
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 1; i++) {
+      const res = await first.server.inject({
+        method: 'GET',
+        url: '/api/v1/users/me',
+        remoteAddress,
+        headers: { 'x-forwarded-for': randomAddress() },
+      });
+      statuses.push(res.statusCode);
+    }
+    assert.equal(statuses.at(-1), 429);
+  });
+
+  it('when a user is signed in, then it is limited per user, not per address', async () => {
+    const user = await createUserAndLogin(first.server, first.services);
+    const other = await createUserAndLogin(first.server, first.services);
+    const remoteAddress = randomAddress();
+    const call = (token: string) =>
+      second.server.inject({
+        method: 'GET',
+        url: '/api/v1/users/me',
+        remoteAddress,
+        headers: bearer(token),
+      });
+    for (let i = 0; i < LIMIT; i++) assert.equal((await call(user.accessToken)).statusCode, 200);
+    assert.equal((await call(user.accessToken)).statusCode, 429);
+    assert.equal(
+      (await call(other.accessToken)).statusCode,
+      200,
+      'another user has its own budget',
+    );
+  });
+});

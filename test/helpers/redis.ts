@@ -1,0 +1,31 @@
+import { Redis } from 'ioredis';
+import { skipOrFail } from './databases.js';
+
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function probeRedis(): Promise<string | undefined> {
+  const redis = new Redis(TEST_REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+    return undefined;
+  } catch (err) {
+    return skipOrFail('Redis', `${TEST_REDIS_URL}: ${(err as Error).message}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Undefined when Redis is reachable, else the reason the suite is skipped. */
+export const redisSkip = await probeRedis();
+
+export function openRedis(): Redis {
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  return redis;
+}

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { resolveJwtSecret } from '../../src/platform/auth/secret.js';
+
+describe('JWT secret', () => {
+  it('when NODE_ENV is production and JWT_SECRET is missing, then start-up is refused', () => {
+    assert.throws(
+      () => loadConfig({ NODE_ENV: 'production' }),
+      (err: ConfigError) => {
+        assert.equal(err.variable, 'JWT_SECRET');
+        return true;
+      },
+    );
+  });
+
+  it('when NODE_ENV is production and JWT_SECRET is shorter than 32 bytes, then start-up is refused', () => {
+    assert.throws(
+      () => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(31) }),
+      /JWT_SECRET: must be at least 32 bytes/,
+    );
+    assert.equal(
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).jwtSecret,
+      'x'.repeat(32),
+    );
+  });
+
+  it('when no JWT_SECRET is set outside production, then one is generated once and kept', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stratum-secret-'));
+    const first = resolveJwtSecret(undefined, dir);
+    const second = resolveJwtSecret(undefined, dir);
+    assert.ok(first.length >= 32);
+    assert.deepEqual(first, second);
+    assert.equal(fs.statSync(path.join(dir, 'jwt-secret')).mode & 0o777, 0o600);
+  });
+
+  it('when auth durations are given, then 15m, 900 and 7d are understood', () => {
+    const config = loadConfig({ JWT_ACCESS_TTL: '15m', JWT_REFRESH_TTL: '7d' });
+    assert.equal(config.jwtAccessTtlMs, 900_000);
+    assert.equal(config.jwtRefreshTtlMs, 7 * 86_400_000);
+    assert.equal(loadConfig({ JWT_ACCESS_TTL: '900' }).jwtAccessTtlMs, 900_000);
+    assert.throws(() => loadConfig({ JWT_ACCESS_TTL: 'soon' }), /JWT_ACCESS_TTL/);
+  });
+
+  it('when ADMIN_EMAIL is set without ADMIN_PASSWORD, then start-up is refused', () => {
+    assert.throws(() => loadConfig({ ADMIN_EMAIL: 'a@example.com' }), /ADMIN_PASSWORD/);
+  });
+});
