@@ -16,7 +16,12 @@ import {
   type ScenarioReport,
 } from './lib/report.js';
 import { readSettings, SettingsError, type BenchSettings } from './lib/settings.js';
-import { measureEmbeddedStartup, startBaseline, startStratum } from './lib/servers.js';
+import {
+  BENCH_JWT_SECRET,
+  measureEmbeddedStartup,
+  startBaseline,
+  startStratum,
+} from './lib/servers.js';
 import {
   scenarios as allScenarios,
   type LoadPlan,
@@ -45,10 +50,14 @@ function selectedScenarios(only: string[]): Scenario[] {
 }
 
 /** Both servers must give the same data in the same envelope, or the comparison means nothing. */
-async function checkSameAnswer(stratum: ChildServer, baseline: ChildServer, path: string) {
+async function checkSameAnswer(
+  stratum: ChildServer,
+  baseline: ChildServer,
+  { samplePath: path, headers }: LoadPlan,
+) {
   const [ours, theirs] = await Promise.all([
-    httpGet(stratum.baseUrl + path),
-    httpGet(baseline.baseUrl + path),
+    httpGet(stratum.baseUrl + path, headers),
+    httpGet(baseline.baseUrl + path, headers),
   ]);
   if (ours.status !== 200 || theirs.status !== 200) {
     throw new Error(`GET ${path}: stratum ${ours.status}, baseline ${theirs.status}`);
@@ -68,13 +77,15 @@ const summary = (r: LoadResult) =>
 async function loadInTurns(
   name: string,
   plan: LoadPlan,
-  servers: { baseline: ChildServer; stratum: ChildServer },
+  servers: { baseline: ChildServer | null; stratum: ChildServer },
   settings: BenchSettings,
 ) {
   const runs: { baseline: LoadResult[]; stratum: LoadResult[] } = { baseline: [], stratum: [] };
   for (let round = 1; round <= settings.rounds; round++) {
     for (const role of ['baseline', 'stratum'] as const) {
-      const result = await measure(servers[role], plan, settings);
+      const server = servers[role];
+      if (!server) continue;
+      const result = await measure(server, plan, settings);
       runs[role].push(result);
       log(`  ${name} round ${round}/${settings.rounds} ${role}: ${summary(result)}`);
     }
@@ -85,14 +96,16 @@ async function loadInTurns(
 async function runScenario(
   scenario: Scenario,
   context: ScenarioContext,
-  servers: { baseline: ChildServer; stratum: ChildServer },
+  servers: { baseline: ChildServer | null; stratum: ChildServer },
   settings: BenchSettings,
 ): Promise<ScenarioReport> {
   log(`scenario ${scenario.name}: ${scenario.description}`);
   const plan = await scenario.prepare(context);
-  await checkSameAnswer(servers.stratum, servers.baseline, plan.samplePath);
+  if (servers.baseline) await checkSameAnswer(servers.stratum, servers.baseline, plan);
   const runs = await loadInTurns(scenario.name, plan, servers, settings);
-  const ratio = bestOf(runs.stratum).reqPerSec / bestOf(runs.baseline).reqPerSec;
+  const ratio = servers.baseline
+    ? bestOf(runs.stratum).reqPerSec / bestOf(runs.baseline).reqPerSec
+    : null;
   const problems = [...runs.baseline, ...runs.stratum]
     .map(problemsOf)
     .filter((p): p is string => p !== undefined);
@@ -102,7 +115,9 @@ async function runScenario(
     ratioTarget: scenario.ratioTarget,
     ...runs,
     ratio,
-    pass: problems.length === 0 && ratio >= scenario.ratioTarget,
+    pass:
+      problems.length === 0 &&
+      (ratio === null || scenario.ratioTarget === null || ratio >= scenario.ratioTarget),
     problems,
   };
 }
@@ -135,8 +150,9 @@ async function loadServers(
   const baselineFor = baselinesOn(settings.databaseUrl, stopping);
   const scenarios: ScenarioReport[] = [];
   for (const scenario of selected) {
-    const servers = { baseline: await baselineFor(scenario.baseline), stratum };
-    scenarios.push(await runScenario(scenario, { db: database.db }, servers, settings));
+    const baseline = scenario.baseline ? await baselineFor(scenario.baseline) : null;
+    const context = { db: database.db, jwtSecret: BENCH_JWT_SECRET };
+    scenarios.push(await runScenario(scenario, context, { baseline, stratum }, settings));
   }
   const stratumRssMb = stratum.rssMb();
   const memory: MemoryReport = {

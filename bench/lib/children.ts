@@ -52,9 +52,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** A GET without keep-alive or fetch's lazy set-up, so it adds nothing to a start-up timing. */
-export function httpGet(url: string): Promise<{ status: number; body: string }> {
+export function httpGet(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent: false }, (response) => {
+    const request = http.get(url, { agent: false, headers }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));

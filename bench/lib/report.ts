@@ -22,10 +22,10 @@ export interface Machine {
 export interface ScenarioReport {
   name: string;
   description: string;
-  ratioTarget: number;
+  ratioTarget: number | null;
   baseline: LoadResult[];
   stratum: LoadResult[];
-  ratio: number;
+  ratio: number | null;
   pass: boolean;
   /** Why the measurement itself is not to be trusted (errors, non-2xx); empty when sound. */
   problems: string[];
@@ -96,18 +96,24 @@ function loadTable(scenarios: ScenarioReport[]): Table {
     'result',
   ];
   const rows = scenarios.flatMap((s) => {
-    const [baseline, stratum] = [bestOf(s.baseline), bestOf(s.stratum)];
-    const result = s.problems.length ? 'invalid' : verdict(s.pass);
+    const stratum = bestOf(s.stratum);
+    const result = s.problems.length ? 'invalid' : s.ratio === null ? 'reported' : verdict(s.pass);
     const figures = (r: LoadResult) => [
       thousands(r.reqPerSec),
       fixed(r.p50Ms),
       fixed(r.p99Ms),
       fixed(r.cpuUsPerReq),
     ];
-    return [
-      [s.name, 'baseline', ...figures(baseline), '1.00', '', ''],
-      [s.name, 'stratum', ...figures(stratum), fixed(s.ratio, 2), fixed(s.ratioTarget, 2), result],
+    const ours = [
+      s.name,
+      'stratum',
+      ...figures(stratum),
+      s.ratio === null ? '' : fixed(s.ratio, 2),
+      s.ratioTarget === null ? '' : fixed(s.ratioTarget, 2),
+      result,
     ];
+    if (s.baseline.length === 0) return [ours];
+    return [[s.name, 'baseline', ...figures(bestOf(s.baseline)), '1.00', '', ''], ours];
   });
   return { header, rows };
 }

@@ -7,6 +7,8 @@ import { freePort, startServer, type ChildServer } from './children.js';
 /** How each server under test is started: Stratum as built, and the bare baselines. */
 
 export const POOL_MAX = 20;
+/** Stratum signs with this key in a bench run, so scenarios can mint access tokens. */
+export const BENCH_JWT_SECRET = crypto.randomBytes(32).toString('hex');
 const READY_PATH = '/health/ready';
 
 // Set in the caller's shell, these would change what is measured (another database, Redis...).
@@ -20,7 +22,7 @@ function stratumEnv(port: number, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     ...inherited,
     NODE_ENV: 'production',
     // A throwaway signing secret, for a configuration that insists on one in production.
-    JWT_SECRET: crypto.randomBytes(32).toString('hex'),
+    JWT_SECRET: BENCH_JWT_SECRET,
     // A rate limiter, where there is one, still runs on every request; it only must not refuse
     // the load generator, which sends everything from one address.
     RATE_LIMIT_MAX: '1000000',

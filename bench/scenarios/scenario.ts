@@ -4,6 +4,8 @@ import type { Database } from '../../src/platform/db/database.js';
 /** What a scenario may read before the load: the seeded benchmark database. */
 export interface ScenarioContext {
   db: Database;
+  /** The key Stratum signs access tokens with in this run, for scenarios that authenticate. */
+  jwtSecret: string;
 }
 
 export interface LoadPlan {
@@ -11,6 +13,8 @@ export interface LoadPlan {
   requests: autocannon.Request[];
   /** One concrete path, fetched from both servers first to check they answer alike. */
   samplePath: string;
+  /** Headers sent with the sample request too (e.g. a Bearer token the baseline ignores). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -21,8 +25,9 @@ export interface Scenario {
   name: string;
   /** One line for the report: what is requested and what the baseline leaves out. */
   description: string;
-  ratioTarget: number;
-  /** The baseline server, a file under bench/ started with `node --import tsx`. */
-  baseline: string;
+  /** Null for a scenario that is reported, not compared (e.g. logins, bounded by argon2). */
+  ratioTarget: number | null;
+  /** The baseline server, a file under bench/ started with `node --import tsx`; null for none. */
+  baseline: string | null;
   prepare(context: ScenarioContext): Promise<LoadPlan>;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { UserRole } from '../db/schema.js';
 import { UnauthorizedError } from '../http/errors.js';
@@ -36,7 +36,12 @@ export class TokenExpiredError extends UnauthorizedError {
 }
 
 export class AccessTokens {
-  constructor(private readonly settings: TokenSettings) {}
+  // Imported once: jose would otherwise import the raw bytes again on every sign and verify.
+  private readonly key: KeyObject;
+
+  constructor(private readonly settings: TokenSettings) {
+    this.key = createSecretKey(settings.secret);
+  }
 
   async sign(user: { id: string; email: string; role: UserRole }, sid: string) {
     const jti = randomUUID();
@@ -48,7 +53,7 @@ export class AccessTokens {
       .setJti(jti)
       .setIssuedAt()
       .setExpirationTime(new Date(Date.now() + this.settings.accessTtlMs))
-      .sign(this.settings.secret);
+      .sign(this.key);
     return { token, jti };
   }
 
@@ -56,7 +61,7 @@ export class AccessTokens {
   async verify(token: string): Promise<AccessClaims> {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.settings.secret, {
+      ({ payload } = await jwtVerify(token, this.key, {
         algorithms: [this.settings.algorithm],
         issuer: this.settings.issuer,
         audience: this.settings.audience,
