@@ -104,16 +104,16 @@ describe('driver errors from a real PostgreSQL', { skip: postgresSkip }, () => {
   });
 
   it('when the backend is terminated mid-query, then the error (57P01) is unavailable', async () => {
-    const query = sql`select pg_sleep(10), current_setting('application_name')`.execute(
-      database.db,
-    );
+    // A pool of its own: the terminated client may go back to its pool before pg notices it
+    // is dead, and the next test must not draw it.
+    const victim = createPostgres({ ...poolOptions, url: TEST_DATABASE_URL });
+    const query = sql`select pg_sleep(10), current_setting('application_name')`.execute(victim.db);
     const err = rejection(query);
     await new Promise((r) => setTimeout(r, 200));
     await sql`select pg_terminate_backend(pid) from pg_stat_activity
-      where datname = current_database() and query like 'select pg_sleep(10)%'`.execute(
-      database.db,
-    );
+      where query like 'select pg_sleep(10), current_setting%'`.execute(database.db);
     const error = await err;
+    await victim.close();
     assert.equal((error as { code?: string }).code, '57P01');
     assert.equal(isDatabaseUnavailable(error), true);
   });
