@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { adapters, buildApp, type Services } from '../../src/app.js';
+import { adapters, buildApp, type App, type Services } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import type { Engine } from './databases.js';
@@ -22,6 +22,7 @@ export interface StartAppOptions {
 export interface StartedApp {
   server: FastifyInstance;
   services: Services;
+  viewFlusher: App['viewFlusher'];
   /** The app's database; closing it early (to test readiness) is fine, close() copes. */
   database: DatabaseHandle;
   close(): Promise<void>;
@@ -48,12 +49,16 @@ export async function startApp(engine: Engine, options: StartAppOptions = {}): P
       RATE_LIMIT_MAX: '100000',
       ...options.env,
     });
-    const { server, services } = await buildApp(config, adapters(database, options.redis));
+    const { server, services, viewFlusher } = await buildApp(
+      config,
+      adapters(database, options.redis, config),
+    );
     options.beforeReady?.(server);
     await server.ready();
     return {
       server,
       services,
+      viewFlusher,
       database,
       async close() {
         await server.close();
