@@ -109,6 +109,8 @@ export function adapters(
   database: DatabaseHandle,
   redis?: Redis,
   settings: CacheSettings = loadConfig({}),
+  /** Redis name of the pending view counters; tests give each app its own. */
+  viewCountersName = 'views',
 ): Dependencies {
   const store = redis ? new RedisCache(redis) : new MemoryCache(settings.cacheMaxEntries);
   return {
@@ -122,7 +124,9 @@ export function adapters(
       maxEntryLifetimeMs: Math.ceil(settings.cacheUserTtlMs * 1.1),
       maxSuspects: settings.cacheMaxEntries,
     }),
-    viewCounters: redis ? new RedisPendingCounters(redis, 'views') : new MemoryPendingCounters(),
+    viewCounters: redis
+      ? new RedisPendingCounters(redis, viewCountersName)
+      : new MemoryPendingCounters(),
   };
 }
 

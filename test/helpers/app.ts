@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { adapters, buildApp, type App, type Services } from '../../src/app.js';
@@ -17,6 +18,11 @@ export interface StartAppOptions {
   /** Share an already open database (several app instances over one database). */
   database?: DatabaseHandle;
   redis?: Redis;
+  /**
+   * Redis name of the pending view counters. Suites share one Redis but not one database: a
+   * flusher must not drain another suite's views, so each app gets its own unless told.
+   */
+  viewCountersName?: string;
 }
 
 export interface StartedApp {
@@ -51,7 +57,12 @@ export async function startApp(engine: Engine, options: StartAppOptions = {}): P
     });
     const { server, services, viewFlusher } = await buildApp(
       config,
-      adapters(database, options.redis, config),
+      adapters(
+        database,
+        options.redis,
+        config,
+        options.viewCountersName ?? `views-test-${randomUUID()}`,
+      ),
     );
     options.beforeReady?.(server);
     await server.ready();
