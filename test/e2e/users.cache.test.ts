@@ -194,7 +194,8 @@ for (const setup of setups) {
             assert.equal(final.name, fresh.name);
           },
         ),
-        { numRuns: 25 },
+        // PGlite has one connection, so reads and writes can't overlap there: fewer runs.
+        { numRuns: setup.redis ? 25 : 8 },
       );
     });
   });
