@@ -5,15 +5,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { constants as zlib } from 'node:zlib';
-import type { Config } from './config.js';
+import { loadConfig, type Config } from './config.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { PostgresSessionsRepository } from './modules/auth/sessions.repository.js';
 import { SessionsService } from './modules/auth/sessions.service.js';
+import { PostgresProfilesRepository } from './modules/users/profiles.repository.js';
+import { profilesRoutes } from './modules/users/profiles.routes.js';
+import { ProfilesService } from './modules/users/profiles.service.js';
+import { profileCache, userByIdCache } from './modules/users/users.caches.js';
 import { PostgresUsersRepository } from './modules/users/users.repository.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { UsersService } from './modules/users/users.service.js';
-import { UserSchema } from './modules/users/users.schemas.js';
+import { PublicProfileSchema, UserSchema } from './modules/users/users.schemas.js';
 import { registerAuthentication } from './platform/auth/authenticate.js';
 import {
   LoginThrottle,
@@ -28,6 +32,12 @@ import {
   type RevocationList,
 } from './platform/auth/revocations.js';
 import { resolveJwtSecret } from './platform/auth/secret.js';
+import { MemoryPendingCounters, type PendingCounters } from './platform/cache/counters.js';
+import { GuardedCache } from './platform/cache/guarded-cache.js';
+import { MemoryCache } from './platform/cache/memory-cache.js';
+import { RedisCache } from './platform/cache/redis-cache.js';
+import { RedisPendingCounters } from './platform/cache/redis-counters.js';
+import { WriteBehindFlusher } from './platform/cache/write-behind.js';
 import { AccessTokens } from './platform/auth/tokens.js';
 import type { DatabaseHandle } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
@@ -50,14 +60,22 @@ export interface Dependencies {
   redis?: Redis;
   revocations: RevocationList;
   loginFailures: FailureCounter;
+  cache: GuardedCache;
+  /** Pending profile views (write-behind). */
+  viewCounters: PendingCounters;
 }
 
-export function connectRedis(url: string, connectTimeoutMs: number): Redis {
+export function connectRedis(
+  url: string,
+  connectTimeoutMs: number,
+  commandTimeoutMs?: number,
+): Redis {
   const redis = new Redis(url, {
-    // Fail fast instead of queueing commands while Redis is away.
+    // Fail fast instead of queueing commands while Redis is away, or waiting on a slow one.
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: connectTimeoutMs,
+    commandTimeout: commandTimeoutMs,
   });
   // ioredis reconnects by itself; without a listener a lost connection would crash the process.
   redis.on('error', () => {});
@@ -76,22 +94,44 @@ export async function createDependencies(config: Config): Promise<Dependencies> 
     : await createPglite(`${config.dataDir}/pglite`);
   if (config.migrateOnStart) await migrate(database.db);
   const redis = config.redisUrl
-    ? connectRedis(config.redisUrl, config.dbConnectTimeoutMs)
+    ? connectRedis(config.redisUrl, config.dbConnectTimeoutMs, config.redisCommandTimeoutMs)
     : undefined;
-  return adapters(database, redis);
+  return adapters(database, redis, config);
 }
 
+type CacheSettings = Pick<
+  Config,
+  'redisCommandTimeoutMs' | 'cacheUserTtlMs' | 'cacheNegativeTtlMs' | 'cacheMaxEntries'
+>;
+
 /** The Redis-backed adapters when Redis is configured, the in-memory ones otherwise. */
-export function adapters(database: DatabaseHandle, redis?: Redis): Dependencies {
+export function adapters(
+  database: DatabaseHandle,
+  redis?: Redis,
+  settings: CacheSettings = loadConfig({}),
+  /** Redis name of the pending view counters; tests give each app its own. */
+  viewCountersName = 'views',
+): Dependencies {
+  const store = redis ? new RedisCache(redis) : new MemoryCache(settings.cacheMaxEntries);
   return {
     database,
     redis,
     revocations: redis ? new RedisRevocationList(redis) : new MemoryRevocationList(),
     loginFailures: redis ? new RedisFailureCounter(redis) : new MemoryFailureCounter(),
+    cache: new GuardedCache(store, {
+      timeoutMs: settings.redisCommandTimeoutMs,
+      // The longest an entry lives: the user TTL plus its jitter.
+      maxEntryLifetimeMs: Math.ceil(settings.cacheUserTtlMs * 1.1),
+      maxSuspects: settings.cacheMaxEntries,
+    }),
+    viewCounters: redis
+      ? new RedisPendingCounters(redis, viewCountersName)
+      : new MemoryPendingCounters(),
   };
 }
 
 export async function closeDependencies(deps: Dependencies) {
+  deps.cache.close();
   deps.redis?.disconnect();
   await deps.database.close();
 }
@@ -112,11 +152,20 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.jwtRefreshTtlMs,
     config.jwtAccessTtlMs,
   );
+  const cacheSettings = { ttlMs: config.cacheUserTtlMs, negativeTtlMs: config.cacheNegativeTtlMs };
+  const profiles = new ProfilesService(
+    db,
+    new PostgresProfilesRepository(db),
+    profileCache(deps.cache, cacheSettings),
+    deps.viewCounters,
+  );
   const users = new UsersService(
     db,
     new PostgresUsersRepository(db),
     new Argon2PasswordHasher(),
     sessions,
+    userByIdCache(deps.cache, cacheSettings),
+    profiles,
   );
   const throttle = new LoginThrottle(
     deps.loginFailures,
@@ -124,7 +173,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.loginWindowMs,
   );
   const auth = new AuthService(users, sessions, tokens, throttle, config.jwtAccessTtlMs);
-  return { tokens, sessions, users, auth };
+  return { tokens, sessions, users, profiles, auth };
 }
 
 export type Services = ReturnType<typeof buildServices>;
@@ -138,6 +187,8 @@ export interface App {
   server: FastifyInstance;
   services: Services;
   lifecycle: Lifecycle;
+  /** Profile views into the database; flushes on its own and once more on server close. */
+  viewFlusher: WriteBehindFlusher;
 }
 
 export async function buildApp(config: Config, deps: Dependencies): Promise<App> {
@@ -179,6 +230,7 @@ export async function buildApp(config: Config, deps: Dependencies): Promise<App>
   // Shared schemas, referenced by $id from every module's routes.
   server.addSchema(ErrorEnvelopeSchema);
   server.addSchema(UserSchema);
+  server.addSchema(PublicProfileSchema);
   await server.register(helmet, {
     // The docs UI sets its own policy; JSON responses need none beyond helmet's defaults.
     contentSecurityPolicy: false,
@@ -205,6 +257,18 @@ export async function buildApp(config: Config, deps: Dependencies): Promise<App>
 
   await server.register(usersRoutes, { prefix: '/api/v1', users: services.users });
   await server.register(authRoutes, { prefix: '/api/v1', auth: services.auth });
+  await server.register(profilesRoutes, { prefix: '/api/v1', profiles: services.profiles });
 
-  return { server, services, lifecycle };
+  deps.cache.logTo(server.log);
+  const viewFlusher = new WriteBehindFlusher(
+    deps.viewCounters,
+    (batch) => services.profiles.applyViews(batch),
+    // A batch's transaction takes milliseconds; a flusher silent this long has died.
+    { intervalMs: config.flushIntervalMs, leaseMs: 30_000, logger: server.log },
+  );
+  viewFlusher.start();
+  // The last views go in on close, while the database is still open (main closes it after).
+  server.addHook('onClose', async () => viewFlusher.stop());
+
+  return { server, services, lifecycle, viewFlusher };
 }

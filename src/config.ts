@@ -154,6 +154,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     shutdownTimeoutMs: read(env, 'SHUTDOWN_TIMEOUT_MS', int(100, 600_000), 10_000),
     shutdownDrainMs: read(env, 'SHUTDOWN_DRAIN_MS', int(0, 600_000), 0),
     ...authConfig(env, nodeEnv),
+    ...cacheConfig(env),
+  };
+}
+
+function cacheConfig(env: NodeJS.ProcessEnv) {
+  return {
+    // Every Redis command gives up after this: a slow Redis must not hold requests.
+    redisCommandTimeoutMs: read(env, 'REDIS_COMMAND_TIMEOUT_MS', int(10, 60_000), 500),
+    cacheUserTtlMs: read(env, 'CACHE_USER_TTL_S', int(1, 7 * 86_400), 1800) * 1000,
+    cacheNegativeTtlMs: read(env, 'CACHE_NEGATIVE_TTL_S', int(1, 3600), 30) * 1000,
+    cacheMaxEntries: read(env, 'CACHE_MAX_ENTRIES', int(100, 10_000_000), 10_000),
+    flushIntervalMs: read(env, 'FLUSH_INTERVAL_MS', int(100, 3_600_000), 5000),
   };
 }
 

@@ -4,7 +4,6 @@ import { loadConfigOrExit } from './config.js';
 const config = loadConfigOrExit();
 const deps = await createDependencies(config);
 const { server, lifecycle } = await buildApp(config, deps);
-server.addHook('onClose', async () => closeDependencies(deps));
 
 await server.listen({ port: config.port, host: config.host });
 
@@ -21,8 +20,10 @@ async function shutdown(signal: string) {
   // Readiness turns 503 first, so a load balancer stops sending before we stop accepting.
   lifecycle.shuttingDown = true;
   if (config.shutdownDrainMs > 0) await new Promise((r) => setTimeout(r, config.shutdownDrainMs));
-  // Stops accepting, lets in-flight requests finish, then runs onClose (pool, Redis).
+  // Stops accepting, lets in-flight requests finish, then runs onClose (the last view flush);
+  // the pool and Redis close after that, since the flush needs them.
   await server.close();
+  await closeDependencies(deps);
   process.exit(0);
 }
 

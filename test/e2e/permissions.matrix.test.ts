@@ -36,6 +36,8 @@ const MATRIX: Record<string, Row> = {
   'PUT /api/v1/users/{id}': { guest: 401, user: 404, self: 200, other: 404, admin: 200 },
   'PATCH /api/v1/users/{id}': { guest: 401, user: 404, self: 200, other: 404, admin: 200 },
   'DELETE /api/v1/users/{id}': { guest: 401, user: 404, self: 403, other: 404, admin: 204 },
+  // Public profiles: anyone, guests included (README, "Caching").
+  'GET /api/v1/users/{id}/profile': all(200),
 };
 
 function requestFor(route: string, target: TestUser) {

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { adapters, buildApp, type Services } from '../../src/app.js';
+import { adapters, buildApp, type App, type Services } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import type { Engine } from './databases.js';
@@ -17,11 +18,17 @@ export interface StartAppOptions {
   /** Share an already open database (several app instances over one database). */
   database?: DatabaseHandle;
   redis?: Redis;
+  /**
+   * Redis name of the pending view counters. Suites share one Redis but not one database: a
+   * flusher must not drain another suite's views, so each app gets its own unless told.
+   */
+  viewCountersName?: string;
 }
 
 export interface StartedApp {
   server: FastifyInstance;
   services: Services;
+  viewFlusher: App['viewFlusher'];
   /** The app's database; closing it early (to test readiness) is fine, close() copes. */
   database: DatabaseHandle;
   close(): Promise<void>;
@@ -48,12 +55,21 @@ export async function startApp(engine: Engine, options: StartAppOptions = {}): P
       RATE_LIMIT_MAX: '100000',
       ...options.env,
     });
-    const { server, services } = await buildApp(config, adapters(database, options.redis));
+    const { server, services, viewFlusher } = await buildApp(
+      config,
+      adapters(
+        database,
+        options.redis,
+        config,
+        options.viewCountersName ?? `views-test-${randomUUID()}`,
+      ),
+    );
     options.beforeReady?.(server);
     await server.ready();
     return {
       server,
       services,
+      viewFlusher,
       database,
       async close() {
         await server.close();

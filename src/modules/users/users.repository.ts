@@ -52,7 +52,7 @@ export interface UsersRepository {
 
 const columns = ['id', 'name', 'email', 'role', 'status', 'created_at', 'updated_at'] as const;
 
-function toUser(row: Omit<Selectable<UsersTable>, 'password_hash'>): User {
+function toUser(row: Pick<Selectable<UsersTable>, (typeof columns)[number]>): User {
   return {
     id: row.id,
     name: row.name,
@@ -166,6 +166,8 @@ export class PostgresUsersRepository implements UsersRepository {
         .set({
           ...fields,
           ...(passwordHash === undefined ? {} : { password_hash: passwordHash }),
+          // The write-through profile cache orders cache writes by this version.
+          version: sql`version + 1`,
           updated_at: sql`now()`,
         })
         .where('id', '=', id)

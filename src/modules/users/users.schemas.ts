@@ -27,6 +27,19 @@ export const UserSchema = Type.Object(
   { $id: 'User', title: 'User' },
 );
 
+export const PublicProfileSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    name: Name,
+    createdAt: Type.String({ format: 'date-time' }),
+    profileViews: Type.Integer({
+      minimum: 0,
+      description: 'Views as of the last flush (FLUSH_INTERVAL_MS); the latest ones follow',
+    }),
+  },
+  { $id: 'PublicProfile', title: 'PublicProfile' },
+);
+
 export const UserIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 export const CreateUserBody = Type.Object(

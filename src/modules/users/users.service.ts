@@ -13,7 +13,10 @@ import {
   ValidationError,
 } from '../../platform/http/errors.js';
 import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
+import type { CacheAside } from '../../platform/cache/cache-aside.js';
 import type { SessionsService } from '../auth/sessions.service.js';
+import type { ProfilesService } from './profiles.service.js';
+import type { Profile } from './profiles.repository.js';
 import type { User, UserChanges, UsersRepository } from './users.repository.js';
 import type {
   CreateUserInput,
@@ -51,16 +54,20 @@ export class UsersService {
     private readonly users: UsersRepository,
     private readonly passwords: PasswordHasher,
     private readonly sessions: SessionsService,
+    /** Users by id, cache-aside: every write below invalidates after its commit. */
+    private readonly byId: CacheAside<User>,
+    /** Public profiles, write-through: every write below publishes the committed row. */
+    private readonly profiles: ProfilesService,
   ) {}
 
   async getUser(actor: Actor, id: string): Promise<User> {
     this.assertCanSee(actor, id);
-    return this.require(id);
+    return this.requireCached(id);
   }
 
   async getMe(actor: Actor): Promise<User> {
     requireUser(actor);
-    return this.require(actor.userId);
+    return this.requireCached(actor.userId);
   }
 
   async listUsers(actor: Actor, input: ListUsersInput): Promise<Page<User>> {
@@ -70,7 +77,7 @@ export class UsersService {
 
   async createUser(actor: Actor, input: CreateUserInput, tx?: Tx): Promise<User> {
     authorize(actor, 'write:users');
-    return mapConflicts(
+    const created = await mapConflicts(
       this.users.create(
         {
           id: uuidv7(),
@@ -83,11 +90,13 @@ export class UsersService {
         tx,
       ),
     );
+    await this.created(created, tx);
+    return created;
   }
 
   /** Self-registration: always the `user` role; the caller owns the transaction. */
   async registerUser(input: RegisterInput, tx?: Tx): Promise<User> {
-    return mapConflicts(
+    const created = await mapConflicts(
       this.users.create(
         {
           id: uuidv7(),
@@ -100,6 +109,8 @@ export class UsersService {
         tx,
       ),
     );
+    await this.created(created, tx);
+    return created;
   }
 
   async replaceUser(actor: Actor, id: string, input: ReplaceUserInput): Promise<User> {
@@ -128,14 +139,16 @@ export class UsersService {
     // Password, role and status changes end every session: tokens carry the old role,
     // and a suspended user or a stolen password must be locked out at once.
     const endSessions = password !== undefined || privileged;
-    const { user, afterCommit } = await withTransaction(this.db, async (tx) => {
+    const { user, profile, afterCommit } = await withTransaction(this.db, async (tx) => {
       const updated = await mapConflicts(this.users.update(id, changes, tx));
       if (!updated) throw new NotFoundError('User');
       return {
         user: updated,
+        profile: await this.profiles.snapshot(id, tx),
         afterCommit: endSessions ? await this.sessions.revokeAllForUser(id, tx) : undefined,
       };
     });
+    await this.changed(id, profile);
     await afterCommit?.();
     return user;
   }
@@ -148,6 +161,8 @@ export class UsersService {
       if (!(await this.users.delete(id, tx))) throw new NotFoundError('User');
       return deny;
     });
+    await this.byId.invalidate(id);
+    await this.profiles.removed(id);
     await afterCommit();
   }
 
@@ -166,7 +181,7 @@ export class UsersService {
 
   /** For the auth module: the user a session belongs to, whatever the caller. */
   async findForSession(id: string): Promise<User | undefined> {
-    return this.users.findById(id);
+    return this.byId.get(id, () => this.users.findById(id));
   }
 
   /** Creates the first admin when none exists (ADMIN_EMAIL / ADMIN_PASSWORD at start-up). */
@@ -174,8 +189,15 @@ export class UsersService {
     if ((await this.users.countByRole('admin')) > 0) return undefined;
     const existing = await this.users.findByEmail(email);
     const passwordHash = await this.passwords.hash(password);
-    if (existing) return this.users.update(existing.id, { role: 'admin', passwordHash });
-    return this.users.create({
+    if (existing) {
+      const promoted = await withTransaction(this.db, async (tx) => {
+        const updated = await this.users.update(existing.id, { role: 'admin', passwordHash }, tx);
+        return updated && { user: updated, profile: await this.profiles.snapshot(updated.id, tx) };
+      });
+      if (promoted) await this.changed(promoted.user.id, promoted.profile);
+      return promoted?.user;
+    }
+    const created = await this.users.create({
       id: uuidv7(),
       name: 'Administrator',
       email,
@@ -183,6 +205,8 @@ export class UsersService {
       status: 'active',
       passwordHash,
     });
+    await this.created(created);
+    return created;
   }
 
   private assertCanSee(actor: Actor, id: string) {
@@ -190,10 +214,46 @@ export class UsersService {
     if (actor.userId !== id && !can(actor, 'read:users')) throw new NotFoundError('User');
   }
 
+  /** Writes decide on the row as the database has it, never on a cached copy. */
   private async require(id: string): Promise<User> {
     const user = await this.users.findById(id);
     if (!user) throw new NotFoundError('User');
     return user;
+  }
+
+  private async requireCached(id: string): Promise<User> {
+    const user = await this.byId.get(id, () => this.users.findById(id));
+    if (!user) throw new NotFoundError('User');
+    return user;
+  }
+
+  /**
+   * After a committed update, before answering: the cached user goes, the profile is replaced.
+   * Cache trouble is absorbed below (GuardedCache); it never fails the write.
+   */
+  private async changed(id: string, profile: Profile | undefined) {
+    await this.byId.invalidate(id);
+    if (profile) await this.profiles.publish(profile);
+    else await this.profiles.forget(id);
+  }
+
+  /**
+   * A new id may have been remembered as unknown (negative caching): drop that. The profile is
+   * published when this call committed the row; in a caller's transaction, which may still
+   * roll back, it is only invalidated, and a read between this and the commit may remember the
+   * id as unknown for CACHE_NEGATIVE_TTL_S at most (the id is new: no one should ask yet).
+   */
+  private async created(user: User, tx?: Tx) {
+    await this.byId.invalidate(user.id);
+    if (tx) return this.profiles.forget(user.id);
+    // A new row: version 0 and no views, as the column defaults have it.
+    await this.profiles.publish({
+      id: user.id,
+      name: user.name,
+      createdAt: user.createdAt,
+      profileViews: 0,
+      version: 0,
+    });
   }
 
   private async checkCurrentPassword(id: string, currentPassword: string | undefined) {

@@ -14,6 +14,17 @@ export interface UsersTable {
   role: UserRole;
   status: UserStatus;
   password_hash: string | null;
+  /** bigint: the driver returns it as a string (or bigint); convert with Number(). */
+  profile_views: ColumnType<string | number | bigint, never, string | number | bigint>;
+  version: ColumnType<string | number | bigint, never, string | number | bigint>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ViewFlushesTable {
+  batch_id: string;
+  counters: number;
+  views: number;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -39,5 +50,6 @@ export interface SchemaMigrationsTable {
 export interface DB {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
+  view_flushes: ViewFlushesTable;
   schema_migrations: SchemaMigrationsTable;
 }

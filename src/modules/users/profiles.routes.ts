@@ -1,0 +1,26 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { envelopeSchema, errorResponses, ok } from '../../platform/http/envelope.js';
+import type { ProfilesService } from './profiles.service.js';
+import { UserIdParams } from './users.schemas.js';
+
+const PublicProfile = Type.Ref('PublicProfile');
+
+/** Public profiles: readable by anyone, guests included; every read counts as a view. */
+export const profilesRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfilesService }> = async (
+  app,
+  { profiles },
+) => {
+  app.get(
+    '/users/:id/profile',
+    {
+      schema: {
+        tags: ['users'],
+        summary: "Read a user's public profile (anyone)",
+        params: UserIdParams,
+        response: { 200: envelopeSchema(PublicProfile), ...errorResponses(400, 404, 429) },
+      },
+    },
+    async (request) => ok(request, await profiles.getProfile(request.actor, request.params.id)),
+  );
+};

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import {
+  GENERATION_TTL_MS,
+  generationKey,
+  type Cache,
+  type CacheEntry,
+  type Lookup,
+} from './cache.js';
+import { luaScript, type LuaScript } from './lua.js';
+
+// Stored as "<version>:<json>", so the scripts compare versions without decoding JSON.
+const encode = (entry: CacheEntry) => `${entry.version}:${JSON.stringify(entry.data)}`;
+
+function decode(stored: string): CacheEntry {
+  const colon = stored.indexOf(':');
+  return { version: Number(stored.slice(0, colon)), data: JSON.parse(stored.slice(colon + 1)) };
+}
+
+// KEYS: entry, generation. ARGV: a fresh token, generation TTL.
+const LOOKUP = `
+local stored = redis.call('GET', KEYS[1])
+if stored then return {1, stored} end
+local gen = redis.call('GET', KEYS[2])
+if not gen then
+  gen = ARGV[1]
+  redis.call('SET', KEYS[2], gen, 'PX', ARGV[2])
+end
+return {0, gen}`;
+
+// KEYS: entry, generation. ARGV: ticket, payload, TTL.
+const FILL = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+
+// KEYS: entry, generation. ARGV: version, payload, TTL, fresh token, generation TTL.
+const PUT = `
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local version = tonumber(string.match(stored, '^(-?%d+):'))
+  if version and version >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+return 1`;
+
+// KEYS: entry, generation. ARGV: fresh token, generation TTL.
+const INVALIDATE = `
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+/** The shared cache of every API process. Each operation is one atomic script. */
+export class RedisCache implements Cache {
+  private readonly scripts: Record<'lookup' | 'fill' | 'put' | 'invalidate', LuaScript>;
+
+  constructor(redis: Redis) {
+    this.scripts = {
+      lookup: luaScript(redis, LOOKUP),
+      fill: luaScript(redis, FILL),
+      put: luaScript(redis, PUT),
+      invalidate: luaScript(redis, INVALIDATE),
+    };
+  }
+
+  async lookup(key: string): Promise<Lookup> {
+    const [hit, value] = (await this.scripts.lookup(
+      [key, generationKey(key)],
+      [randomUUID(), GENERATION_TTL_MS],
+    )) as [number, string];
+    return hit === 1 ? { hit: true, entry: decode(value) } : { hit: false, ticket: value };
+  }
+
+  async fill(key: string, ticket: string, entry: CacheEntry, ttlMs: number) {
+    await this.scripts.fill([key, generationKey(key)], [ticket, encode(entry), ttlMs]);
+  }
+
+  async put(key: string, entry: CacheEntry, ttlMs: number) {
+    await this.scripts.put(
+      [key, generationKey(key)],
+      [entry.version, encode(entry), ttlMs, randomUUID(), GENERATION_TTL_MS],
+    );
+  }
+
+  async invalidate(key: string) {
+    await this.scripts.invalidate([key, generationKey(key)], [randomUUID(), GENERATION_TTL_MS]);
+  }
+}

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { startApp, type StartedApp } from '../helpers/app.js';
+import { bearer, createUserAndLogin, type TestUser } from '../helpers/auth.js';
+import { engines } from '../helpers/databases.js';
+import { instrument, type Instrumented } from '../helpers/instrumented-database.js';
+import { openRedis, redisSkip } from '../helpers/redis.js';
+
+interface ProfileBody {
+  id: string;
+  name: string;
+  createdAt: string;
+  profileViews: number;
+}
+
+const setups = [
+  { name: 'PostgreSQL + Redis', engine: 'postgres', redis: true },
+  { name: 'PGlite + memory', engine: 'pglite', redis: false },
+] as const;
+
+for (const setup of setups) {
+  const engine = engines.find((e) => e.name === setup.engine)!;
+  const skip = engine.skip ?? (setup.redis ? redisSkip : undefined);
+
+  describe(`public profiles (write-through) on ${setup.name}`, { skip }, () => {
+    let app: StartedApp;
+    let db: Instrumented;
+    let admin: TestUser;
+    const redis = skip || !setup.redis ? undefined : openRedis();
+
+    before(async () => {
+      db = instrument(await engine.open());
+      // Flushes only when a test asks: the counts are checked exactly.
+      app = await startApp(engine, {
+        database: db.handle,
+        redis,
+        env: { FLUSH_INTERVAL_MS: '3600000' },
+      });
+      admin = await createUserAndLogin(app.server, app.services, 'admin');
+    });
+    after(async () => {
+      await app.close();
+      await db.handle.close();
+      redis?.disconnect();
+    });
+
+    const profile = (id: string) =>
+      app.server.inject({ method: 'GET', url: `/api/v1/users/${id}/profile` });
+    const patch = (id: string, payload: object) =>
+      app.server.inject({
+        method: 'PATCH',
+        url: `/api/v1/users/${id}`,
+        headers: bearer(admin.accessToken),
+        payload,
+      });
+
+    it('when a guest reads a profile, then it gets the public fields only', async () => {
+      const user = await createUserAndLogin(app.server, app.services);
+      const res = await profile(user.id);
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json<{ data: ProfileBody }>().data;
+      assert.deepEqual(Object.keys(body).sort(), ['createdAt', 'id', 'name', 'profileViews']);
+      assert.equal(body.id, user.id);
+      assert.equal(body.profileViews, 0);
+    });
+
+    it('when a user is created or renamed, then the next profile read is a cache hit with the new name', async () => {
+      const user = await createUserAndLogin(app.server, app.services);
+      db.reset();
+      assert.equal((await profile(user.id)).statusCode, 200);
+      assert.equal(db.statements.length, 0, 'creation wrote the profile through');
+      assert.equal((await patch(user.id, { name: 'Renamed' })).statusCode, 200);
+      db.reset();
+      const res = await profile(user.id);
+      assert.equal(res.json<{ data: ProfileBody }>().data.name, 'Renamed');
+      assert.equal(db.statements.length, 0, 'the rename wrote the profile through');
+    });
+
+    it('when renames race, then the profile ends with the last committed name', async () => {
+      const user = await createUserAndLogin(app.server, app.services);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => patch(user.id, { name: `n${i}` })));
+      const fromDatabase = await app.services.users.getUser(
+        { userId: 'system', role: 'admin' },
+        user.id,
+      );
+      const res = await profile(user.id);
+      assert.equal(res.json<{ data: ProfileBody }>().data.name, fromDatabase.name);
+    });
+
+    it('when a user is deleted, then the profile is 404 at once', async () => {
+      const user = await createUserAndLogin(app.server, app.services);
+      assert.equal((await profile(user.id)).statusCode, 200);
+      const del = await app.server.inject({
+        method: 'DELETE',
+        url: `/api/v1/users/${user.id}`,
+        headers: bearer(admin.accessToken),
+      });
+      assert.equal(del.statusCode, 204);
+      assert.equal((await profile(user.id)).statusCode, 404);
+    });
+
+    it('when an unknown id is asked for, then 404', async () => {
+      const res = await profile(randomUUID());
+      assert.equal(res.statusCode, 404);
+      assert.equal(res.json<{ error: { code: string } }>().error.code, 'NOT_FOUND');
+    });
+
+    it('when views are flushed, then the profile shows them without a database read', async () => {
+      const user = await createUserAndLogin(app.server, app.services);
+      await Promise.all(Array.from({ length: 50 }, () => profile(user.id)));
+      await app.viewFlusher.flush();
+      db.reset();
+      const res = await profile(user.id);
+      assert.equal(res.json<{ data: ProfileBody }>().data.profileViews, 50);
+      assert.equal(db.statements.length, 0, 'the flush wrote the new counts through');
+    });
+  });
+}

@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { connectRedis } from '../../src/app.js';
+import { startApp, type StartedApp } from '../helpers/app.js';
+import { bearer, createUserAndLogin, type TestUser } from '../helpers/auth.js';
+import { engines } from '../helpers/databases.js';
+import { instrument, selects, type Instrumented } from '../helpers/instrumented-database.js';
+import { openRedis, redisSkip } from '../helpers/redis.js';
+
+const admin = { userId: 'system', role: 'admin' as const };
+
+const setups = [
+  { name: 'PostgreSQL + Redis', engine: 'postgres', redis: true },
+  { name: 'PGlite + memory', engine: 'pglite', redis: false },
+] as const;
+
+for (const setup of setups) {
+  const engine = engines.find((e) => e.name === setup.engine)!;
+  const skip = engine.skip ?? (setup.redis ? redisSkip : undefined);
+
+  describe(`users cache-aside on ${setup.name}`, { skip }, () => {
+    let app: StartedApp;
+    let db: Instrumented;
+    let adminUser: TestUser;
+    const redis = skip || !setup.redis ? undefined : openRedis();
+
+    before(async () => {
+      db = instrument(await engine.open());
+      app = await startApp(engine, { database: db.handle, redis });
+      adminUser = await createUserAndLogin(app.server, app.services, 'admin');
+    });
+    after(async () => {
+      await app.close();
+      await db.handle.close();
+      redis?.disconnect();
+    });
+    beforeEach(() => {
+      db.delay = () => 0;
+    });
+
+    const get = (id: string, token = adminUser.accessToken) =>
+      app.server.inject({ method: 'GET', url: `/api/v1/users/${id}`, headers: bearer(token) });
+
+    it('when 200 requests miss one user at once, then the database is read once', async () => {
+      const user = await createUserAndLogin(app.server, app.services);
+      db.delay = () => 20; // a slow read, so all 200 arrive while it runs
+      db.reset();
+      const responses = await Promise.all(Array.from({ length: 200 }, () => get(user.id)));
+      assert.ok(responses.every((r) => r.statusCode === 200));
+      assert.equal(selects(db.statements), 1);
+      db.reset();
+      assert.equal((await get(user.id)).statusCode, 200);
+      assert.equal(db.statements.length, 0, 'the next read is a hit');
+    });
+
+    it('when a user is read twice, then the second read costs no query', async () => {
+      const user = await createUserAndLogin(app.server, app.services);
+      await get(user.id);
+      db.reset();
+      const me = await app.server.inject({
+        method: 'GET',
+        url: '/api/v1/users/me',
+        headers: bearer(user.accessToken),
+      });
+      assert.equal(me.statusCode, 200);
+      assert.equal(db.statements.length, 0);
+    });
+
+    it('when a user is written in any way, then the next read returns the new row', async () => {
+      const user = await createUserAndLogin(app.server, app.services);
+      const name = async () => (await get(user.id)).json<{ data: { name: string } }>().data;
+      const write = async (
+        method: 'PUT' | 'PATCH',
+        payload: object,
+        token = adminUser.accessToken,
+      ) => {
+        const res = await app.server.inject({
+          method,
+          url: `/api/v1/users/${user.id}`,
+          headers: bearer(token),
+          payload,
+        });
+        assert.equal(res.statusCode, 200, res.body);
+      };
+      await name();
+      await write('PATCH', { name: 'Patched' });
+      assert.equal((await name()).name, 'Patched');
+      await write('PUT', { name: 'Put', email: user.email, role: 'user', status: 'active' });
+      assert.equal((await name()).name, 'Put');
+      await write('PATCH', { role: 'admin' });
+      assert.deepEqual((await get(user.id)).json<{ data: { role: string } }>().data.role, 'admin');
+      await write('PATCH', { status: 'suspended' });
+      assert.equal(
+        (await get(user.id)).json<{ data: { status: string } }>().data.status,
+        'suspended',
+      );
+      const updatedBefore = (await name()) as unknown as { updatedAt: string };
+      await write('PATCH', { password: 'a new password' });
+      const updatedAfter = (await name()) as unknown as { updatedAt: string };
+      assert.notEqual(updatedAfter.updatedAt, updatedBefore.updatedAt, 'password change seen');
+      const del = await app.server.inject({
+        method: 'DELETE',
+        url: `/api/v1/users/${user.id}`,
+        headers: bearer(adminUser.accessToken),
+      });
+      assert.equal(del.statusCode, 204);
+      assert.equal((await get(user.id)).statusCode, 404);
+    });
+
+    it('when an unknown id is read, then it is remembered briefly, and forgotten on create', async () => {
+      const id = randomUUID();
+      assert.equal((await get(id)).statusCode, 404);
+      db.reset();
+      assert.equal((await get(id)).statusCode, 404);
+      assert.equal(db.statements.length, 0, 'negative entry served from the cache');
+    });
+
+    it('when a slow read spans a write, then neither it nor a read joining later keeps the old row', async () => {
+      const email = `span-${randomUUID()}@example.com`;
+      const user = await app.services.users.createUser(admin, { name: 'old', email });
+      let first = true;
+      db.delay = () => (first ? ((first = false), 150) : 0);
+      const slow = app.services.users.getUser(admin, user.id);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await app.services.users.updateUser(admin, user.id, { name: 'new' });
+      // Started after the write completed: must not join the slow read still in flight.
+      const after = await app.services.users.getUser(admin, user.id);
+      assert.equal(after.name, 'new');
+      await slow;
+      // The slow read's fill was refused: the cache doesn't hold the old row either.
+      assert.equal((await app.services.users.getUser(admin, user.id)).name, 'new');
+    });
+
+    it('when reads and writes interleave at random, then no read after a completed write is stale', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.array(
+              fc.record({
+                op: fc.constantFrom('read' as const, 'write' as const),
+                // When it starts within its round: reads start during and after writes.
+                at: fc.integer({ min: 0, max: 40 }),
+              }),
+              { minLength: 1, maxLength: 5 },
+            ),
+            { minLength: 1, maxLength: 5 },
+          ),
+          // Mostly quick results, some slow enough to span a whole concurrent write.
+          fc.array(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 15, max: 40 })), {
+            minLength: 1,
+            maxLength: 50,
+          }),
+          async (rounds, delays) => {
+            let d = 0;
+            db.delay = () => delays[d++ % delays.length]!;
+            const email = `p-${randomUUID()}@example.com`;
+            const user = await app.services.users.createUser(admin, { name: 'initial', email });
+            let clock = 0;
+            const writes = new Map<string, { start: number; end: number }>([
+              ['initial', { start: -2, end: -1 }],
+            ]);
+            const reads: { start: number; name: string }[] = [];
+            let n = 0;
+            for (const round of rounds) {
+              await Promise.all(
+                round.map(async ({ op, at }) => {
+                  await new Promise((resolve) => setTimeout(resolve, at));
+                  const start = ++clock;
+                  if (op === 'read') {
+                    const found = await app.services.users.getUser(admin, user.id);
+                    reads.push({ start, name: found.name });
+                  } else {
+                    const name = `w${++n}`;
+                    await app.services.users.updateUser(admin, user.id, { name });
+                    writes.set(name, { start, end: ++clock });
+                  }
+                }),
+              );
+            }
+            for (const read of reads) {
+              const source = writes.get(read.name)!;
+              // Stale: a write that began after the read value's write ended, and ended before
+              // the read began, must have replaced it in the database before the read.
+              const overtaken = [...writes.values()].some(
+                (w) => w.start > source.end && w.end < read.start,
+              );
+              assert.ok(!overtaken, `read at ${read.start} saw ${read.name}, already replaced`);
+            }
+            db.delay = () => 0;
+            const final = await app.services.users.getUser(admin, user.id);
+            const fresh = await app.services.users.updateUser(admin, user.id, {});
+            assert.equal(final.name, fresh.name);
+          },
+        ),
+        // PGlite has one connection, so reads and writes can't overlap there: fewer runs.
+        { numRuns: setup.redis ? 25 : 8 },
+      );
+    });
+  });
+}
+
+describe('users when Redis is unreachable', { skip: engines[1]!.skip }, () => {
+  it('when Redis is down, then reads fall through to the database and writes still succeed', async () => {
+    // Nothing listens on port 1: with the offline queue off, every command fails at once.
+    const deadRedis = connectRedis('redis://127.0.0.1:1', 200, 200);
+    const broken = await startApp(
+      engines.find((e) => e.name === 'pglite')!,
+      {
+        redis: deadRedis,
+        env: { REDIS_COMMAND_TIMEOUT_MS: '200' },
+      },
+    );
+    try {
+      const email = `down-${randomUUID()}@example.com`;
+      const user = await broken.services.users.createUser(admin, { name: 'Down', email });
+      const read = await broken.services.users.getUser(admin, user.id);
+      assert.equal(read.name, 'Down');
+      const patched = await broken.services.users.updateUser(admin, user.id, { name: 'Still' });
+      assert.equal(patched.name, 'Still');
+      assert.equal((await broken.services.users.getUser(admin, user.id)).name, 'Still');
+      const profile = await broken.server.inject({
+        method: 'GET',
+        url: `/api/v1/users/${user.id}/profile`,
+      });
+      assert.equal(profile.statusCode, 200, profile.body);
+    } finally {
+      await broken.close();
+      deadRedis.disconnect();
+    }
+  });
+});
+
+describe('the first admin and the cache', { skip: engines[0]!.skip }, () => {
+  it('when ensureAdmin promotes a cached user, then the next read shows the admin', async () => {
+    const app = await startApp(engines[0]!);
+    try {
+      const email = `first-admin-${randomUUID()}@example.com`;
+      const user = await app.services.users.createUser(admin, { name: 'Soon admin', email });
+      assert.equal((await app.services.users.getUser(admin, user.id)).role, 'user');
+      const promoted = await app.services.users.ensureAdmin(email, 'a long admin password');
+      assert.equal(promoted?.id, user.id);
+      assert.equal((await app.services.users.getUser(admin, user.id)).role, 'admin');
+    } finally {
+      await app.close();
+    }
+  });
+});
