@@ -122,14 +122,14 @@ async function runScenario(
   };
 }
 
-/** Baselines are started once per script, and only for the scenarios that run. */
-function baselinesOn(databaseUrl: string, stopping: ChildServer[]) {
+/** Servers are started once per kind, and only for the scenarios that run. */
+function startedOnce(stopping: ChildServer[]) {
   const started = new Map<string, ChildServer>();
-  return async (script: string) => {
-    let server = started.get(script);
+  return async (key: string, start: () => Promise<ChildServer>) => {
+    let server = started.get(key);
     if (!server) {
-      server = await startBaseline(script, databaseUrl);
-      started.set(script, server);
+      server = await start();
+      started.set(key, server);
       stopping.push(server);
     }
     return server;
@@ -144,21 +144,34 @@ async function loadServers(
   stopping: ChildServer[],
 ) {
   const loadBefore = os.loadavg()[0]!;
+  // The plain instance (PostgreSQL only) is the one whose memory is reported.
   const stratum = await startStratum(settings.databaseUrl);
   stopping.push(stratum);
   const stratumIdleRssMb = stratum.rssMb();
-  const baselineFor = baselinesOn(settings.databaseUrl, stopping);
+  const once = startedOnce(stopping);
   const scenarios: ScenarioReport[] = [];
   for (const scenario of selected) {
-    const baseline = scenario.baseline ? await baselineFor(scenario.baseline) : null;
+    const redisUrl = scenario.redis ? settings.redisUrl : undefined;
+    const script = scenario.baseline;
+    const baseline = script
+      ? await once(`${script} ${redisUrl}`, () =>
+          startBaseline(script, settings.databaseUrl, redisUrl),
+        )
+      : null;
+    const target = redisUrl
+      ? await once('stratum redis', () => startStratum(settings.databaseUrl, redisUrl))
+      : stratum;
     const context = { db: database.db, jwtSecret: BENCH_JWT_SECRET };
-    scenarios.push(await runScenario(scenario, context, { baseline, stratum }, settings));
+    scenarios.push(await runScenario(scenario, context, { baseline, stratum: target }, settings));
   }
   const stratumRssMb = stratum.rssMb();
   const memory: MemoryReport = {
     stratumIdleRssMb,
     stratumRssMb,
-    baselineRssMb: Math.max(0, ...stopping.filter((s) => s !== stratum).map((s) => s.rssMb())),
+    baselineRssMb: Math.max(
+      0,
+      ...stopping.filter((s) => !s.name.startsWith('stratum')).map((s) => s.rssMb()),
+    ),
     targetMb: RSS_TARGET_MB,
     pass: stratumRssMb < RSS_TARGET_MB,
   };

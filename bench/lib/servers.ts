@@ -36,19 +36,26 @@ function stratumEnv(port: number, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** Stratum on PostgreSQL, as `node dist/main.js` runs in production. */
-export async function startStratum(databaseUrl: string): Promise<ChildServer> {
+export async function startStratum(databaseUrl: string, redisUrl?: string): Promise<ChildServer> {
   const port = await freePort();
   return startServer({
-    name: 'stratum',
+    name: redisUrl ? 'stratum (redis)' : 'stratum',
     args: ['dist/main.js'],
-    env: stratumEnv(port, { DATABASE_URL: databaseUrl }),
+    env: stratumEnv(port, {
+      DATABASE_URL: databaseUrl,
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    }),
     port,
     readyPath: READY_PATH,
   });
 }
 
 /** A bare baseline server from bench/, on the same database and pool size as Stratum. */
-export async function startBaseline(script: string, databaseUrl: string): Promise<ChildServer> {
+export async function startBaseline(
+  script: string,
+  databaseUrl: string,
+  redisUrl?: string,
+): Promise<ChildServer> {
   const port = await freePort();
   return startServer({
     name: `baseline (${path.basename(script, '.ts')})`,
@@ -59,6 +66,7 @@ export async function startBaseline(script: string, databaseUrl: string): Promis
       PORT: String(port),
       DATABASE_URL: databaseUrl,
       DB_POOL_MAX: String(POOL_MAX),
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     },
     port,
     readyPath: READY_PATH,

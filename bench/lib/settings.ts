@@ -2,6 +2,8 @@
 
 export interface BenchSettings {
   databaseUrl: string;
+  /** Redis for the scenarios that need it (caches, shared rate limit). */
+  redisUrl: string;
   users: number;
   connections: number;
   durationS: number;
@@ -26,6 +28,7 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
   return {
     databaseUrl: env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/stratum_bench',
+    redisUrl: env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
     users: integer(env, 'BENCH_USERS', 100_000, 1, 10_000_000),
     connections: integer(env, 'BENCH_CONNECTIONS', 50, 1, 10_000),
     durationS: integer(env, 'BENCH_DURATION_S', 10, 1, 3_600),

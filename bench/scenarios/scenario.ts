@@ -29,5 +29,7 @@ export interface Scenario {
   ratioTarget: number | null;
   /** The baseline server, a file under bench/ started with `node --import tsx`; null for none. */
   baseline: string | null;
+  /** Run against a Stratum (and give the baseline) REDIS_URL: caches and limits in Redis. */
+  redis?: boolean;
   prepare(context: ScenarioContext): Promise<LoadPlan>;
 }

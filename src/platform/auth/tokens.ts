@@ -1,5 +1,5 @@
-import { createHash, createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import type { UserRole } from '../db/schema.js';
 import { UnauthorizedError } from '../http/errors.js';
 
@@ -35,40 +35,52 @@ export class TokenExpiredError extends UnauthorizedError {
   }
 }
 
+type Signer = (payload: Record<string, unknown>) => string;
+type Verifier = (token: string) => Record<string, unknown>;
+
+/**
+ * Access tokens with fast-jwt (the library behind @fastify/jwt): synchronous HMAC with the key
+ * imported once, and a small cache of verified tokens, because every request verifies one.
+ * The algorithm is pinned on verification; issuer, audience and expiry are checked.
+ */
 export class AccessTokens {
-  // Imported once: jose would otherwise import the raw bytes again on every sign and verify.
-  private readonly key: KeyObject;
+  private readonly signer: Signer;
+  private readonly verifier: Verifier;
 
   constructor(private readonly settings: TokenSettings) {
-    this.key = createSecretKey(settings.secret);
+    const key = Buffer.from(settings.secret);
+    this.signer = createSigner({
+      key,
+      algorithm: settings.algorithm,
+      iss: settings.issuer,
+      aud: settings.audience,
+      expiresIn: settings.accessTtlMs,
+    }) as Signer;
+    this.verifier = createVerifier({
+      key,
+      algorithms: [settings.algorithm],
+      allowedIss: settings.issuer,
+      allowedAud: settings.audience,
+      requiredClaims: ['sub', 'jti', 'exp', 'iat'],
+      cache: 10_000,
+    }) as Verifier;
   }
 
   async sign(user: { id: string; email: string; role: UserRole }, sid: string) {
     const jti = randomUUID();
-    const token = await new SignJWT({ email: user.email, role: user.role, sid })
-      .setProtectedHeader({ alg: this.settings.algorithm, typ: 'JWT' })
-      .setSubject(user.id)
-      .setIssuer(this.settings.issuer)
-      .setAudience(this.settings.audience)
-      .setJti(jti)
-      .setIssuedAt()
-      .setExpirationTime(new Date(Date.now() + this.settings.accessTtlMs))
-      .sign(this.key);
+    const token = this.signer({ sub: user.id, email: user.email, role: user.role, sid, jti });
     return { token, jti };
   }
 
   /** Verifies signature, algorithm (pinned), issuer, audience and expiry. */
   async verify(token: string): Promise<AccessClaims> {
-    let payload;
+    let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, this.key, {
-        algorithms: [this.settings.algorithm],
-        issuer: this.settings.issuer,
-        audience: this.settings.audience,
-        requiredClaims: ['sub', 'jti', 'exp', 'iat'],
-      }));
+      payload = this.verifier(token);
     } catch (err) {
-      if (err instanceof errors.JWTExpired) throw new TokenExpiredError();
+      if (err instanceof TokenError && err.code === TokenError.codes.expired) {
+        throw new TokenExpiredError();
+      }
       throw new InvalidTokenError();
     }
     const { sub, email, role, sid, jti, exp } = payload;
