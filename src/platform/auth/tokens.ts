@@ -49,13 +49,13 @@ export class AccessTokens {
 
   constructor(private readonly settings: TokenSettings) {
     const key = Buffer.from(settings.secret);
-    this.signer = createSigner({
+    this.signer = createSigner<Record<string, unknown>>({
       key,
       algorithm: settings.algorithm,
       iss: settings.issuer,
       aud: settings.audience,
       expiresIn: settings.accessTtlMs,
-    }) as Signer;
+    });
     this.verifier = createVerifier({
       key,
       algorithms: [settings.algorithm],
