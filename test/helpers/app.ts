@@ -1,8 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { adapters, buildApp, type Services } from '../../src/app.js';
+import os from 'node:os';
+import path from 'node:path';
+import { adapters, buildApp, type Jobs, type Services } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
+import type { Mailer } from '../../src/platform/mail/mailer.js';
 import type { Engine } from './databases.js';
 
 /** Small enough that a test can exceed it cheaply, large enough for every ordinary request. */
@@ -17,11 +20,18 @@ export interface StartAppOptions {
   /** Share an already open database (several app instances over one database). */
   database?: DatabaseHandle;
   redis?: Redis;
+  /** BullMQ's connection: jobs go through the relay to Redis instead of running in process. */
+  queueRedis?: Redis;
+  mailer?: Mailer;
 }
+
+/** Welcome emails of the suites land here (as .eml files), not in the project's .data. */
+export const TEST_DATA_DIR = path.join(os.tmpdir(), `stratum-test-${process.pid}`);
 
 export interface StartedApp {
   server: FastifyInstance;
   services: Services;
+  jobs: Jobs;
   /** The app's database; closing it early (to test readiness) is fine, close() copes. */
   database: DatabaseHandle;
   close(): Promise<void>;
@@ -46,14 +56,20 @@ export async function startApp(engine: Engine, options: StartAppOptions = {}): P
       BODY_LIMIT_BYTES: String(TEST_BODY_LIMIT_BYTES),
       JWT_SECRET: TEST_JWT_SECRET,
       RATE_LIMIT_MAX: '100000',
+      DATA_DIR: TEST_DATA_DIR,
       ...options.env,
     });
-    const { server, services } = await buildApp(config, adapters(database, options.redis));
+    const { server, services, jobs } = await buildApp(
+      config,
+      adapters(database, options.redis, options.queueRedis),
+      { mailer: options.mailer },
+    );
     options.beforeReady?.(server);
     await server.ready();
     return {
       server,
       services,
+      jobs,
       database,
       async close() {
         await server.close();
