@@ -185,11 +185,15 @@ export function buildJobs(
   const registry = new JobRegistry(JOB_TYPES, [...usersJobs(mail)]);
   const outbox = new OutboxRepository(db);
   const queues = deps.queueRedis
-    ? openQueues(registry.queueNames(), {
-        connection: deps.queueRedis,
-        prefix: config.queuePrefix,
-        retry: retryPolicy(config),
-      })
+    ? openQueues(
+        registry.queueNames(),
+        {
+          connection: deps.queueRedis,
+          prefix: config.queuePrefix,
+          retry: retryPolicy(config),
+        },
+        log,
+      )
     : undefined;
   const drainer: OutboxDrainer =
     queues && deps.queueRedis

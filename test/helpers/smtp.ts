@@ -18,6 +18,10 @@ export interface TestSmtpServer {
   /** Delays the answer to every MAIL FROM by ms. */
   delayEach(ms: number): void;
   releaseHeld(): void;
+  /** MAIL FROM commands seen so far: a client started sending. */
+  mailFromCount(): number;
+  /** Refuses every message (a transient 451) while true. */
+  refuse(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -31,11 +35,18 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
   let hold: (() => void) | undefined;
   const held: Array<() => void> = [];
   let delayMs = 0;
+  let mailFroms = 0;
+  let refusing = false;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     onMailFrom(_address, _session: SMTPServerSession, callback) {
+      mailFroms++;
+      if (refusing) {
+        const error = Object.assign(new Error('try again later'), { responseCode: 451 });
+        return callback(error);
+      }
       if (hold) {
         const announce = hold;
         hold = undefined;
@@ -69,6 +80,8 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     messages,
     holdNext: () => new Promise<void>((resolve) => (hold = resolve)),
     delayEach: (ms) => void (delayMs = ms),
+    mailFromCount: () => mailFroms,
+    refuse: (on) => void (refusing = on),
     releaseHeld: () => held.splice(0).forEach((release) => release()),
     close: () =>
       new Promise<void>((resolve) => {

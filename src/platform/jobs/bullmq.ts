@@ -1,4 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
+import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
 import type { RetryPolicy } from './job.js';
 
@@ -36,16 +37,22 @@ export function jobOptions(retry: RetryPolicy): JobsOptions {
   };
 }
 
-export function openQueues(names: string[], settings: QueueSettings): Map<string, Queue> {
+export function openQueues(
+  names: string[],
+  settings: QueueSettings,
+  log: FastifyBaseLogger,
+): Map<string, Queue> {
   return new Map(
-    names.map((name) => [
-      name,
-      new Queue(name, {
+    names.map((name) => {
+      const queue = new Queue(name, {
         connection: settings.connection,
         prefix: settings.prefix,
         defaultJobOptions: jobOptions(settings.retry),
-      }),
-    ]),
+      });
+      // Redis going away is expected (the relay waits it out); BullMQ would print it otherwise.
+      queue.on('error', (err) => log.debug({ err, queue: name }, 'queue connection error'));
+      return [name, queue];
+    }),
   );
 }
 

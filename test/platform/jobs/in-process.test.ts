@@ -36,6 +36,11 @@ for (const engine of engines) {
       assert.equal(row.request_id, res.headers['x-request-id']);
     });
 
+    it('when no queue Redis is configured, then there is no job dashboard', async () => {
+      const res = await app.server.inject({ method: 'GET', url: '/admin/queues' });
+      assert.equal(res.statusCode, 404);
+    });
+
     it('when the same outbox row runs again, then no second email is sent', async () => {
       const { email } = await register(app.server);
       await eventually(() => mailer.sent.length === 1, 'the welcome email');
