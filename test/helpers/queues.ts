@@ -57,5 +57,8 @@ export async function startRedisProxy(target = new URL(TEST_REDIS_URL)) {
       await closed;
     },
     up: () => listen(port),
+    async close() {
+      if (server.listening) await this.down();
+    },
   };
 }

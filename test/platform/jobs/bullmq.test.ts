@@ -145,6 +145,7 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
 
   it('when Redis is unreachable at commit, then the email arrives after Redis returns', async () => {
     const proxy = await startRedisProxy();
+    closers.push(() => proxy.close());
     const { app, queueRedis } = await api(proxy.url);
     await eventually(() => queueRedis.status === 'ready', 'the queue connection');
     await proxy.down();
