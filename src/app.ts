@@ -2,10 +2,11 @@ import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { constants as zlib } from 'node:zlib';
 import { loadConfig, type Config } from './config.js';
+import { JOB_TYPES, type JobPayloads } from './jobs.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { PostgresSessionsRepository } from './modules/auth/sessions.repository.js';
@@ -16,6 +17,7 @@ import { ProfilesService } from './modules/users/profiles.service.js';
 import { profileCache, userByIdCache } from './modules/users/users.caches.js';
 import { PostgresUsersRepository } from './modules/users/users.repository.js';
 import { usersRoutes } from './modules/users/users.routes.js';
+import { usersJobs } from './modules/users/users.jobs.js';
 import { UsersService } from './modules/users/users.service.js';
 import { PublicProfileSchema, UserSchema } from './modules/users/users.schemas.js';
 import { registerAuthentication } from './platform/auth/authenticate.js';
@@ -52,12 +54,28 @@ import {
 } from './platform/http/health.js';
 import { registerOpenApi } from './platform/http/openapi.js';
 import { registerRateLimit } from './platform/http/rate-limit.js';
+import { registerQueuesDashboard } from './platform/http/queues-dashboard.js';
 import { requestIdFrom } from './platform/http/request-id.js';
+import { closeQueues, connectQueueRedis, openQueues } from './platform/jobs/bullmq.js';
+import { registerWorkerHealth } from './platform/jobs/worker-health.js';
+import { startWorkers } from './platform/jobs/workers.js';
+import { createInProcessRunner } from './platform/jobs/in-process-runner.js';
+import type { RetryPolicy } from './platform/jobs/job.js';
+import { OutboxRepository } from './platform/jobs/outbox.repository.js';
+import { OutboxScheduler } from './platform/jobs/outbox.js';
+import type { OutboxDrainer } from './platform/jobs/poller.js';
+import { JobRegistry } from './platform/jobs/registry.js';
+import { createOutboxRelay } from './platform/jobs/relay.js';
+import { OnceMailer } from './platform/mail/deliveries.js';
+import type { Mailer } from './platform/mail/mailer.js';
+import { fileMailer, smtpMailer } from './platform/mail/nodemailer.js';
 
 /** The adapters behind the ports, chosen once, here, from the configuration. */
 export interface Dependencies {
   database: DatabaseHandle;
   redis?: Redis;
+  /** BullMQ's connection (QUEUE_REDIS_URL, else REDIS_URL); without it jobs run in process. */
+  queueRedis?: Redis;
   revocations: RevocationList;
   loginFailures: FailureCounter;
   cache: GuardedCache;
@@ -96,7 +114,9 @@ export async function createDependencies(config: Config): Promise<Dependencies> 
   const redis = config.redisUrl
     ? connectRedis(config.redisUrl, config.dbConnectTimeoutMs, config.redisCommandTimeoutMs)
     : undefined;
-  return adapters(database, redis, config);
+  const queueUrl = config.queueRedisUrl ?? config.redisUrl;
+  const queueRedis = queueUrl ? connectQueueRedis(queueUrl, config.dbConnectTimeoutMs) : undefined;
+  return adapters(database, redis, config, { queueRedis });
 }
 
 type CacheSettings = Pick<
@@ -109,13 +129,19 @@ export function adapters(
   database: DatabaseHandle,
   redis?: Redis,
   settings: CacheSettings = loadConfig({}),
-  /** Redis name of the pending view counters; tests give each app its own. */
-  viewCountersName = 'views',
+  options: {
+    /** BullMQ's connection; without it jobs run in process. */
+    queueRedis?: Redis;
+    /** Redis name of the pending view counters; tests give each app its own. */
+    viewCountersName?: string;
+  } = {},
 ): Dependencies {
+  const { queueRedis, viewCountersName = 'views' } = options;
   const store = redis ? new RedisCache(redis) : new MemoryCache(settings.cacheMaxEntries);
   return {
     database,
     redis,
+    queueRedis,
     revocations: redis ? new RedisRevocationList(redis) : new MemoryRevocationList(),
     loginFailures: redis ? new RedisFailureCounter(redis) : new MemoryFailureCounter(),
     cache: new GuardedCache(store, {
@@ -133,6 +159,7 @@ export function adapters(
 export async function closeDependencies(deps: Dependencies) {
   deps.cache.close();
   deps.redis?.disconnect();
+  deps.queueRedis?.disconnect();
   await deps.database.close();
 }
 
@@ -172,11 +199,87 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.loginMaxFailures,
     config.loginWindowMs,
   );
-  const auth = new AuthService(users, sessions, tokens, throttle, config.jwtAccessTtlMs);
-  return { tokens, sessions, users, profiles, auth };
+  const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
+  const auth = new AuthService(db, jobs, users, sessions, tokens, throttle, config.jwtAccessTtlMs);
+  return { tokens, sessions, users, profiles, auth, jobs };
 }
 
 export type Services = ReturnType<typeof buildServices>;
+
+/** SMTP when SMTP_URL is set, else .eml files under DATA_DIR/mail. */
+export function buildMailer(config: Config): Mailer {
+  return config.smtpUrl
+    ? smtpMailer(config.smtpUrl, config.mailFrom)
+    : fileMailer(`${config.dataDir}/mail`, config.mailFrom);
+}
+
+export function retryPolicy(config: Config): RetryPolicy {
+  return { attempts: config.jobAttempts, backoffMs: config.jobBackoffMs };
+}
+
+/**
+ * The job registry (checked here: a missing or duplicate handler stops start-up) and what
+ * drains the outbox: a relay to BullMQ when a queue Redis is configured, else the in-process
+ * runner with the same handlers and retry policy.
+ */
+export function buildJobs(
+  config: Config,
+  deps: Dependencies,
+  services: Services,
+  log: FastifyBaseLogger,
+  mailer: Mailer = buildMailer(config),
+) {
+  const { db } = deps.database;
+  const domain = /@([^>\s]+)/.exec(config.mailFrom)?.[1] ?? 'stratum.local';
+  const mail = new OnceMailer(db, mailer, domain);
+  const registry = new JobRegistry(JOB_TYPES, [...usersJobs(mail)]);
+  const outbox = new OutboxRepository(db);
+  const queues = deps.queueRedis
+    ? openQueues(
+        registry.queueNames(),
+        {
+          connection: deps.queueRedis,
+          prefix: config.queuePrefix,
+          retry: retryPolicy(config),
+        },
+        log,
+      )
+    : undefined;
+  const drainer: OutboxDrainer =
+    queues && deps.queueRedis
+      ? createOutboxRelay(
+          outbox,
+          registry,
+          queues,
+          deps.queueRedis,
+          // A queue that doesn't answer within 5 s is treated as down; rows wait 30 s per claim.
+          { pollMs: config.outboxPollMs, batchSize: 100, leaseMs: 30_000, addTimeoutMs: 5_000 },
+          log,
+        )
+      : createInProcessRunner(
+          outbox,
+          registry,
+          {
+            pollMs: config.outboxPollMs,
+            concurrency: config.workerConcurrency,
+            leaseMs: config.workerLockDurationMs,
+            retry: retryPolicy(config),
+          },
+          log,
+        );
+  services.jobs.onCommitted(() => drainer.nudge());
+  return {
+    registry,
+    queues,
+    drainer,
+    async close() {
+      await drainer.stop();
+      if (queues) await closeQueues(queues);
+    },
+  };
+}
+
+export type Jobs = ReturnType<typeof buildJobs>;
 
 /** Fastify takes a hop count as a function: trust the n nearest proxies. */
 function trustProxyOption(value: Config['trustProxy']) {
@@ -186,12 +289,22 @@ function trustProxyOption(value: Config['trustProxy']) {
 export interface App {
   server: FastifyInstance;
   services: Services;
+  jobs: Jobs;
   lifecycle: Lifecycle;
   /** Profile views into the database; flushes on its own and once more on server close. */
   viewFlusher: WriteBehindFlusher;
 }
 
-export async function buildApp(config: Config, deps: Dependencies): Promise<App> {
+export interface BuildAppOptions {
+  /** Replaces the configured mailer (tests count what would have been sent). */
+  mailer?: Mailer;
+}
+
+export async function buildApp(
+  config: Config,
+  deps: Dependencies,
+  options: BuildAppOptions = {},
+): Promise<App> {
   const lifecycle: Lifecycle = { shuttingDown: false };
   const services = buildServices(config, deps);
   if (config.adminEmail && config.adminPassword) {
@@ -226,6 +339,10 @@ export async function buildApp(config: Config, deps: Dependencies): Promise<App>
     if (lifecycle.shuttingDown) void reply.header('connection', 'close');
     return payload;
   });
+  // The API drains the outbox too: its own commits leave at once, not at the next poll.
+  const jobs = buildJobs(config, deps, services, server.log, options.mailer);
+  server.addHook('onReady', async () => jobs.drainer.start());
+  server.addHook('onClose', async () => jobs.close());
   registerErrorHandling(server);
   // Shared schemas, referenced by $id from every module's routes.
   server.addSchema(ErrorEnvelopeSchema);
@@ -270,5 +387,54 @@ export async function buildApp(config: Config, deps: Dependencies): Promise<App>
   // The last views go in on close, while the database is still open (main closes it after).
   server.addHook('onClose', async () => viewFlusher.stop());
 
-  return { server, services, lifecycle, viewFlusher };
+  if (jobs.queues) await registerQueuesDashboard(server, [...jobs.queues.values()]);
+
+  return { server, services, jobs, lifecycle, viewFlusher };
+}
+
+/**
+ * The worker process: BullMQ workers for every queue in the registry, the outbox relay, and a
+ * small health server (WORKER_PORT). close() stops taking jobs, lets active ones finish, and
+ * releases everything.
+ */
+export function buildWorker(config: Config, deps: Dependencies, options: BuildAppOptions = {}) {
+  const connection = deps.queueRedis;
+  if (!connection) throw new Error('the worker needs QUEUE_REDIS_URL or REDIS_URL');
+  const lifecycle: Lifecycle = { shuttingDown: false };
+  const server = Fastify({
+    logger: { level: config.logLevel, base: { role: 'worker' } },
+  });
+  const services = buildServices(config, deps);
+  const jobs = buildJobs(config, deps, services, server.log, options.mailer);
+  const { workers, progress } = startWorkers(
+    jobs.registry,
+    {
+      connection,
+      prefix: config.queuePrefix,
+      concurrency: config.workerConcurrency,
+      lockDurationMs: config.workerLockDurationMs,
+      stalledIntervalMs: config.workerStalledIntervalMs,
+    },
+    server.log,
+  );
+  jobs.drainer.start();
+  registerWorkerHealth(
+    server,
+    [...(jobs.queues?.values() ?? [])],
+    progress,
+    config.workerStuckAfterMs,
+    lifecycle,
+  );
+  return {
+    server,
+    jobs,
+    workers,
+    async close() {
+      lifecycle.shuttingDown = true;
+      // Waits for the active jobs; takes no new ones meanwhile.
+      await Promise.all(workers.map((w) => w.close()));
+      await jobs.close();
+      await server.close();
+    },
+  };
 }

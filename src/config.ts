@@ -155,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     shutdownDrainMs: read(env, 'SHUTDOWN_DRAIN_MS', int(0, 600_000), 0),
     ...authConfig(env, nodeEnv),
     ...cacheConfig(env),
+    ...jobsConfig(env),
   };
 }
 
@@ -166,6 +167,28 @@ function cacheConfig(env: NodeJS.ProcessEnv) {
     cacheNegativeTtlMs: read(env, 'CACHE_NEGATIVE_TTL_S', int(1, 3600), 30) * 1000,
     cacheMaxEntries: read(env, 'CACHE_MAX_ENTRIES', int(100, 10_000_000), 10_000),
     flushIntervalMs: read(env, 'FLUSH_INTERVAL_MS', int(100, 3_600_000), 5000),
+  };
+}
+
+function jobsConfig(env: NodeJS.ProcessEnv) {
+  return {
+    // BullMQ may live on its own Redis (blocking connections, other eviction policy).
+    queueRedisUrl: read(env, 'QUEUE_REDIS_URL', url('redis:', 'rediss:')),
+    queuePrefix: read(env, 'QUEUE_PREFIX', text, 'stratum'),
+    outboxPollMs: read(env, 'OUTBOX_POLL_MS', int(10, 3_600_000), 1_000),
+    jobAttempts: read(env, 'JOB_ATTEMPTS', int(1, 100), 3),
+    jobBackoffMs: read(env, 'JOB_BACKOFF_MS', int(1, 3_600_000), 2_000),
+    workerConcurrency: read(env, 'WORKER_CONCURRENCY', int(1, 1000), 5),
+    // 0 = no health endpoint.
+    workerPort: read(env, 'WORKER_PORT', int(0, 65535), 0),
+    workerShutdownTimeoutMs: read(env, 'WORKER_SHUTDOWN_TIMEOUT_MS', int(100, 600_000), 30_000),
+    // A job whose worker stopped renewing its lock for this long is taken over by another.
+    workerLockDurationMs: read(env, 'WORKER_LOCK_DURATION_MS', int(100, 3_600_000), 30_000),
+    workerStalledIntervalMs: read(env, 'WORKER_STALLED_INTERVAL_MS', int(100, 3_600_000), 30_000),
+    // Readiness turns 503 when jobs wait and none finished for this long.
+    workerStuckAfterMs: read(env, 'WORKER_STUCK_AFTER_MS', int(100, 86_400_000), 60_000),
+    smtpUrl: read(env, 'SMTP_URL', url('smtp:', 'smtps:')),
+    mailFrom: read(env, 'MAIL_FROM', text, 'Stratum <no-reply@stratum.local>'),
   };
 }
 

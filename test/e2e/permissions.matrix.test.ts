@@ -5,6 +5,7 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 import { engines } from '../helpers/databases.js';
 import { startApp, type StartedApp } from '../helpers/app.js';
 import { bearer, createUserAndLogin, login, type TestUser } from '../helpers/auth.js';
+import { deleteQueueKeys, openQueueRedis, uniqueQueuePrefix } from '../helpers/queues.js';
 import { openRedis, redisSkip } from '../helpers/redis.js';
 
 /**
@@ -61,14 +62,19 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
   let app: StartedApp;
   let admin: TestUser;
   const redis = (engine.skip ?? redisSkip) ? undefined : openRedis();
+  // With a queue connection the app also serves the job dashboard (outside /api).
+  const queueRedis = (engine.skip ?? redisSkip) ? undefined : openQueueRedis();
+  const prefix = uniqueQueuePrefix();
 
   before(async () => {
-    app = await startApp(engine, { redis });
+    app = await startApp(engine, { redis, queueRedis, env: { QUEUE_PREFIX: prefix } });
     admin = await createUserAndLogin(app.server, app.services, 'admin');
   });
   after(async () => {
     await app.close();
     redis?.disconnect();
+    queueRedis?.disconnect();
+    await deleteQueueKeys(prefix);
   });
 
   it('when a route exists, then the matrix has a row for it', () => {
@@ -106,5 +112,24 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
         }
       });
     }
+  }
+
+  // The job dashboard (bull-board) is not under /api, so the OpenAPI check above misses it.
+  for (const url of ['/admin/queues', '/admin/queues/api/queues']) {
+    it(`when guest, user and admin open ${url}, then 401, 403 and 200`, async () => {
+      const user = await createUserAndLogin(app.server, app.services);
+      const adminToken = (await login(app.server, admin.email, admin.password)).accessToken;
+      const status = async (headers: Record<string, string>) => {
+        const res = await app.server.inject({ method: 'GET', url, headers });
+        if (res.statusCode >= 400) {
+          assert.ok(res.json<{ error: { code: string } }>().error.code, 'error envelope');
+        }
+        return res.statusCode;
+      };
+      assert.equal(await status({}), 401);
+      assert.equal(await status(bearer(user.accessToken)), 403);
+      assert.equal(await status(bearer(adminToken)), 200);
+      assert.equal(await status(bearer('not-a-token')), 401);
+    });
   }
 });

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { adapters, buildApp, type App, type Services } from '../../src/app.js';
+import os from 'node:os';
+import path from 'node:path';
+import { adapters, buildApp, type App, type Jobs, type Services } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
+import type { Mailer } from '../../src/platform/mail/mailer.js';
 import type { Engine } from './databases.js';
 
 /** Small enough that a test can exceed it cheaply, large enough for every ordinary request. */
@@ -23,12 +26,19 @@ export interface StartAppOptions {
    * flusher must not drain another suite's views, so each app gets its own unless told.
    */
   viewCountersName?: string;
+  /** BullMQ's connection: jobs go through the relay to Redis instead of running in process. */
+  queueRedis?: Redis;
+  mailer?: Mailer;
 }
+
+/** Welcome emails of the suites land here (as .eml files), not in the project's .data. */
+export const TEST_DATA_DIR = path.join(os.tmpdir(), `stratum-test-${process.pid}`);
 
 export interface StartedApp {
   server: FastifyInstance;
   services: Services;
   viewFlusher: App['viewFlusher'];
+  jobs: Jobs;
   /** The app's database; closing it early (to test readiness) is fine, close() copes. */
   database: DatabaseHandle;
   close(): Promise<void>;
@@ -53,16 +63,16 @@ export async function startApp(engine: Engine, options: StartAppOptions = {}): P
       BODY_LIMIT_BYTES: String(TEST_BODY_LIMIT_BYTES),
       JWT_SECRET: TEST_JWT_SECRET,
       RATE_LIMIT_MAX: '100000',
+      DATA_DIR: TEST_DATA_DIR,
       ...options.env,
     });
-    const { server, services, viewFlusher } = await buildApp(
+    const { server, services, viewFlusher, jobs } = await buildApp(
       config,
-      adapters(
-        database,
-        options.redis,
-        config,
-        options.viewCountersName ?? `views-test-${randomUUID()}`,
-      ),
+      adapters(database, options.redis, config, {
+        queueRedis: options.queueRedis,
+        viewCountersName: options.viewCountersName ?? `views-test-${randomUUID()}`,
+      }),
+      { mailer: options.mailer },
     );
     options.beforeReady?.(server);
     await server.ready();
@@ -70,6 +80,7 @@ export async function startApp(engine: Engine, options: StartAppOptions = {}): P
       server,
       services,
       viewFlusher,
+      jobs,
       database,
       async close() {
         await server.close();

@@ -2,9 +2,13 @@ import type { Actor } from '../../platform/auth/actor.js';
 import { LoginThrottle } from '../../platform/auth/login-throttle.js';
 import { requireUser } from '../../platform/auth/permissions.js';
 import type { AccessTokens } from '../../platform/auth/tokens.js';
+import type { Database } from '../../platform/db/database.js';
+import { withTransaction } from '../../platform/db/transaction.js';
+import type { JobScheduler } from '../../platform/jobs/job.js';
 import { ForbiddenError, UnauthorizedError } from '../../platform/http/errors.js';
 import type { User } from '../users/users.repository.js';
 import type { RegisterInput } from '../users/users.schemas.js';
+import type { UsersJobPayloads } from '../users/users.jobs.js';
 import type { UsersService } from '../users/users.service.js';
 import type { Session, SessionsService } from './sessions.service.js';
 
@@ -23,6 +27,8 @@ function suspended() {
 /** Register, log in, refresh, log out. Sessions and tokens; user rules stay in UsersService. */
 export class AuthService {
   constructor(
+    private readonly db: Database,
+    private readonly jobs: JobScheduler<UsersJobPayloads>,
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
     private readonly tokens: AccessTokens,
@@ -30,8 +36,20 @@ export class AuthService {
     private readonly accessTtlMs: number,
   ) {}
 
-  async register(_actor: Actor, input: RegisterInput): Promise<User> {
-    return this.users.registerUser(input);
+  /** The user and their welcome email commit together: no email for a rolled-back account. */
+  async register(actor: Actor, input: RegisterInput): Promise<User> {
+    const { user, afterCommit } = await withTransaction(this.db, async (tx) => {
+      const created = await this.users.registerUser(input, tx);
+      const afterCommit = await this.jobs.schedule(
+        tx,
+        'email.welcome',
+        { userId: created.id, email: created.email, name: created.name },
+        { requestId: actor.requestId },
+      );
+      return { user: created, afterCommit };
+    });
+    afterCommit();
+    return user;
   }
 
   async login(actor: Actor, input: { email: string; password: string }): Promise<TokenPair> {

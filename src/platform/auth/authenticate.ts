@@ -19,7 +19,7 @@ async function actorFrom(
   revocations: RevocationList,
 ): Promise<Actor> {
   const header = request.headers.authorization;
-  if (header === undefined) return { ...anonymous, ip: request.ip };
+  if (header === undefined) return { ...anonymous, ip: request.ip, requestId: request.id };
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
   if (!match) throw new InvalidTokenError('Authorization must be "Bearer <token>"');
   const claims = await tokens.verify(match[1]!);
@@ -32,6 +32,7 @@ async function actorFrom(
     sessionId: claims.sid,
     tokenId: claims.jti,
     ip: request.ip,
+    requestId: request.id,
   };
 }
 
@@ -51,7 +52,7 @@ export function registerAuthentication(
     try {
       request.actor = await actorFrom(request, tokens, revocations);
     } catch (err) {
-      request.actor = { ...anonymous, ip: request.ip };
+      request.actor = { ...anonymous, ip: request.ip, requestId: request.id };
       request.authError = err as AppError;
     }
   });

@@ -47,9 +47,33 @@ export interface SchemaMigrationsTable {
   applied_at: Generated<Date>;
 }
 
+export interface OutboxTable {
+  id: string;
+  type: string;
+  payload: ColumnType<unknown, string, string>;
+  request_id: string | null;
+  created_at: Timestamp;
+  available_at: Timestamp;
+  sent_at: Date | null;
+  failed_at: Date | null;
+  attempts: Generated<number>;
+  last_error: string | null;
+  updated_at: Timestamp;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  message_id: string;
+  recipient: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DB {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   view_flushes: ViewFlushesTable;
+  outbox: OutboxTable;
+  deliveries: DeliveriesTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -1,0 +1,61 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { FastifyBaseLogger } from 'fastify';
+import { Redis } from 'ioredis';
+import type { RetryPolicy } from './job.js';
+
+export interface QueueSettings {
+  connection: Redis;
+  prefix: string;
+  retry: RetryPolicy;
+}
+
+/** The data a BullMQ job carries; its name is the job type and its id the outbox row id. */
+export interface QueuedJob {
+  payload: unknown;
+  requestId: string | null;
+}
+
+/**
+ * BullMQ needs `maxRetriesPerRequest: null` (its blocking commands must wait out a reconnect),
+ * so the queue gets its own connection, apart from the cache's fail-fast one.
+ */
+export function connectQueueRedis(url: string, connectTimeoutMs: number): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: null, connectTimeout: connectTimeoutMs });
+  // ioredis reconnects by itself; without a listener a lost connection would crash the process.
+  redis.on('error', () => {});
+  return redis;
+}
+
+export function jobOptions(retry: RetryPolicy): JobsOptions {
+  return {
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.backoffMs },
+    // Bounded, so Redis doesn't grow forever: finished jobs a day (at most 1,000), failed
+    // ones (the dead letters, retryable from the dashboard) a week (at most 10,000).
+    removeOnComplete: { age: 24 * 3600, count: 1_000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+  };
+}
+
+export function openQueues(
+  names: string[],
+  settings: QueueSettings,
+  log: FastifyBaseLogger,
+): Map<string, Queue> {
+  return new Map(
+    names.map((name) => {
+      const queue = new Queue(name, {
+        connection: settings.connection,
+        prefix: settings.prefix,
+        defaultJobOptions: jobOptions(settings.retry),
+      });
+      // Redis going away is expected (the relay waits it out); BullMQ would print it otherwise.
+      queue.on('error', (err) => log.debug({ err, queue: name }, 'queue connection error'));
+      return [name, queue];
+    }),
+  );
+}
+
+export async function closeQueues(queues: Map<string, Queue>) {
+  await Promise.all([...queues.values()].map((q) => q.close()));
+}

@@ -1,0 +1,103 @@
+import { sql } from 'kysely';
+import type { Database } from '../db/database.js';
+import type { Tx } from '../db/transaction.js';
+
+export interface OutboxRow {
+  id: string;
+  type: string;
+  payload: unknown;
+  requestId: string | null;
+  /** Claims so far, this one included. */
+  attempts: number;
+}
+
+export interface NewOutboxRow {
+  id: string;
+  type: string;
+  payload: unknown;
+  requestId?: string;
+}
+
+/** The outbox table: written inside business transactions, drained by a relay or runner. */
+export class OutboxRepository {
+  constructor(private readonly db: Database) {}
+
+  async add(tx: Tx, row: NewOutboxRow): Promise<void> {
+    await tx
+      .insertInto('outbox')
+      .values({
+        id: row.id,
+        type: row.type,
+        payload: JSON.stringify(row.payload),
+        request_id: row.requestId ?? null,
+      })
+      .execute();
+  }
+
+  /**
+   * Takes up to `limit` pending rows and leases them for `leaseMs`: until then no other relay
+   * claims them, after it they are claimable again (the holder crashed). SKIP LOCKED lets
+   * several relays claim side by side without waiting on each other's rows.
+   */
+  async claim(limit: number, leaseMs: number): Promise<OutboxRow[]> {
+    const { rows } = await sql<{
+      id: string;
+      type: string;
+      payload: unknown;
+      request_id: string | null;
+      attempts: number;
+    }>`
+      update outbox
+         set attempts = attempts + 1,
+             available_at = now() + ${leaseMs} * interval '1 millisecond',
+             updated_at = now()
+       where id in (
+         select id from outbox
+          where sent_at is null and failed_at is null and available_at <= now()
+          order by available_at
+          limit ${limit}
+          for update skip locked)
+      returning id, type, payload, request_id, attempts`.execute(this.db);
+    return rows
+      .map((r) => ({
+        id: r.id,
+        type: r.type,
+        payload: r.payload,
+        requestId: r.request_id,
+        attempts: r.attempts,
+      }))
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async markSent(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable('outbox')
+      .set({ sent_at: new Date(), last_error: null, updated_at: new Date() })
+      .where('id', 'in', ids)
+      .execute();
+  }
+
+  /** Claimable again after `delayMs`, with the reason it failed. */
+  async release(ids: string[], delayMs: number, error: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable('outbox')
+      .set({
+        available_at: sql<Date>`now() + ${delayMs} * interval '1 millisecond'`,
+        last_error: error.slice(0, 2000),
+        updated_at: new Date(),
+      })
+      .where('id', 'in', ids)
+      .execute();
+  }
+
+  /** Dead letter: no more attempts. */
+  async markFailed(id: string, error: string): Promise<void> {
+    await this.db
+      .updateTable('outbox')
+      .set({ failed_at: new Date(), last_error: error.slice(0, 2000), updated_at: new Date() })
+      .where('id', '=', id)
+      .execute();
+  }
+}

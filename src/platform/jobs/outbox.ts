@@ -1,0 +1,29 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Tx } from '../db/transaction.js';
+import type { AfterCommit, JobScheduler } from './job.js';
+import type { OutboxRepository } from './outbox.repository.js';
+
+/**
+ * Schedules jobs by writing outbox rows in the caller's transaction. After the commit, the
+ * returned callback wakes the local relay so the job leaves at once instead of at the next poll.
+ */
+export class OutboxScheduler<Payloads> implements JobScheduler<Payloads> {
+  private wake: () => void = () => {};
+
+  constructor(private readonly outbox: OutboxRepository) {}
+
+  /** Set by the composition root once the relay exists (the relay's handlers need services). */
+  onCommitted(wake: () => void) {
+    this.wake = wake;
+  }
+
+  async schedule<Type extends keyof Payloads & string>(
+    tx: Tx,
+    type: Type,
+    payload: Payloads[Type],
+    meta: { requestId?: string } = {},
+  ): Promise<AfterCommit> {
+    await this.outbox.add(tx, { id: uuidv7(), type, payload, requestId: meta.requestId });
+    return () => this.wake();
+  }
+}

@@ -1,0 +1,39 @@
+import { buildWorker, closeDependencies, createDependencies } from './app.js';
+import { loadConfigOrExit } from './config.js';
+
+const config = loadConfigOrExit();
+if (!config.queueRedisUrl && !config.redisUrl) {
+  process.stderr.write(
+    'Invalid configuration: QUEUE_REDIS_URL or REDIS_URL is required by the worker ' +
+      '(without Redis the API process runs jobs itself)\n',
+  );
+  process.exit(1);
+}
+const deps = await createDependencies(config);
+const worker = buildWorker(config, deps);
+const log = worker.server.log;
+
+if (config.workerPort > 0)
+  await worker.server.listen({ port: config.workerPort, host: config.host });
+else await worker.server.ready();
+log.info({ queues: worker.jobs.registry.queueNames() }, 'worker started');
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'worker shutting down');
+  // Jobs still running past the bound are abandoned: their locks expire and another worker
+  // takes them over (the stalled-job check), so they run again rather than being lost.
+  setTimeout(() => {
+    log.error('worker shutdown took too long, exiting');
+    process.exit(1);
+  }, config.workerShutdownTimeoutMs).unref();
+  await worker.close();
+  await closeDependencies(deps);
+  log.info('worker stopped');
+  process.exit(0);
+}
+
+process.once('SIGTERM', (s) => void shutdown(s));
+process.once('SIGINT', (s) => void shutdown(s));

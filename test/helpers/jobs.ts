@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import type { Database } from '../../src/platform/db/database.js';
+import type { MailMessage, Mailer } from '../../src/platform/mail/mailer.js';
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await check();
+    if (result) return result;
+    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
+/** A mailer at the edge: records every send; `failures` sends throw first. */
+export class RecordingMailer implements Mailer {
+  sent: MailMessage[] = [];
+  attempts: number[] = [];
+  constructor(public failures = 0) {}
+
+  /** Forgets what was sent; the next `failures` sends throw. */
+  reset(failures = 0) {
+    this.sent = [];
+    this.attempts = [];
+    this.failures = failures;
+  }
+
+  async send(message: MailMessage) {
+    this.attempts.push(Date.now());
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('SMTP said no');
+    }
+    this.sent.push(message);
+    return { messageId: message.messageId ?? randomUUID() };
+  }
+}
+
+export async function register(server: FastifyInstance, name = 'Ada') {
+  const email = `reg-${randomUUID()}@example.com`;
+  const res = await server.inject({
+    method: 'POST',
+    url: '/api/v1/auth/register',
+    payload: { name, email, password: 'long enough pw' },
+  });
+  return { res, email };
+}
+
+/** The outbox rows of the welcome emails to `email`. */
+export function outboxRowsFor(db: Database, email: string) {
+  return db
+    .selectFrom('outbox')
+    .selectAll()
+    .where(sql<string>`payload->>'email'`, '=', email)
+    .orderBy('id')
+    .execute();
+}
