@@ -36,7 +36,7 @@ function byIdPlan(count: number): Scenario['prepare'] {
 export const usersById: Scenario = {
   name: 'users-by-id',
   description:
-    'GET /api/v1/users/:id with a Bearer token (auth, deny list, rate limit, RBAC), a random one of 10,000 seeded ids per request',
+    'GET /api/v1/users/:id with a Bearer token (auth, deny list, rate limit, RBAC, in-memory user cache), a random one of 10,000 seeded ids per request',
   ratioTarget: 0.75,
   baseline: 'bench/baseline-users.ts',
   prepare: byIdPlan(SAMPLE_IDS),
