@@ -45,7 +45,8 @@ describe('the HTTP process', { timeout: 180_000 }, () => {
 
   before(async () => {
     if (postgresSkip === undefined) scratch = await createScratchDatabase();
-    else dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stratum-shutdown-'));
+    // Always its own folder: the service writes mail (and the embedded database) there.
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stratum-shutdown-'));
   });
   afterEach(() => service?.kill());
   after(async () => {
@@ -55,7 +56,7 @@ describe('the HTTP process', { timeout: 180_000 }, () => {
 
   async function start(env: Record<string, string>) {
     const database: Record<string, string> = scratch
-      ? { DATABASE_URL: scratch.url, MIGRATE_ON_START: 'true' }
+      ? { DATABASE_URL: scratch.url, MIGRATE_ON_START: 'true', DATA_DIR: dataDir! }
       : { DATA_DIR: dataDir! };
     // The first embedded start creates the database cluster: allow for it.
     service = await startService({ ...database, ...env }, 90_000);
