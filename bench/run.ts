@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { DatabaseHandle } from '../src/platform/db/database.js';
 import { httpGet, type ChildServer } from './lib/children.js';
 import { ensureDatabase, openDatabase, prepareDatabase, serverVersion } from './lib/database.js';
+import { measureEmailThroughput } from './lib/email-throughput.js';
 import { measure, problemsOf, type LoadResult } from './lib/load.js';
 import {
   bestOf,
@@ -32,6 +33,7 @@ import {
 /** `npm run bench`: Stratum against bare baselines, scenario by scenario. See bench/README.md. */
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const EMAIL_JOBS = 2_000;
 
 function settingsOrExit(): BenchSettings {
   try {
@@ -197,6 +199,8 @@ async function main(settings: BenchSettings): Promise<BenchReport> {
       database,
       stopping,
     );
+    log('timing the email jobs');
+    const emails = await measureEmailThroughput(database, settings.redisUrl, EMAIL_JOBS, 5);
     return {
       startedAt,
       machine,
@@ -207,6 +211,7 @@ async function main(settings: BenchSettings): Promise<BenchReport> {
       memory,
       loadAverage,
       scenarios,
+      emails,
     };
   } finally {
     await Promise.all(stopping.map((server) => server.stop()));

@@ -1,3 +1,4 @@
+import type { EmailThroughput } from './email-throughput.js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +51,8 @@ export interface BenchReport {
   /** One-minute load average as the load began and as it ended: how busy the machine was. */
   loadAverage: { before: number; after: number };
   scenarios: ScenarioReport[];
+  /** Welcome emails per second through one worker with a no-op transport. */
+  emails: EmailThroughput;
 }
 
 export function describeMachine(postgresVersion: string): Machine {
@@ -118,7 +121,7 @@ function loadTable(scenarios: ScenarioReport[]): Table {
   return { header, rows };
 }
 
-function processTable({ startup, memory, loadAverage }: BenchReport): Table {
+function processTable({ startup, memory, loadAverage, emails }: BenchReport): Table {
   const target = `< ${memory.targetMb} MB`;
   return {
     header: ['measure', 'value', 'target', 'result'],
@@ -130,6 +133,12 @@ function processTable({ startup, memory, loadAverage }: BenchReport): Table {
         '',
       ],
       ['start-up, embedded, warm', seconds(startup.embeddedWarmMs), '', ''],
+      [
+        `emails/s, one worker (concurrency ${emails.concurrency}), no-op transport, ${emails.emails} jobs`,
+        fixed(emails.perSecond),
+        '',
+        'reported',
+      ],
       ['start-up, PostgreSQL', seconds(startup.postgresMs), '', ''],
       ['Stratum RSS after the load', megabytes(memory.stratumRssMb), target, verdict(memory.pass)],
       ['Stratum RSS before the load', megabytes(memory.stratumIdleRssMb), '', ''],
