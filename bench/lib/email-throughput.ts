@@ -62,7 +62,11 @@ export async function measureEmailThroughput(
     await fillOutbox(database, buildServices(config, deps).jobs, emails);
     const started = performance.now();
     const worker = buildWorker(config, deps, { mailer: noop });
-    while (sent < emails) await new Promise((resolve) => setTimeout(resolve, 20));
+    const deadline = Date.now() + 120_000;
+    while (sent < emails) {
+      if (Date.now() > deadline) throw new Error(`only ${sent} of ${emails} emails in 120 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const seconds = (performance.now() - started) / 1000;
     await worker.close();
     return { emails, seconds, perSecond: emails / seconds, concurrency };
