@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { FIND_USER_BY_ID, userData, type UserRow } from './lib/user-row.js';
 
 /**
  * The yardstick for the cached users-by-id: bare Fastify with an ioredis cache-aside in front
@@ -8,8 +9,6 @@ import pg from 'pg';
  * stampede or staleness protection). On a hit it does one Redis GET.
  */
 
-const FIND_USER_BY_ID =
-  'select "id", "name", "email", "role", "status", "created_at", "updated_at" from "users" where "id" = $1';
 const TTL_S = 1800;
 
 const pool = new pg.Pool({
@@ -30,29 +29,13 @@ app.get<{ Params: { id: string } }>('/api/v1/users/:id', async (request, reply) 
   const key = `bench:v1:user:${request.params.id}`;
   const cached = await redis.get(key);
   if (cached) return { data: JSON.parse(cached) as unknown, meta: meta(request.id) };
-  const { rows } = await pool.query<{
-    id: string;
-    name: string;
-    email: string;
-    role: string;
-    status: string;
-    created_at: Date;
-    updated_at: Date;
-  }>(FIND_USER_BY_ID, [request.params.id]);
+  const { rows } = await pool.query<UserRow>(FIND_USER_BY_ID, [request.params.id]);
   const row = rows[0];
   if (!row) {
     const error = { code: 'NOT_FOUND', message: 'User not found' };
     return reply.status(404).send({ error, meta: meta(request.id) });
   }
-  const data = {
-    id: row.id,
-    name: row.name,
-    email: row.email,
-    role: row.role,
-    status: row.status,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-  };
+  const data = userData(row);
   await redis.set(key, JSON.stringify(data), 'EX', TTL_S);
   return { data, meta: meta(request.id) };
 });

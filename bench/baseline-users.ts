@@ -1,25 +1,12 @@
 import Fastify from 'fastify';
 import pg from 'pg';
+import { FIND_USER_BY_ID, userData, type UserRow } from './lib/user-row.js';
 
 /**
  * The yardstick for users-by-id: bare Fastify and a pg Pool running the statement Stratum's
  * repository sends and answering with the same envelope, without Stratum's hooks, plugins,
  * schemas or query builder. Whatever Stratum spends beyond this is its own overhead.
  */
-
-interface UserRow {
-  id: string;
-  name: string;
-  email: string;
-  role: string;
-  status: string;
-  created_at: Date;
-  updated_at: Date;
-}
-
-// Kysely's text for the repository's findById, byte for byte.
-const FIND_USER_BY_ID =
-  'select "id", "name", "email", "role", "status", "created_at", "updated_at" from "users" where "id" = $1';
 
 const pool = new pg.Pool({
   connectionString: process.env.DATABASE_URL,
@@ -41,15 +28,7 @@ app.get<{ Params: { id: string } }>('/api/v1/users/:id', async (request, reply) 
     const error = { code: 'NOT_FOUND', message: 'User not found' };
     return reply.status(404).send({ error, meta: meta(request.id) });
   }
-  const data = {
-    id: row.id,
-    name: row.name,
-    email: row.email,
-    role: row.role,
-    status: row.status,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-  };
+  const data = userData(row);
   return { data, meta: meta(request.id) };
 });
 
