@@ -146,8 +146,9 @@ export function connectionRefused(port: number): Promise<boolean> {
       socket.destroy();
       resolve(false);
     });
+    // A connect that races the listener's close is reset rather than refused: not served either.
     socket.once('error', (err: NodeJS.ErrnoException) =>
-      err.code === 'ECONNREFUSED' ? resolve(true) : reject(err),
+      err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' ? resolve(true) : reject(err),
     );
   });
 }
