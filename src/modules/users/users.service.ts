@@ -17,7 +17,7 @@ import type { CacheAside } from '../../platform/cache/cache-aside.js';
 import type { SessionsService } from '../auth/sessions.service.js';
 import type { ProfilesService } from './profiles.service.js';
 import type { Profile } from './profiles.repository.js';
-import type { User, UserChanges, UsersRepository } from './users.repository.js';
+import type { NewUser, User, UserChanges, UsersRepository } from './users.repository.js';
 import type {
   CreateUserInput,
   PatchUserInput,
@@ -77,40 +77,30 @@ export class UsersService {
 
   async createUser(actor: Actor, input: CreateUserInput, tx?: Tx): Promise<User> {
     authorize(actor, 'write:users');
-    const created = await mapConflicts(
-      this.users.create(
-        {
-          id: uuidv7(),
-          name: input.name,
-          email: input.email,
-          role: input.role ?? 'user',
-          status: input.status ?? 'active',
-          passwordHash: input.password ? await this.passwords.hash(input.password) : null,
-        },
-        tx,
-      ),
+    return this.insert(
+      {
+        name: input.name,
+        email: input.email,
+        role: input.role ?? 'user',
+        status: input.status ?? 'active',
+        passwordHash: input.password ? await this.passwords.hash(input.password) : null,
+      },
+      tx,
     );
-    await this.created(created, tx);
-    return created;
   }
 
   /** Self-registration: always the `user` role; the caller owns the transaction. */
   async registerUser(input: RegisterInput, tx?: Tx): Promise<User> {
-    const created = await mapConflicts(
-      this.users.create(
-        {
-          id: uuidv7(),
-          name: input.name,
-          email: input.email,
-          role: 'user',
-          status: 'active',
-          passwordHash: await this.passwords.hash(input.password),
-        },
-        tx,
-      ),
+    return this.insert(
+      {
+        name: input.name,
+        email: input.email,
+        role: 'user',
+        status: 'active',
+        passwordHash: await this.passwords.hash(input.password),
+      },
+      tx,
     );
-    await this.created(created, tx);
-    return created;
   }
 
   async replaceUser(actor: Actor, id: string, input: ReplaceUserInput): Promise<User> {
@@ -197,15 +187,19 @@ export class UsersService {
       if (promoted) await this.changed(promoted.user.id, promoted.profile);
       return promoted?.user;
     }
-    const created = await this.users.create({
-      id: uuidv7(),
+    return this.insert({
       name: 'Administrator',
       email,
       role: 'admin',
       status: 'active',
       passwordHash,
     });
-    await this.created(created);
+  }
+
+  /** Every way a user comes into being: one insert, one conflict mapping, one cache update. */
+  private async insert(user: Omit<NewUser, 'id'>, tx?: Tx): Promise<User> {
+    const created = await mapConflicts(this.users.create({ id: uuidv7(), ...user }, tx));
+    await this.created(created, tx);
     return created;
   }
 
