@@ -200,7 +200,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.loginWindowMs,
   );
   const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
-  const auth = new AuthService(db, jobs, users, sessions, tokens, throttle, config.jwtAccessTtlMs);
+  const auth = new AuthService(jobs, users, sessions, tokens, throttle, config.jwtAccessTtlMs);
   return { tokens, sessions, users, profiles, auth, jobs };
 }
 

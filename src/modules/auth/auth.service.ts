@@ -2,8 +2,6 @@ import type { Actor } from '../../platform/auth/actor.js';
 import { LoginThrottle } from '../../platform/auth/login-throttle.js';
 import { requireUser } from '../../platform/auth/permissions.js';
 import type { AccessTokens } from '../../platform/auth/tokens.js';
-import type { Database } from '../../platform/db/database.js';
-import { withTransaction } from '../../platform/db/transaction.js';
 import type { JobScheduler } from '../../platform/jobs/job.js';
 import { ForbiddenError, UnauthorizedError } from '../../platform/http/errors.js';
 import type { User } from '../users/users.repository.js';
@@ -27,7 +25,6 @@ function suspended() {
 /** Register, log in, refresh, log out. Sessions and tokens; user rules stay in UsersService. */
 export class AuthService {
   constructor(
-    private readonly db: Database,
     private readonly jobs: JobScheduler<UsersJobPayloads>,
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
@@ -38,17 +35,15 @@ export class AuthService {
 
   /** The user and their welcome email commit together: no email for a rolled-back account. */
   async register(actor: Actor, input: RegisterInput): Promise<User> {
-    const { user, afterCommit } = await withTransaction(this.db, async (tx) => {
-      const created = await this.users.registerUser(input, tx);
-      const afterCommit = await this.jobs.schedule(
+    const { user, committed: wakeRelay } = await this.users.registerUser(input, (tx, created) =>
+      this.jobs.schedule(
         tx,
         'email.welcome',
         { userId: created.id, email: created.email, name: created.name },
         { requestId: actor.requestId },
-      );
-      return { user: created, afterCommit };
-    });
-    afterCommit();
+      ),
+    );
+    wakeRelay();
     return user;
   }
 

@@ -89,18 +89,23 @@ export class UsersService {
     );
   }
 
-  /** Self-registration: always the `user` role; the caller owns the transaction. */
-  async registerUser(input: RegisterInput, tx?: Tx): Promise<User> {
-    return this.insert(
-      {
-        name: input.name,
-        email: input.email,
-        role: 'user',
-        status: 'active',
-        passwordHash: await this.passwords.hash(input.password),
-      },
-      tx,
-    );
+  /**
+   * Self-registration: always the `user` role. The password is hashed before the transaction
+   * opens, so argon2's tens of milliseconds never hold a pooled connection; `alsoCommit` adds
+   * what must commit with the user (its welcome email).
+   */
+  async registerUser<T>(
+    input: RegisterInput,
+    alsoCommit: (tx: Tx, user: User) => Promise<T>,
+  ): Promise<{ user: User; committed: T }> {
+    const passwordHash = await this.passwords.hash(input.password);
+    return withTransaction(this.db, async (tx) => {
+      const user = await this.insert(
+        { name: input.name, email: input.email, role: 'user', status: 'active', passwordHash },
+        tx,
+      );
+      return { user, committed: await alsoCommit(tx, user) };
+    });
   }
 
   async replaceUser(actor: Actor, id: string, input: ReplaceUserInput): Promise<User> {
