@@ -7,6 +7,9 @@ import { Redis } from 'ioredis';
 import { constants as zlib } from 'node:zlib';
 import { loadConfig, type Config } from './config.js';
 import { JOB_TYPES, type JobPayloads } from './jobs.js';
+import { AccountsRepository } from './modules/accounts/accounts.repository.js';
+import { accountsRoutes } from './modules/accounts/accounts.routes.js';
+import { AccountsService } from './modules/accounts/accounts.service.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { PostgresSessionsRepository } from './modules/auth/sessions.repository.js';
@@ -45,6 +48,8 @@ import type { DatabaseHandle } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
 import { createPglite } from './platform/db/pglite.js';
 import { createPostgres } from './platform/db/postgres.js';
+import { IdempotencyKeys } from './platform/idempotency/idempotency.js';
+import { IdempotencyKeysRepository } from './platform/idempotency/keys.repository.js';
 import { ErrorEnvelopeSchema } from './platform/http/envelope.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import {
@@ -108,6 +113,7 @@ export async function createDependencies(config: Config): Promise<Dependencies> 
         idleTimeoutMs: config.dbIdleTimeoutMs,
         connectTimeoutMs: config.dbConnectTimeoutMs,
         statementTimeoutMs: config.dbStatementTimeoutMs,
+        lockTimeoutMs: config.dbLockTimeoutMs,
       })
     : await createPglite(`${config.dataDir}/pglite`);
   if (config.migrateOnStart) await migrate(database.db);
@@ -186,6 +192,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     profileCache(deps.cache, cacheSettings),
     deps.viewCounters,
   );
+  const accounts = new AccountsService(db, new AccountsRepository(db), config.defaultCurrency);
   const users = new UsersService(
     db,
     new PostgresUsersRepository(db),
@@ -193,6 +200,11 @@ export function buildServices(config: Config, deps: Dependencies) {
     sessions,
     userByIdCache(deps.cache, cacheSettings),
     profiles,
+    (tx, user) => accounts.openWallet(tx, user.id),
+  );
+  const idempotency = new IdempotencyKeys(
+    new IdempotencyKeysRepository(db),
+    config.idempotencyKeyTtlMs,
   );
   const throttle = new LoginThrottle(
     deps.loginFailures,
@@ -201,7 +213,7 @@ export function buildServices(config: Config, deps: Dependencies) {
   );
   const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
   const auth = new AuthService(jobs, users, sessions, tokens, throttle, config.jwtAccessTtlMs);
-  return { tokens, sessions, users, profiles, auth, jobs };
+  return { tokens, sessions, users, profiles, auth, jobs, accounts, idempotency };
 }
 
 export type Services = ReturnType<typeof buildServices>;
@@ -307,6 +319,7 @@ export async function buildApp(
 ): Promise<App> {
   const lifecycle: Lifecycle = { shuttingDown: false };
   const services = buildServices(config, deps);
+  await services.accounts.ensureLedger();
   if (config.adminEmail && config.adminPassword) {
     await services.users.ensureAdmin(config.adminEmail, config.adminPassword);
   }
@@ -375,6 +388,11 @@ export async function buildApp(
   await server.register(usersRoutes, { prefix: '/api/v1', users: services.users });
   await server.register(authRoutes, { prefix: '/api/v1', auth: services.auth });
   await server.register(profilesRoutes, { prefix: '/api/v1', profiles: services.profiles });
+  await server.register(accountsRoutes, {
+    prefix: '/api/v1',
+    accounts: services.accounts,
+    idempotency: services.idempotency,
+  });
 
   deps.cache.logTo(server.log);
   const viewFlusher = new WriteBehindFlusher(

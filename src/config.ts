@@ -78,6 +78,12 @@ const duration =
     return ms;
   };
 
+const currency: Parser<string> = (raw) => {
+  if (!/^[A-Z]{3}$/.test(raw))
+    throw new Error(`must be a three-letter ISO 4217 code, got "${raw}"`);
+  return raw;
+};
+
 const list: Parser<string[]> = (raw) =>
   raw
     .split(',')
@@ -147,6 +153,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     dbIdleTimeoutMs: read(env, 'DB_IDLE_TIMEOUT_MS', int(0, 3_600_000), 30_000),
     dbConnectTimeoutMs: read(env, 'DB_CONNECT_TIMEOUT_MS', int(1, 600_000), 2_000),
     dbStatementTimeoutMs: read(env, 'DB_STATEMENT_TIMEOUT_MS', int(0, 3_600_000), 15_000),
+    // The longest a statement waits for a row lock (0 = no limit); then the request gets 503.
+    dbLockTimeoutMs: read(env, 'DB_LOCK_TIMEOUT_MS', int(0, 3_600_000), 5_000),
     redisUrl: read(env, 'REDIS_URL', url('redis:', 'rediss:')),
     trustProxy: read(env, 'TRUST_PROXY', trustProxy, false),
     bodyLimitBytes: read(env, 'BODY_LIMIT_BYTES', int(1, 100 * 1024 * 1024), 1_048_576),
@@ -156,6 +164,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ...authConfig(env, nodeEnv),
     ...cacheConfig(env),
     ...jobsConfig(env),
+    ...commerceConfig(env),
+  };
+}
+
+function commerceConfig(env: NodeJS.ProcessEnv) {
+  return {
+    // The currency of the wallets opened at registration and of the system accounts.
+    defaultCurrency: read(env, 'DEFAULT_CURRENCY', currency, 'USD'),
+    idempotencyKeyTtlMs: read(
+      env,
+      'IDEMPOTENCY_KEY_TTL',
+      duration(60_000, 30 * 86_400_000),
+      86_400_000,
+    ),
   };
 }
 

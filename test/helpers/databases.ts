@@ -57,6 +57,7 @@ export async function openPostgres(): Promise<DatabaseHandle> {
     idleTimeoutMs: 10_000,
     connectTimeoutMs: 2_000,
     statementTimeoutMs: 15_000,
+    lockTimeoutMs: 5_000,
   });
   await migrate(handle.db);
   return {

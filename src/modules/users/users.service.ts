@@ -58,6 +58,8 @@ export class UsersService {
     private readonly byId: CacheAside<User>,
     /** Public profiles, write-through: every write below publishes the committed row. */
     private readonly profiles: ProfilesService,
+    /** What other modules open for every new user, in the user's transaction (a wallet). */
+    private readonly onUserCreated: (tx: Tx, user: User) => Promise<void> = async () => {},
   ) {}
 
   async getUser(actor: Actor, id: string): Promise<User> {
@@ -201,9 +203,17 @@ export class UsersService {
     });
   }
 
-  /** Every way a user comes into being: one insert, one conflict mapping, one cache update. */
+  /**
+   * Every way a user comes into being: one insert, one conflict mapping, the rows other modules
+   * keep per user, one cache update.
+   */
   private async insert(user: Omit<NewUser, 'id'>, tx?: Tx): Promise<User> {
-    const created = await mapConflicts(this.users.create({ id: uuidv7(), ...user }, tx));
+    const insertIn = async (t: Tx) => {
+      const created = await mapConflicts(this.users.create({ id: uuidv7(), ...user }, t));
+      await this.onUserCreated(t, created);
+      return created;
+    };
+    const created = tx ? await insertIn(tx) : await withTransaction(this.db, insertIn);
     await this.created(created, tx);
     return created;
   }

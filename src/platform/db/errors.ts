@@ -23,6 +23,11 @@ export function isRetryableTransactionError(err: unknown): boolean {
   return code === '40001' || code === '40P01';
 }
 
+/** A statement gave up waiting for a lock (DB_LOCK_TIMEOUT_MS). */
+export function isLockTimeout(err: unknown): boolean {
+  return pgCode(err) === '55P03';
+}
+
 const unavailableCodes = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

@@ -9,6 +9,8 @@ export interface PostgresOptions {
   idleTimeoutMs: number;
   connectTimeoutMs: number;
   statementTimeoutMs: number;
+  /** The longest a statement waits for a lock; 0 = no limit. */
+  lockTimeoutMs?: number;
 }
 
 export function createPostgres(options: PostgresOptions): DatabaseHandle {
@@ -19,6 +21,9 @@ export function createPostgres(options: PostgresOptions): DatabaseHandle {
     connectionTimeoutMillis: options.connectTimeoutMs,
     // A runaway query must not hold a pooled connection forever.
     statement_timeout: options.statementTimeoutMs || undefined,
+    // A request waiting on a row lock (a hot account, a duplicate idempotent request) gives up
+    // with 55P03 instead of holding its connection for as long as the holder takes.
+    lock_timeout: options.lockTimeoutMs || undefined,
     application_name: 'stratum',
   });
   // An idle client losing its server emits here; without a listener it would crash the process.

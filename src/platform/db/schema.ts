@@ -69,7 +69,87 @@ export interface DeliveriesTable {
   updated_at: Timestamp;
 }
 
+/** bigint columns: the driver returns them as strings (or bigint); convert with Number(). */
+type BigintColumn = ColumnType<string | number | bigint, number | bigint, number | bigint | string>;
+/** The same, with a database default, so an insert may leave it out. */
+type BigintDefault = ColumnType<
+  string | number | bigint,
+  number | bigint | undefined,
+  number | bigint | string
+>;
+
+export type AccountKind = 'wallet' | 'issuer' | 'merchant';
+export type JournalKind = 'transfer' | 'deposit' | 'payment' | 'refund';
+
+export interface AccountsTable {
+  id: string;
+  kind: AccountKind;
+  user_id: string | null;
+  currency: string;
+  balance_minor: BigintDefault;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface JournalEntriesTable {
+  id: string;
+  kind: JournalKind;
+  from_account_id: string;
+  to_account_id: string;
+  amount_minor: BigintColumn;
+  currency: string;
+  from_balance_after: BigintColumn;
+  to_balance_after: BigintColumn;
+  reference: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface IdempotencyKeysTable {
+  owner_id: string;
+  key: string;
+  fingerprint: string;
+  status_code: number | null;
+  headers: ColumnType<Record<string, string>, string | undefined, string>;
+  body: ColumnType<unknown, string | null, string | null>;
+  expires_at: Date | string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type OrderStatus = 'pending' | 'paid' | 'payment_failed' | 'cancelled';
+
+export interface OrdersTable {
+  id: string;
+  user_id: string | null;
+  status: OrderStatus;
+  total_minor: BigintColumn;
+  currency: string;
+  payment_entry_id: ColumnType<string | null, string | null | undefined, string | null>;
+  refund_entry_id: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OrderItemsTable {
+  order_id: string;
+  position: number;
+  product_id: string;
+  name: string;
+  unit_price_minor: BigintColumn;
+  quantity: number;
+  line_total_minor: BigintColumn;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DB {
+  orders: OrdersTable;
+  order_items: OrderItemsTable;
+  accounts: AccountsTable;
+  journal_entries: JournalEntriesTable;
+  idempotency_keys: IdempotencyKeysTable;
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   view_flushes: ViewFlushesTable;

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable } from '../db/errors.js';
+import { isDatabaseUnavailable, isLockTimeout, isRetryableTransactionError } from '../db/errors.js';
 import { meta } from './envelope.js';
 import { AppError, NotFoundError, ServiceUnavailableError, type FieldError } from './errors.js';
 
@@ -69,17 +69,29 @@ function toAppError(error: FastifyError): AppError | undefined {
     return new AppError(400, 'INVALID_JSON', 'Body is not valid JSON');
   }
   if (isDatabaseUnavailable(error)) return new ServiceUnavailableError();
+  // Contention that outlasted the retries: nothing was written, so the client may retry.
+  if (isRetryableTransactionError(error) || isLockTimeout(error)) {
+    return new ServiceUnavailableError('The request collided with others; retry it', 1);
+  }
   // Other client errors raised by Fastify or its plugins keep their status.
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return new AppError(status, 'BAD_REQUEST', error.message);
   return undefined;
 }
 
+/** The error envelope of an AppError (also stored by idempotent requests that end in one). */
+export function errorEnvelope(request: FastifyRequest, error: AppError) {
+  const body: { code: string; message: string; details?: unknown } = {
+    code: error.code,
+    message: error.message,
+  };
+  if (error.details !== undefined) body.details = error.details;
+  return { error: body, meta: meta(request) };
+}
+
 function sendError(reply: FastifyReply, request: FastifyRequest, error: AppError) {
   if (error.headers) void reply.headers(error.headers);
-  const body: Record<string, unknown> = { code: error.code, message: error.message };
-  if (error.details !== undefined) body.details = error.details;
-  return reply.status(error.statusCode).send({ error: body, meta: meta(request) });
+  return reply.status(error.statusCode).send(errorEnvelope(request, error));
 }
 
 /** The one place where errors become HTTP responses. */

@@ -51,6 +51,13 @@ export class ConflictError extends AppError {
   }
 }
 
+/** Well-formed, but a business rule refuses it (insufficient funds, a currency mismatch). */
+export class UnprocessableError extends AppError {
+  constructor(message: string, code: string, details?: unknown) {
+    super(422, code, message, details);
+  }
+}
+
 export class ServiceUnavailableError extends AppError {
   constructor(message = 'Service temporarily unavailable', retryAfterSeconds = 1) {
     super(503, 'SERVICE_UNAVAILABLE', message, undefined, {

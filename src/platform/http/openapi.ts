@@ -13,7 +13,7 @@ export async function registerOpenApi(app: FastifyInstance) {
         description:
           'Every success is `{ data, meta }`; every error is `{ error: { code, message, details }, meta }`.',
       },
-      tags: [{ name: 'auth' }, { name: 'users' }, { name: 'health' }],
+      tags: [{ name: 'auth' }, { name: 'users' }, { name: 'accounts' }, { name: 'health' }],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },

@@ -1,0 +1,320 @@
+import { sql, type Selectable } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import type {
+  AccountKind,
+  AccountsTable,
+  JournalEntriesTable,
+  JournalKind,
+} from '../../platform/db/schema.js';
+import type { Tx } from '../../platform/db/transaction.js';
+
+export interface Account {
+  id: string;
+  kind: AccountKind;
+  userId: string | null;
+  currency: string;
+  /** Integer minor units. */
+  balance: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Transfer {
+  id: string;
+  kind: JournalKind;
+  fromAccountId: string;
+  toAccountId: string;
+  amount: number;
+  currency: string;
+  reference: string | null;
+  createdAt: Date;
+}
+
+export interface AccountEntry {
+  id: string;
+  kind: JournalKind;
+  direction: 'debit' | 'credit';
+  amount: number;
+  currency: string;
+  counterpartyAccountId: string;
+  balanceAfter: number;
+  reference: string | null;
+  createdAt: Date;
+}
+
+/** A movement the service has checked: both rows locked, funds there, currencies equal. */
+export interface Movement {
+  id: string;
+  kind: JournalKind;
+  fromAccountId: string;
+  toAccountId: string;
+  amount: number;
+  currency: string;
+  reference: string | null;
+  createdBy: string | null;
+}
+
+const accountColumns = [
+  'id',
+  'kind',
+  'user_id',
+  'currency',
+  'balance_minor',
+  'created_at',
+  'updated_at',
+] as const;
+
+function toAccount(row: Pick<Selectable<AccountsTable>, (typeof accountColumns)[number]>): Account {
+  return {
+    id: row.id,
+    kind: row.kind,
+    userId: row.user_id,
+    currency: row.currency,
+    balance: Number(row.balance_minor),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const transferColumns = [
+  'id',
+  'kind',
+  'from_account_id',
+  'to_account_id',
+  'amount_minor',
+  'currency',
+  'reference',
+  'created_at',
+] as const;
+
+function toTransfer(
+  row: Pick<Selectable<JournalEntriesTable>, (typeof transferColumns)[number]>,
+): Transfer {
+  return {
+    id: row.id,
+    kind: row.kind,
+    fromAccountId: row.from_account_id,
+    toAccountId: row.to_account_id,
+    amount: Number(row.amount_minor),
+    currency: row.currency,
+    reference: row.reference,
+    createdAt: row.created_at,
+  };
+}
+
+interface EntryRow {
+  id: string;
+  kind: JournalKind;
+  direction: 'debit' | 'credit';
+  amount_minor: string | number;
+  currency: string;
+  counterparty: string;
+  balance_after: string | number;
+  reference: string | null;
+  created_at: Date;
+  total_count: number;
+}
+
+/** Storage-neutral: plain domain objects in and out. */
+export class AccountsRepository {
+  constructor(private readonly db: Database) {}
+
+  async findById(id: string, tx: Tx | Database = this.db): Promise<Account | undefined> {
+    const row = await tx
+      .selectFrom('accounts')
+      .select(accountColumns)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toAccount(row);
+  }
+
+  async listByUser(userId: string): Promise<Account[]> {
+    const rows = await this.db
+      .selectFrom('accounts')
+      .select(accountColumns)
+      .where('user_id', '=', userId)
+      .where('kind', '=', 'wallet')
+      .orderBy('currency')
+      .execute();
+    return rows.map(toAccount);
+  }
+
+  async findWallet(userId: string, currency: string, tx: Tx | Database = this.db) {
+    const row = await tx
+      .selectFrom('accounts')
+      .select(accountColumns)
+      .where('kind', '=', 'wallet')
+      .where('user_id', '=', userId)
+      .where('currency', '=', currency)
+      .executeTakeFirst();
+    return row && toAccount(row);
+  }
+
+  async findSystem(kind: 'issuer' | 'merchant', currency: string, tx: Tx | Database = this.db) {
+    const row = await tx
+      .selectFrom('accounts')
+      .select(accountColumns)
+      .where('kind', '=', kind)
+      .where('currency', '=', currency)
+      .executeTakeFirst();
+    return row && toAccount(row);
+  }
+
+  /**
+   * Locks the rows for the rest of the transaction, in id order whatever order they are asked
+   * in: two transfers in opposite directions between one pair lock alike and can't deadlock.
+   */
+  async lockInIdOrder(tx: Tx, ids: string[]): Promise<Map<string, Account>> {
+    const rows = await tx
+      .selectFrom('accounts')
+      .select(accountColumns)
+      .where('id', 'in', ids)
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+    return new Map(rows.map((row) => [row.id, toAccount(row)]));
+  }
+
+  /**
+   * Both balances and the journal row in one statement (one round trip). The CHECK on
+   * balances is the last line of defence: a movement that would overdraw fails here.
+   */
+  async applyMovement(tx: Tx, m: Movement): Promise<Transfer> {
+    const result = await sql<Selectable<JournalEntriesTable>>`
+      WITH moved AS (
+        UPDATE accounts
+           SET balance_minor = balance_minor + CASE WHEN id = ${m.fromAccountId}::uuid
+                                                    THEN -${m.amount}::bigint
+                                                    ELSE ${m.amount}::bigint END,
+               updated_at = now()
+         WHERE id IN (${m.fromAccountId}::uuid, ${m.toAccountId}::uuid)
+        RETURNING id, balance_minor
+      )
+      INSERT INTO journal_entries (id, kind, from_account_id, to_account_id, amount_minor,
+                                   currency, from_balance_after, to_balance_after, reference,
+                                   created_by)
+      SELECT ${m.id}::uuid, ${m.kind}, ${m.fromAccountId}::uuid, ${m.toAccountId}::uuid,
+             ${m.amount}::bigint, ${m.currency},
+             (SELECT balance_minor FROM moved WHERE id = ${m.fromAccountId}::uuid),
+             (SELECT balance_minor FROM moved WHERE id = ${m.toAccountId}::uuid),
+             ${m.reference}, ${m.createdBy}::uuid
+      RETURNING id, kind, from_account_id, to_account_id, amount_minor, currency, reference,
+                created_at`.execute(tx);
+    return toTransfer(result.rows[0]!);
+  }
+
+  async findTransfer(id: string): Promise<Transfer | undefined> {
+    const row = await this.db
+      .selectFrom('journal_entries')
+      .select(transferColumns)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toTransfer(row);
+  }
+
+  /** An account's statement, newest first: two index scans (as payer, as payee) merged. */
+  async listEntries(accountId: string, offset: number, limit: number) {
+    const { rows } = await sql<EntryRow>`
+      SELECT e.*, (count(*) OVER ())::int AS total_count FROM (
+        SELECT id, kind, 'debit' AS direction, amount_minor, currency,
+               to_account_id AS counterparty, from_balance_after AS balance_after, reference,
+               created_at
+          FROM journal_entries WHERE from_account_id = ${accountId}::uuid
+        UNION ALL
+        SELECT id, kind, 'credit' AS direction, amount_minor, currency,
+               from_account_id AS counterparty, to_balance_after AS balance_after, reference,
+               created_at
+          FROM journal_entries WHERE to_account_id = ${accountId}::uuid
+      ) e
+      ORDER BY created_at DESC, id DESC
+      OFFSET ${offset} LIMIT ${limit}`.execute(this.db);
+    let totalCount = rows[0]?.total_count;
+    // A page past the end has no rows to carry the total: count on its own.
+    totalCount ??= offset > 0 ? await this.countEntries(accountId) : 0;
+    return { items: rows.map(toEntry), totalCount };
+  }
+
+  private async countEntries(accountId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('journal_entries')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .where((eb) =>
+        eb.or([eb('from_account_id', '=', accountId), eb('to_account_id', '=', accountId)]),
+      )
+      .executeTakeFirstOrThrow();
+    return row.n;
+  }
+
+  /** A wallet for the user in the currency, unless one exists. */
+  async openWallet(tx: Tx | Database, id: string, userId: string, currency: string) {
+    await tx
+      .insertInto('accounts')
+      .values({ id, kind: 'wallet', user_id: userId, currency })
+      .onConflict((oc) =>
+        oc.columns(['user_id', 'currency']).where('kind', '=', 'wallet').doNothing(),
+      )
+      .execute();
+  }
+
+  async openSystemAccount(id: string, kind: 'issuer' | 'merchant', currency: string) {
+    await this.db
+      .insertInto('accounts')
+      .values({ id, kind, user_id: null, currency })
+      .onConflict((oc) =>
+        oc.columns(['kind', 'currency']).where('kind', '<>', 'wallet').doNothing(),
+      )
+      .execute();
+  }
+
+  /**
+   * Wallets for users that have none (users created before the ledger existed). Their ids are
+   * random UUIDs (v4) made by the database: the time order of v7 has nothing to add here.
+   */
+  async openMissingWallets(currency: string): Promise<number> {
+    const result = await this.db
+      .insertInto('accounts')
+      .columns(['id', 'kind', 'user_id', 'currency'])
+      .expression((eb) =>
+        eb
+          .selectFrom('users')
+          .select([
+            sql<string>`gen_random_uuid()`.as('id'),
+            sql<AccountKind>`'wallet'`.as('kind'),
+            'users.id as user_id',
+            sql<string>`${currency}`.as('currency'),
+          ])
+          .where((w) =>
+            w.not(
+              w.exists(
+                w
+                  .selectFrom('accounts')
+                  .select('accounts.id')
+                  .whereRef('accounts.user_id', '=', 'users.id')
+                  .where('accounts.kind', '=', 'wallet')
+                  .where('accounts.currency', '=', currency),
+              ),
+            ),
+          ),
+      )
+      // Another process starting at the same moment may open the same wallets.
+      .onConflict((oc) =>
+        oc.columns(['user_id', 'currency']).where('kind', '=', 'wallet').doNothing(),
+      )
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0);
+  }
+}
+
+function toEntry(row: EntryRow): AccountEntry {
+  return {
+    id: row.id,
+    kind: row.kind,
+    direction: row.direction,
+    amount: Number(row.amount_minor),
+    currency: row.currency,
+    counterpartyAccountId: row.counterparty,
+    balanceAfter: Number(row.balance_after),
+    reference: row.reference,
+    createdAt: row.created_at,
+  };
+}

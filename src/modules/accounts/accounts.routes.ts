@@ -1,0 +1,175 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { requireAuthentication, requirePermission } from '../../platform/auth/permissions.js';
+import {
+  envelopeSchema,
+  errorResponses,
+  listEnvelopeSchema,
+  ok,
+} from '../../platform/http/envelope.js';
+import { idempotencyHeaders, sendIdempotently } from '../../platform/http/idempotent.js';
+import { paginated } from '../../platform/http/pagination.js';
+import type { IdempotencyKeys } from '../../platform/idempotency/idempotency.js';
+import { UserIdParams } from '../users/users.schemas.js';
+import type { Transfer } from './accounts.repository.js';
+import {
+  AccountEntrySchema,
+  AccountIdParams,
+  AccountSchema,
+  DepositBody,
+  EntriesQuery,
+  TransferBody,
+  TransferSchema,
+} from './accounts.schemas.js';
+import type { AccountsService } from './accounts.service.js';
+
+const tags = ['accounts'];
+const security = [{ bearerAuth: [] }];
+
+/** The ledger's controller: accounts, their statements, transfers and deposits. */
+export const accountsRoutes: FastifyPluginAsyncTypebox<{
+  accounts: AccountsService;
+  idempotency: IdempotencyKeys;
+}> = async (app, { accounts, idempotency }) => {
+  app.addSchema(AccountSchema);
+  app.addSchema(TransferSchema);
+  app.addSchema(AccountEntrySchema);
+  const Account = Type.Ref('Account');
+  const TransferRef = Type.Ref('Transfer');
+
+  /** 201 with the movement and where to read it again. */
+  const created = (request: FastifyRequest) => (transfer: Transfer) => ({
+    statusCode: 201,
+    headers: { location: `${app.prefix}/transfers/${transfer.id}` },
+    body: ok(request, transfer),
+  });
+
+  app.get(
+    '/accounts/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Read an account (its owner, or read:accounts)',
+        params: AccountIdParams,
+        response: { 200: envelopeSchema(Account), ...errorResponses(400, 401, 404, 429) },
+      },
+      preHandler: requireAuthentication,
+    },
+    async (request) => ok(request, await accounts.getAccount(request.actor, request.params.id)),
+  );
+
+  app.get(
+    '/accounts/:id/transactions',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "An account's journal entries, newest first",
+        params: AccountIdParams,
+        querystring: EntriesQuery,
+        response: {
+          200: listEnvelopeSchema(Type.Ref('AccountEntry')),
+          ...errorResponses(400, 401, 404, 429),
+        },
+      },
+      preHandler: requireAuthentication,
+    },
+    async (request) => {
+      const { page = 1, pageSize = 20 } = request.query;
+      const result = await accounts.listEntries(request.actor, request.params.id, {
+        page,
+        pageSize,
+      });
+      return paginated(request, { page, pageSize }, result);
+    },
+  );
+
+  app.get(
+    '/users/:id/accounts',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "A user's wallets (the user, or read:accounts)",
+        params: UserIdParams,
+        response: {
+          200: envelopeSchema(Type.Array(Account)),
+          ...errorResponses(400, 401, 404, 429),
+        },
+      },
+      preHandler: requireAuthentication,
+    },
+    async (request) =>
+      ok(request, await accounts.listUserAccounts(request.actor, request.params.id)),
+  );
+
+  app.post(
+    '/transfers',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Move money from one of your wallets (Idempotency-Key required)',
+        headers: idempotencyHeaders(true),
+        body: TransferBody,
+        response: {
+          201: envelopeSchema(TransferRef),
+          ...errorResponses(400, 401, 404, 409, 422, 429, 503),
+        },
+      },
+      preHandler: requireAuthentication,
+    },
+    async (request, reply) =>
+      sendIdempotently(
+        request,
+        reply,
+        idempotency,
+        (once) => accounts.transfer(request.actor, request.body, once),
+        created(request),
+      ),
+  );
+
+  app.get(
+    '/transfers/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Read a movement (an owner of either side, or read:accounts)',
+        params: AccountIdParams,
+        response: { 200: envelopeSchema(TransferRef), ...errorResponses(400, 401, 404, 429) },
+      },
+      preHandler: requireAuthentication,
+    },
+    async (request) => ok(request, await accounts.getTransfer(request.actor, request.params.id)),
+  );
+
+  app.post(
+    '/accounts/:id/deposits',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Deposit money from the issuer (write:accounts; Idempotency-Key honoured)',
+        headers: idempotencyHeaders(false),
+        params: AccountIdParams,
+        body: DepositBody,
+        response: {
+          201: envelopeSchema(TransferRef),
+          ...errorResponses(400, 401, 403, 404, 409, 422, 429, 503),
+        },
+      },
+      preHandler: requirePermission('write:accounts'),
+    },
+    async (request, reply) =>
+      sendIdempotently(
+        request,
+        reply,
+        idempotency,
+        (once) => accounts.deposit(request.actor, request.params.id, request.body, once),
+        created(request),
+      ),
+  );
+};

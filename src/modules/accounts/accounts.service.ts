@@ -1,0 +1,213 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Actor } from '../../platform/auth/actor.js';
+import { authorize, can, requireUser } from '../../platform/auth/permissions.js';
+import type { Database } from '../../platform/db/database.js';
+import type { JournalKind } from '../../platform/db/schema.js';
+import { withTransaction, type Tx } from '../../platform/db/transaction.js';
+import { NotFoundError, UnprocessableError } from '../../platform/http/errors.js';
+import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
+import type { IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
+import type { Account, AccountEntry, AccountsRepository, Transfer } from './accounts.repository.js';
+import type { DepositInput, TransferInput } from './accounts.schemas.js';
+import { checkMovement, type MovementRequest } from './ledger.js';
+
+/** Serialization failures and deadlocks are retried this often before the client gets 503. */
+const RETRIES = 3;
+
+export interface Posting extends MovementRequest {
+  kind: JournalKind;
+  reference?: string | null;
+}
+
+/**
+ * The ledger: wallets, system accounts and the movements between them. Owners read their own
+ * accounts and move money out of their own wallets into other wallets; `read:accounts` reads
+ * anyone's and `write:accounts` moves anyone's money and deposits. An account the caller may
+ * not read is 404, never 403, so ids can't be probed.
+ */
+export class AccountsService {
+  constructor(
+    private readonly db: Database,
+    private readonly accounts: AccountsRepository,
+    /** The currency of new wallets and of the system accounts (DEFAULT_CURRENCY). */
+    private readonly currency: string,
+  ) {}
+
+  async getAccount(actor: Actor, id: string): Promise<Account> {
+    return this.requireVisible(actor, id);
+  }
+
+  async listUserAccounts(actor: Actor, userId: string): Promise<Account[]> {
+    requireUser(actor);
+    if (actor.userId !== userId && !can(actor, 'read:accounts')) throw new NotFoundError('User');
+    return this.accounts.listByUser(userId);
+  }
+
+  async listEntries(actor: Actor, id: string, page: PageRequest): Promise<Page<AccountEntry>> {
+    await this.requireVisible(actor, id);
+    const { offset, limit } = offsetOf(page);
+    return this.accounts.listEntries(id, offset, limit);
+  }
+
+  /** A movement, for the owners of either side or `read:accounts`. */
+  async getTransfer(actor: Actor, id: string): Promise<Transfer> {
+    requireUser(actor);
+    const transfer = await this.accounts.findTransfer(id);
+    if (!transfer) throw new NotFoundError('Transfer');
+    if (can(actor, 'read:accounts')) return transfer;
+    const [from, to] = await Promise.all([
+      this.accounts.findById(transfer.fromAccountId),
+      this.accounts.findById(transfer.toAccountId),
+    ]);
+    if (from?.userId !== actor.userId && to?.userId !== actor.userId) {
+      throw new NotFoundError('Transfer');
+    }
+    return transfer;
+  }
+
+  /** From one of the caller's wallets to another wallet (anyone's, with `write:accounts`). */
+  async transfer(
+    actor: Actor,
+    input: TransferInput,
+    once?: IdempotencyClaim<Transfer>,
+  ): Promise<Transfer> {
+    requireUser(actor);
+    const admin = can(actor, 'write:accounts');
+    const source = await this.accounts.findById(input.fromAccountId);
+    if (!source || (!admin && source.userId !== actor.userId)) {
+      throw new NotFoundError('Source account', 'ACCOUNT_NOT_FOUND');
+    }
+    return this.post(
+      { ...input, kind: 'transfer', reference: input.reference, createdBy: actor.userId },
+      once,
+      (to) => {
+        // Money enters through deposits and leaves through orders, not through transfers.
+        if (!admin && to.kind !== 'wallet') {
+          throw new UnprocessableError('Transfers go to wallets only', 'INVALID_DESTINATION');
+        }
+      },
+    );
+  }
+
+  /** Money from the issuer into an account (`write:accounts`). */
+  async deposit(
+    actor: Actor,
+    accountId: string,
+    input: DepositInput,
+    once?: IdempotencyClaim<Transfer>,
+  ): Promise<Transfer> {
+    authorize(actor, 'write:accounts');
+    const issuer = await this.accounts.findSystem('issuer', input.currency);
+    if (!issuer) {
+      throw new UnprocessableError(`No issuer holds ${input.currency}`, 'UNSUPPORTED_CURRENCY');
+    }
+    return this.post(
+      {
+        kind: 'deposit',
+        fromAccountId: issuer.id,
+        toAccountId: accountId,
+        amount: input.amount,
+        currency: input.currency,
+        reference: input.reference,
+        createdBy: actor.userId,
+      },
+      once,
+    );
+  }
+
+  /**
+   * For other services (orders): a movement inside the caller's transaction, whose access
+   * checks the caller made. Undefined when the payer lacks the funds: then nothing was written
+   * and the transaction is still usable (to record the failure, say).
+   */
+  async chargeWithin(tx: Tx, posting: Posting): Promise<Transfer | undefined> {
+    const locked = await this.accounts.lockInIdOrder(tx, [
+      posting.fromAccountId,
+      posting.toAccountId,
+    ]);
+    const from = locked.get(posting.fromAccountId);
+    if (from && from.kind !== 'issuer' && from.balance < posting.amount) return undefined;
+    checkMovement(posting, from, locked.get(posting.toAccountId));
+    return this.accounts.applyMovement(tx, this.movement(posting, null));
+  }
+
+  /** The user's wallet in the default currency (for orders), or undefined. */
+  async walletOf(userId: string, tx?: Tx): Promise<Account | undefined> {
+    return this.accounts.findWallet(userId, this.currency, tx);
+  }
+
+  async merchantAccount(currency: string, tx?: Tx): Promise<Account | undefined> {
+    return this.accounts.findSystem('merchant', currency, tx);
+  }
+
+  /** Every new user's wallet, in the transaction that creates the user. */
+  async openWallet(tx: Tx, userId: string): Promise<void> {
+    await this.accounts.openWallet(tx, uuidv7(), userId, this.currency);
+  }
+
+  /**
+   * At start-up: the issuer and merchant of the default currency, and wallets for users that
+   * predate the ledger (or were inserted around the service, by the bulk seeder).
+   */
+  async ensureLedger(): Promise<void> {
+    await this.accounts.openSystemAccount(uuidv7(), 'issuer', this.currency);
+    await this.accounts.openSystemAccount(uuidv7(), 'merchant', this.currency);
+    await this.accounts.openMissingWallets(this.currency);
+  }
+
+  /**
+   * One movement in its own transaction: claim the idempotency key, lock both rows in id order,
+   * check, move, store the response. Retried as a whole on serialization failure or deadlock.
+   */
+  private post(
+    posting: Posting & { createdBy: string | null },
+    once: IdempotencyClaim<Transfer> | undefined,
+    checkDestination?: (to: Account) => void,
+  ): Promise<Transfer> {
+    return withTransaction(
+      this.db,
+      async (tx) => {
+        await once?.claim(tx);
+        const locked = await this.accounts.lockInIdOrder(tx, [
+          posting.fromAccountId,
+          posting.toAccountId,
+        ]);
+        const { to } = checkMovement(
+          posting,
+          locked.get(posting.fromAccountId),
+          locked.get(posting.toAccountId),
+        );
+        checkDestination?.(to);
+        const transfer = await this.accounts.applyMovement(
+          tx,
+          this.movement(posting, posting.createdBy),
+        );
+        await once?.complete(tx, transfer);
+        return transfer;
+      },
+      { retries: RETRIES },
+    );
+  }
+
+  private movement(posting: Posting, createdBy: string | null) {
+    return {
+      id: uuidv7(),
+      kind: posting.kind,
+      fromAccountId: posting.fromAccountId,
+      toAccountId: posting.toAccountId,
+      amount: posting.amount,
+      currency: posting.currency,
+      reference: posting.reference ?? null,
+      createdBy,
+    };
+  }
+
+  private async requireVisible(actor: Actor, id: string): Promise<Account> {
+    requireUser(actor);
+    const account = await this.accounts.findById(id);
+    if (!account || (account.userId !== actor.userId && !can(actor, 'read:accounts'))) {
+      throw new NotFoundError('Account');
+    }
+    return account;
+  }
+}
