@@ -11,6 +11,11 @@ import { AuthService } from './modules/auth/auth.service.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { PostgresSessionsRepository } from './modules/auth/sessions.repository.js';
 import { SessionsService } from './modules/auth/sessions.service.js';
+import { productCache } from './modules/products/products.caches.js';
+import { PostgresProductsRepository } from './modules/products/products.repository.js';
+import { productsRoutes } from './modules/products/products.routes.js';
+import { ProductSchema } from './modules/products/products.schemas.js';
+import { ProductsService } from './modules/products/products.service.js';
 import { PostgresProfilesRepository } from './modules/users/profiles.repository.js';
 import { profilesRoutes } from './modules/users/profiles.routes.js';
 import { ProfilesService } from './modules/users/profiles.service.js';
@@ -201,7 +206,11 @@ export function buildServices(config: Config, deps: Dependencies) {
   );
   const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
   const auth = new AuthService(jobs, users, sessions, tokens, throttle, config.jwtAccessTtlMs);
-  return { tokens, sessions, users, profiles, auth, jobs };
+  const products = new ProductsService(
+    new PostgresProductsRepository(db),
+    productCache(deps.cache, cacheSettings),
+  );
+  return { tokens, sessions, users, profiles, auth, jobs, products };
 }
 
 export type Services = ReturnType<typeof buildServices>;
@@ -348,6 +357,7 @@ export async function buildApp(
   server.addSchema(ErrorEnvelopeSchema);
   server.addSchema(UserSchema);
   server.addSchema(PublicProfileSchema);
+  server.addSchema(ProductSchema);
   await server.register(helmet, {
     // The docs UI sets its own policy; JSON responses need none beyond helmet's defaults.
     contentSecurityPolicy: false,
@@ -375,6 +385,7 @@ export async function buildApp(
   await server.register(usersRoutes, { prefix: '/api/v1', users: services.users });
   await server.register(authRoutes, { prefix: '/api/v1', auth: services.auth });
   await server.register(profilesRoutes, { prefix: '/api/v1', profiles: services.profiles });
+  await server.register(productsRoutes, { prefix: '/api/v1', products: services.products });
 
   deps.cache.logTo(server.log);
   const viewFlusher = new WriteBehindFlusher(
