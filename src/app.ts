@@ -19,7 +19,7 @@ import { ProductsService } from './modules/products/products.service.js';
 import { PostgresProfilesRepository } from './modules/users/profiles.repository.js';
 import { profilesRoutes } from './modules/users/profiles.routes.js';
 import { ProfilesService } from './modules/users/profiles.service.js';
-import { profileCache, userByIdCache } from './modules/users/users.caches.js';
+import { userByIdCache } from './modules/users/users.caches.js';
 import { PostgresUsersRepository } from './modules/users/users.repository.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { usersJobs } from './modules/users/users.jobs.js';
@@ -185,19 +185,13 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.jwtAccessTtlMs,
   );
   const cacheSettings = { ttlMs: config.cacheUserTtlMs, negativeTtlMs: config.cacheNegativeTtlMs };
-  const profiles = new ProfilesService(
-    db,
-    new PostgresProfilesRepository(db),
-    profileCache(deps.cache, cacheSettings),
-    deps.viewCounters,
-  );
+  const profiles = new ProfilesService(db, new PostgresProfilesRepository(db), deps.viewCounters);
   const users = new UsersService(
     db,
     new PostgresUsersRepository(db),
     new Argon2PasswordHasher(),
     sessions,
     userByIdCache(deps.cache, cacheSettings),
-    profiles,
   );
   const throttle = new LoginThrottle(
     deps.loginFailures,
