@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it, type TestContext } from 'node:test';
 import fc from 'fast-check';
-import { CompiledQuery, sql, type KyselyPlugin } from 'kysely';
+import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import {
   PostgresUsersRepository,
@@ -9,10 +9,11 @@ import {
   type User,
 } from '../../../src/modules/users/users.repository.js';
 import { USER_SORTS, type UserSort } from '../../../src/modules/users/users.schemas.js';
-import type { Database, DatabaseHandle } from '../../../src/platform/db/database.js';
+import type { DatabaseHandle } from '../../../src/platform/db/database.js';
 import { UniqueViolationError } from '../../../src/platform/db/errors.js';
 import type { UserStatus } from '../../../src/platform/db/schema.js';
 import { engines } from '../../helpers/databases.js';
+import { explain, planNodes, recordingDatabase, usesIndex } from '../../helpers/query-plans.js';
 
 let sequence = 0;
 function newUser(overrides: Partial<NewUser> = {}): NewUser {
@@ -34,47 +35,6 @@ function caseVariantOf(text: string) {
     .map((upper) =>
       [...text].map((c, i) => (upper[i] ? c.toUpperCase() : c.toLowerCase())).join(''),
     );
-}
-
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-function planNodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(planNodes)];
-}
-
-function usesIndex(plan: PlanNode, index: string): boolean {
-  return planNodes(plan).some((node) => node['Index Name'] === index);
-}
-
-/**
- * A view of the database that records each query as Kysely compiles it, so EXPLAIN runs on
- * exactly the SQL and parameters the repository sends, not on a hand-copied imitation.
- */
-function recordingDatabase(db: Database) {
-  const queries: CompiledQuery[] = [];
-  const recorder: KyselyPlugin = {
-    transformQuery({ node, queryId }) {
-      queries.push(db.getExecutor().compileQuery(node, queryId));
-      return node;
-    },
-    transformResult: async ({ result }) => result,
-  };
-  return { db: db.withPlugin(recorder), queries };
-}
-
-async function explain(db: Database, query: CompiledQuery, seqscan = true): Promise<PlanNode> {
-  return db.transaction().execute(async (tx) => {
-    // `set local` ends with this transaction, so no other query sees it.
-    if (!seqscan) await sql`set local enable_seqscan = off`.execute(tx);
-    const { rows } = await tx.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-      CompiledQuery.raw(`explain (format json) ${query.sql}`, [...query.parameters]),
-    );
-    return rows[0]!['QUERY PLAN'][0].Plan;
-  });
 }
 
 for (const engine of engines) {
@@ -292,15 +252,8 @@ for (const engine of engines) {
         recordingUsers = new PostgresUsersRepository(recorded.db);
       });
 
-      async function lastQueryOf(work: () => Promise<unknown>): Promise<CompiledQuery> {
-        recorded.queries.length = 0;
-        await work();
-        assert.equal(recorded.queries.length, 1, 'the repository sent one statement');
-        return recorded.queries[0]!;
-      }
-
       it('when a user is looked up by email, then the plan uses users_email_lower_key', async () => {
-        const query = await lastQueryOf(async () => {
+        const query = await recorded.queryOf(async () => {
           const found = await recordingUsers.findByEmail('USER42@example.com');
           assert.equal(found?.name, 'User 42');
         });
@@ -311,7 +264,7 @@ for (const engine of engines) {
       });
 
       it('when active users are listed newest first, then users_active_created_idx gives rows in order without a sort', async (t: TestContext) => {
-        const query = await lastQueryOf(async () => {
+        const query = await recorded.queryOf(async () => {
           const page = await recordingUsers.list({
             offset: 0,
             limit: 20,
