@@ -39,11 +39,21 @@ const MATRIX: Record<string, Row> = {
   'DELETE /api/v1/users/{id}': { guest: 401, user: 404, self: 403, other: 404, admin: 204 },
   // Public profiles: anyone, guests included (README, "Caching").
   'GET /api/v1/users/{id}/profile': all(200),
+  // The catalogue: anyone reads it; only write:products (admins) changes it.
+  'GET /api/v1/products': all(200),
+  'POST /api/v1/products': { guest: 401, user: 403, self: 403, other: 403, admin: 201 },
+  'GET /api/v1/products/{id}': all(200),
+  'PUT /api/v1/products/{id}': { guest: 401, user: 403, self: 403, other: 403, admin: 200 },
+  'PATCH /api/v1/products/{id}': { guest: 401, user: 403, self: 403, other: 403, admin: 200 },
+  'DELETE /api/v1/products/{id}': { guest: 401, user: 403, self: 403, other: 403, admin: 204 },
 };
 
-function requestFor(route: string, target: TestUser) {
+const product = { name: 'Kettle', description: '', priceMinor: 3500, currency: 'USD' };
+
+/** target: the user a users route's :id names; productId: the product a products route's. */
+function requestFor(route: string, target: TestUser, productId: string) {
   const [method, path] = route.split(' ') as [string, string];
-  const url = path.replace('{id}', target.id);
+  const url = path.replace('{id}', path.includes('/products/') ? productId : target.id);
   const unique = `m-${randomUUID()}@example.com`;
   const bodies: Record<string, unknown> = {
     'POST /api/v1/auth/register': { name: 'New', email: unique, password: 'long enough pw' },
@@ -52,6 +62,9 @@ function requestFor(route: string, target: TestUser) {
     'POST /api/v1/users': { name: 'New', email: unique, password: 'long enough pw' },
     'PUT /api/v1/users/{id}': { name: 'Put', email: target.email, role: 'user', status: 'active' },
     'PATCH /api/v1/users/{id}': { name: 'Patched' },
+    'POST /api/v1/products': product,
+    'PUT /api/v1/products/{id}': { ...product, active: true },
+    'PATCH /api/v1/products/{id}': { priceMinor: 3600 },
   };
   return { method: method as 'GET', url, payload: bodies[route] as object | undefined };
 }
@@ -94,6 +107,10 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
       it(`when ${who} calls ${route}, then ${row[who]}`, async () => {
         // Fresh callers per case: a logout in one case must not sign out the next one.
         const target = await createUserAndLogin(app.server, app.services);
+        const { id: productId } = await app.services.products.createProduct(
+          { userId: admin.id, role: 'admin' },
+          product,
+        );
         const token = {
           guest: async () => undefined,
           user: async () => (await createUserAndLogin(app.server, app.services)).accessToken,
@@ -103,7 +120,7 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
         }[who];
         const accessToken = await token();
         const res = await app.server.inject({
-          ...requestFor(route, target),
+          ...requestFor(route, target, productId),
           headers: accessToken ? bearer(accessToken) : {},
         });
         assert.equal(res.statusCode, row[who], `${route} as ${who}: ${res.body}`);

@@ -9,6 +9,7 @@ import {
   ok,
 } from '../../platform/http/envelope.js';
 import { paginated } from '../../platform/http/pagination.js';
+import { strictNumbers } from '../../platform/http/strict-numbers.js';
 import type { Product } from './products.repository.js';
 import {
   CreateProductBody,
@@ -24,6 +25,8 @@ const tags = ['products'];
 const security = [{ bearerAuth: [] }];
 // Anyone may read the catalogue; a token only widens what is visible.
 const optionalSecurity: Record<string, string[]>[] = [{}, { bearerAuth: [] }];
+
+const strictPrice = strictNumbers('priceMinor');
 
 /** Weak: the same version is the same product, whatever the encoding the response gets. */
 const etagOf = (product: Product) => `W/"${product.version}"`;
@@ -101,6 +104,7 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         body: CreateProductBody,
         response: { 201: envelopeSchema(ProductRef), ...errorResponses(400, 401, 403, 429) },
       },
+      preValidation: strictPrice,
       preHandler: requirePermission('write:products'),
     },
     async (request, reply) => {
@@ -124,6 +128,7 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         body: ReplaceProductBody,
         response: { 200: envelopeSchema(ProductRef), ...errorResponses(400, 401, 403, 404, 429) },
       },
+      preValidation: strictPrice,
       preHandler: requirePermission('write:products'),
     },
     async (request, reply) => {
@@ -143,6 +148,7 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         body: PatchProductBody,
         response: { 200: envelopeSchema(ProductRef), ...errorResponses(400, 401, 403, 404, 429) },
       },
+      preValidation: strictPrice,
       preHandler: requirePermission('write:products'),
     },
     async (request, reply) => {
