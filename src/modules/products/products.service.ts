@@ -87,9 +87,9 @@ export class ProductsService {
   }
 
   /** Deactivation instead of deletion; deactivating an inactive product is not an error. */
-  async deactivateProduct(actor: Actor, id: string): Promise<void> {
+  async deactivateProduct(actor: Actor, id: string): Promise<Product> {
     authorize(actor, 'write:products');
-    await this.write(id, { active: false });
+    return this.write(id, { active: false });
   }
 
   /**
