@@ -1,20 +1,12 @@
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
+import type { NewProduct } from '../modules/products/products.repository.js';
 import type { Database } from '../platform/db/database.js';
 
 /** The demo catalogue `npm run db:seed` adds: a few products, one of them inactive. */
 
-export interface SeedProduct {
-  id: string;
-  name: string;
-  description: string;
-  priceMinor: number;
-  currency: string;
-  active: boolean;
-}
-
-const CATALOGUE: Omit<SeedProduct, 'id'>[] = [
+const CATALOGUE: Omit<NewProduct, 'id'>[] = [
   {
     name: 'Espresso cup',
     description: 'Porcelain, 90 ml.',
@@ -63,7 +55,7 @@ const CATALOGUE: Omit<SeedProduct, 'id'>[] = [
 const CATALOGUE_EPOCH_MS = Date.UTC(2024, 0, 1);
 
 /** Fixed ids (UUIDv7 from a fixed time and the name's hash), so seeding twice adds nothing. */
-export function demoProducts(): SeedProduct[] {
+export function demoProducts(): NewProduct[] {
   return CATALOGUE.map((product, i) => ({
     id: uuidv7({
       msecs: CATALOGUE_EPOCH_MS + i,

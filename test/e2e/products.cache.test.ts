@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { connectRedis } from '../../src/app.js';
 import type { Product } from '../../src/modules/products/products.repository.js';
-import { startApp, type StartedApp } from '../helpers/app.js';
-import { bearer, createUserAndLogin, type TestUser } from '../helpers/auth.js';
+import { startApp } from '../helpers/app.js';
+import { bearer, createUserAndLogin } from '../helpers/auth.js';
 import { engines } from '../helpers/databases.js';
-import { instrument, type Instrumented } from '../helpers/instrumented-database.js';
-import { openRedis, redisSkip } from '../helpers/redis.js';
+import { cacheSetups, useInstrumentedApp } from '../helpers/setups.js';
 
 const admin = { userId: 'system', role: 'admin' as const };
 const kettle = { name: 'Kettle', priceMinor: 3500, currency: 'USD' };
@@ -18,62 +17,41 @@ interface ProductBody {
   active: boolean;
 }
 
-const setups = [
-  { name: 'PostgreSQL + Redis', engine: 'postgres', redis: true },
-  { name: 'PGlite + memory', engine: 'pglite', redis: false },
-] as const;
+for (const setup of cacheSetups) {
+  describe(`products write-through on ${setup.name}`, { skip: setup.skip }, () => {
+    const context = useInstrumentedApp(setup);
+    const { redis } = context;
 
-for (const setup of setups) {
-  const engine = engines.find((e) => e.name === setup.engine)!;
-  const skip = engine.skip ?? (setup.redis ? redisSkip : undefined);
-
-  describe(`products write-through on ${setup.name}`, { skip }, () => {
-    let app: StartedApp;
-    let db: Instrumented;
-    let adminUser: TestUser;
-    const redis = skip || !setup.redis ? undefined : openRedis();
-
-    before(async () => {
-      db = instrument(await engine.open());
-      app = await startApp(engine, { database: db.handle, redis });
-      adminUser = await createUserAndLogin(app.server, app.services, 'admin');
-    });
-    after(async () => {
-      await app.close();
-      await db.handle.close();
-      redis?.disconnect();
-    });
-    beforeEach(() => {
-      db.delay = () => 0;
-    });
-
-    const products = () => app.services.products;
+    const products = () => context.app.services.products;
     const write = async (method: 'PUT' | 'PATCH' | 'DELETE', id: string, payload?: object) => {
-      const res = await app.server.inject({
+      const res = await context.app.server.inject({
         method,
         url: `/api/v1/products/${id}`,
-        headers: bearer(adminUser.accessToken),
+        headers: bearer(context.admin.accessToken),
         payload,
       });
       assert.ok(res.statusCode < 300, res.body);
     };
     /** A read by the admin (who sees inactive products too), and how many statements it cost. */
     const readCounted = async (id: string) => {
-      db.reset();
-      const res = await app.server.inject({
+      context.db.reset();
+      const res = await context.app.server.inject({
         method: 'GET',
         url: `/api/v1/products/${id}`,
-        headers: bearer(adminUser.accessToken),
+        headers: bearer(context.admin.accessToken),
       });
       assert.equal(res.statusCode, 200, res.body);
-      return { body: res.json<{ data: ProductBody }>().data, statements: db.statements.length };
+      return {
+        body: res.json<{ data: ProductBody }>().data,
+        statements: context.db.statements.length,
+      };
     };
 
     it('when a product is written in any way, then the next read is a cache hit with the new row', async () => {
-      const created = await app.server.inject({
+      const created = await context.app.server.inject({
         method: 'POST',
         url: '/api/v1/products',
-        headers: bearer(adminUser.accessToken),
+        headers: bearer(context.admin.accessToken),
         payload: kettle,
       });
       const { id } = created.json<{ data: { id: string } }>().data;
@@ -97,10 +75,10 @@ for (const setup of setups) {
     it('when a deactivated product is read by a guest, then 404 comes from the cached row', async () => {
       const { id } = await products().createProduct(admin, kettle);
       await products().deactivateProduct(admin, id);
-      db.reset();
-      const res = await app.server.inject({ method: 'GET', url: `/api/v1/products/${id}` });
+      context.db.reset();
+      const res = await context.app.server.inject({ method: 'GET', url: `/api/v1/products/${id}` });
       assert.equal(res.statusCode, 404);
-      assert.equal(db.statements.length, 0);
+      assert.equal(context.db.statements.length, 0);
     });
 
     if (setup.redis) {
@@ -116,14 +94,14 @@ for (const setup of setups) {
     it('when 20 writers race on one product, then the cache ends with the newest version', async () => {
       const { id } = await products().createProduct(admin, kettle);
       // Random result delays reorder the writers' cache writes against their commits.
-      db.delay = () => Math.floor(Math.random() * 15);
+      context.db.delay = () => Math.floor(Math.random() * 15);
       await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
           products().updateProduct(admin, id, { priceMinor: 1000 + i }),
         ),
       );
-      db.delay = () => 0;
-      const fromDatabase = await db.handle.db
+      context.db.delay = () => 0;
+      const fromDatabase = await context.db.handle.db
         .selectFrom('products')
         .select(['price_minor', 'version'])
         .where('id', '=', id)
@@ -162,7 +140,7 @@ for (const setup of setups) {
           async (rounds, delays) => {
             const { id } = await products().createProduct(admin, kettle);
             let d = 0;
-            db.delay = () => delays[d++ % delays.length]!;
+            context.db.delay = () => delays[d++ % delays.length]!;
             let clock = 0;
             const writes: { version: number; end: number }[] = [{ version: 0, end: 0 }];
             const reads: { start: number; product: Product }[] = [];
@@ -195,7 +173,7 @@ for (const setup of setups) {
                 }),
               );
             }
-            db.delay = () => 0;
+            context.db.delay = () => 0;
             for (const read of reads) {
               // Every write that ended before the read began had committed, and its cache
               // write had landed: the read must see that version or a newer one.
@@ -208,7 +186,7 @@ for (const setup of setups) {
               );
             }
             const final = await products().getProduct(admin, id);
-            const fromDatabase = await db.handle.db
+            const fromDatabase = await context.db.handle.db
               .selectFrom('products')
               .select('version')
               .where('id', '=', id)

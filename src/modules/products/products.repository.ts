@@ -18,14 +18,8 @@ export interface Product {
   updatedAt: Date;
 }
 
-export interface NewProduct {
-  id: string;
-  name: string;
-  description: string;
-  priceMinor: number;
-  currency: string;
-  active: boolean;
-}
+/** What a new row needs; the database sets the version and the timestamps. */
+export type NewProduct = Omit<Product, 'version' | 'createdAt' | 'updatedAt'>;
 
 export type ProductChanges = Partial<Omit<NewProduct, 'id'>>;
 
