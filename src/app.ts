@@ -69,6 +69,9 @@ import { registerRateLimit } from './platform/http/rate-limit.js';
 import { registerQueuesDashboard } from './platform/http/queues-dashboard.js';
 import { requestIdFrom } from './platform/http/request-id.js';
 import { closeQueues, connectQueueRedis, openQueues } from './platform/jobs/bullmq.js';
+import { Metrics } from './platform/metrics/metrics.js';
+import { registerMetricsRoute } from './platform/metrics/route.js';
+import { observeRequests, watchSources } from './platform/metrics/sources.js';
 import { registerWorkerHealth } from './platform/jobs/worker-health.js';
 import { startWorkers } from './platform/jobs/workers.js';
 import { createInProcessRunner } from './platform/jobs/in-process-runner.js';
@@ -311,6 +314,7 @@ export interface App {
   lifecycle: Lifecycle;
   /** Profile views into the database; flushes on its own and once more on server close. */
   viewFlusher: WriteBehindFlusher;
+  metrics: Metrics;
 }
 
 export interface BuildAppOptions {
@@ -381,9 +385,10 @@ export async function buildApp(
   });
   await registerOpenApi(server);
 
+  const metrics = instrument(server, config, deps, jobs);
   // Order matters: the actor is known before the limiter keys on it; a bad token is refused after.
   registerAuthentication(server, services.tokens, deps.revocations);
-  await registerRateLimit(server, config, deps.redis);
+  await registerRateLimit(server, config, deps.redis, () => metrics.rateLimited.inc());
 
   const checks: ReadinessCheck[] = [{ name: 'database', check: () => deps.database.ping() }];
   if (deps.redis) {
@@ -413,7 +418,30 @@ export async function buildApp(
 
   if (jobs.queues) await registerQueuesDashboard(server, [...jobs.queues.values()]);
 
-  return { server, services, jobs, lifecycle, viewFlusher };
+  return { server, services, jobs, lifecycle, viewFlusher, metrics };
+}
+
+/**
+ * The process's metrics (API and worker alike): request durations, cache lookups, job
+ * outcomes, and the pool, outbox and queue gauges read at scrape time; `/metrics` when enabled.
+ */
+function instrument(server: FastifyInstance, config: Config, deps: Dependencies, jobs: Jobs) {
+  const metrics = new Metrics();
+  observeRequests(server, metrics);
+  deps.cache.observeLookups((key, hit) => metrics.recordCacheLookup(key, hit));
+  jobs.registry.observeOutcomes((type, outcome, ms) => metrics.recordJob(type, outcome, ms / 1000));
+  watchSources(metrics, {
+    database: deps.database,
+    outbox: new OutboxRepository(deps.database.db),
+    queues: [...(jobs.queues?.values() ?? [])],
+  });
+  if (config.metricsEnabled) {
+    registerMetricsRoute(server, metrics, {
+      token: config.metricsToken,
+      allow: config.metricsAllow,
+    });
+  }
+  return metrics;
 }
 
 /**
@@ -430,6 +458,8 @@ export function buildWorker(config: Config, deps: Dependencies, options: BuildAp
   });
   const services = buildServices(config, deps);
   const jobs = buildJobs(config, deps, services, server.log, options.mailer);
+  registerErrorHandling(server);
+  const metrics = instrument(server, config, deps, jobs);
   const { workers, progress } = startWorkers(
     jobs.registry,
     {
@@ -453,6 +483,7 @@ export function buildWorker(config: Config, deps: Dependencies, options: BuildAp
     server,
     jobs,
     workers,
+    metrics,
     async close() {
       lifecycle.shuttingDown = true;
       // Waits for the active jobs; takes no new ones meanwhile.

@@ -105,6 +105,14 @@ function isAddressOrCidr(entry: string): boolean {
   );
 }
 
+/** A comma-separated list of addresses or CIDRs. */
+const addressList: Parser<string[]> = (raw) => {
+  const entries = list(raw);
+  const bad = entries.filter((entry) => !isAddressOrCidr(entry));
+  if (bad.length > 0) throw new Error(`must be addresses or CIDRs, got "${bad.join(', ')}"`);
+  return entries;
+};
+
 /** false, true (trust every hop), a hop count, or a comma-separated list of addresses/CIDRs. */
 export type TrustProxy = boolean | number | string[];
 const trustProxy: Parser<TrustProxy> = (raw) => {
@@ -165,6 +173,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ...cacheConfig(env),
     ...jobsConfig(env),
     ...commerceConfig(env),
+    ...metricsConfig(env, nodeEnv),
+  };
+}
+
+function metricsConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
+  const token = read(env, 'METRICS_TOKEN', text);
+  if (token !== undefined && Buffer.byteLength(token) < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 bytes');
+  }
+  return {
+    metricsEnabled: read(env, 'METRICS_ENABLED', bool, true),
+    metricsToken: token,
+    // In production /metrics answers only the machine itself unless told otherwise.
+    metricsAllow: read(
+      env,
+      'METRICS_ALLOW',
+      addressList,
+      nodeEnv === 'production' ? ['127.0.0.0/8', '::1'] : [],
+    ),
   };
 }
 

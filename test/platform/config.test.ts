@@ -55,6 +55,13 @@ describe('loadConfig', () => {
 
   const badValues: [variable: string, value: string][] = [
     ['PORT', 'abc'],
+    ['DB_LOCK_TIMEOUT_MS', '-1'],
+    ['DEFAULT_CURRENCY', 'usd'],
+    ['DEFAULT_CURRENCY', 'DOLLAR'],
+    ['IDEMPOTENCY_KEY_TTL', '10s'],
+    ['METRICS_TOKEN', 'short'],
+    ['METRICS_ALLOW', '10.0.0.0/40'],
+    ['METRICS_ENABLED', 'maybe'],
     ['PORT', '-1'],
     ['PORT', '65536'],
     ['PORT', '80.5'],
@@ -135,6 +142,13 @@ describe('start-up with a bad configuration', () => {
 
   const cases: [variable: string, value: string][] = [
     ['PORT', 'abc'],
+    ['DB_LOCK_TIMEOUT_MS', '-1'],
+    ['DEFAULT_CURRENCY', 'usd'],
+    ['DEFAULT_CURRENCY', 'DOLLAR'],
+    ['IDEMPOTENCY_KEY_TTL', '10s'],
+    ['METRICS_TOKEN', 'short'],
+    ['METRICS_ALLOW', '10.0.0.0/40'],
+    ['METRICS_ENABLED', 'maybe'],
     ['DATABASE_URL', 'mysql://localhost/app'],
     ['TRUST_PROXY', '10.0.0.0/33'],
   ];

@@ -29,6 +29,7 @@ export class GuardedCache implements Cache {
   private readonly suspects: LRUCache<string, true>;
   private readonly retryTimer: NodeJS.Timeout;
   private logger: CacheLogger = { warn: () => {} };
+  private onLookup: (key: string, hit: boolean) => void = () => {};
 
   constructor(
     private readonly inner: Cache,
@@ -50,7 +51,18 @@ export class GuardedCache implements Cache {
     this.logger = logger;
   }
 
+  /** Told of every lookup's result (the metrics count hits and misses). */
+  observeLookups(listener: (key: string, hit: boolean) => void): void {
+    this.onLookup = listener;
+  }
+
   async lookup(key: string): Promise<Lookup> {
+    const found = await this.guardedLookup(key);
+    this.onLookup(key, found.hit);
+    return found;
+  }
+
+  private async guardedLookup(key: string): Promise<Lookup> {
     if (this.suspects.has(key)) return { hit: false, ticket: null };
     try {
       return await this.bounded(this.inner.lookup(key));

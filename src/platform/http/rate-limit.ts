@@ -14,7 +14,12 @@ function rateLimitKey(request: FastifyRequest): string {
  * Policy when Redis is unreachable: let requests through (skipOnError) rather than refuse
  * all traffic; the login throttle and the database keep their own limits.
  */
-export async function registerRateLimit(app: FastifyInstance, config: Config, redis?: Redis) {
+export async function registerRateLimit(
+  app: FastifyInstance,
+  config: Config,
+  redis?: Redis,
+  onRejected: () => void = () => {},
+) {
   await app.register(rateLimit, {
     global: true,
     max: config.rateLimitMax,
@@ -24,7 +29,9 @@ export async function registerRateLimit(app: FastifyInstance, config: Config, re
     nameSpace: 'stratum:v1:rate-limit:',
     skipOnError: true,
     enableDraftSpec: true,
-    allowList: (request) => request.url.startsWith('/health/'),
+    // Probes and scrapes come from the platform, on their own schedule.
+    allowList: (request) => request.url.startsWith('/health/') || request.url === '/metrics',
+    onExceeded: onRejected,
     errorResponseBuilder: (_request, context) =>
       new AppError(429, 'RATE_LIMITED', `Rate limit exceeded; retry in ${context.after}`, {
         limit: context.max,

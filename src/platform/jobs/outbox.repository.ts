@@ -100,4 +100,15 @@ export class OutboxRepository {
       .where('id', '=', id)
       .execute();
   }
+
+  /** Rows waiting to be sent (the backlog), counted from the partial index of pending rows. */
+  async countPending(): Promise<number> {
+    const row = await this.db
+      .selectFrom('outbox')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .where('sent_at', 'is', null)
+      .where('failed_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return row.n;
+  }
 }

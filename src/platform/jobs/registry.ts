@@ -9,8 +9,11 @@ export class JobRegistryError extends Error {
  * and the modules' definitions: a missing, duplicated or unknown handler stops the process
  * there, not when the first such job arrives.
  */
+export type OutcomeListener = (type: string, outcome: 'completed' | 'failed', ms: number) => void;
+
 export class JobRegistry {
   private readonly byType: Map<string, AnyJobDefinition>;
+  private outcomeListener: OutcomeListener = () => {};
 
   constructor(types: readonly string[], definitions: readonly AnyJobDefinition[]) {
     const byType = new Map<string, AnyJobDefinition>();
@@ -30,6 +33,15 @@ export class JobRegistry {
     // Rows written by a newer release, or renamed types: fail the job, keep the row for later.
     if (!found) throw new JobRegistryError(`no handler for job type ${type}`);
     return found;
+  }
+
+  /** Told of every run's outcome, whichever runner ran it (the metrics count them). */
+  observeOutcomes(listener: OutcomeListener): void {
+    this.outcomeListener = listener;
+  }
+
+  recordOutcome(type: string, outcome: 'completed' | 'failed', ms: number): void {
+    this.outcomeListener(type, outcome, ms);
   }
 
   /** The queues the registered jobs use, each once. */

@@ -24,6 +24,7 @@ export async function runJob(
     attempt: run.attempt,
     ...(run.requestId ? { requestId: run.requestId } : {}),
   });
+  const started = performance.now();
   try {
     const definition = registry.definition(run.type);
     // The registry forgot the payload's type; the row was written for this very type.
@@ -34,8 +35,10 @@ export async function runJob(
       log,
     });
     log.info('job completed');
+    registry.recordOutcome(run.type, 'completed', performance.now() - started);
   } catch (err) {
     log.warn({ reason: (err as Error).message }, 'job failed');
+    registry.recordOutcome(run.type, 'failed', performance.now() - started);
     throw err;
   }
 }
