@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import prettier from 'prettier';
 import type { LoadResult } from './load.js';
 import type { StartupTimes } from './servers.js';
-import type { BenchSettings } from './settings.js';
+import { withoutPassword, type BenchSettings } from './settings.js';
 
 /** The results of one `npm run bench`: tables on stdout, a JSON file, and bench/README.md. */
 
@@ -24,6 +24,8 @@ export interface ScenarioReport {
   name: string;
   description: string;
   ratioTarget: number | null;
+  /** What the baseline rows are called in the table: `baseline` (a bare server) or `pgbench`. */
+  baselineName: string;
   baseline: LoadResult[];
   stratum: LoadResult[];
   ratio: number | null;
@@ -35,7 +37,7 @@ export interface ScenarioReport {
 export interface MemoryReport {
   stratumIdleRssMb: number;
   stratumRssMb: number;
-  baselineRssMb: number;
+  baselineRssMb: number | null;
   targetMb: number;
   pass: boolean;
 }
@@ -105,7 +107,7 @@ function loadTable(scenarios: ScenarioReport[]): Table {
       thousands(r.reqPerSec),
       fixed(r.p50Ms),
       fixed(r.p99Ms),
-      fixed(r.cpuUsPerReq),
+      r.cpuUsPerReq === null ? '' : fixed(r.cpuUsPerReq),
     ];
     const ours = [
       s.name,
@@ -116,7 +118,7 @@ function loadTable(scenarios: ScenarioReport[]): Table {
       result,
     ];
     if (s.baseline.length === 0) return [ours];
-    return [[s.name, 'baseline', ...figures(bestOf(s.baseline)), '1.00', '', ''], ours];
+    return [[s.name, s.baselineName, ...figures(bestOf(s.baseline)), '1.00', '', ''], ours];
   });
   return { header, rows };
 }
@@ -142,7 +144,12 @@ function processTable({ startup, memory, loadAverage, emails }: BenchReport): Ta
       ['start-up, PostgreSQL', seconds(startup.postgresMs), '', ''],
       ['Stratum RSS after the load', megabytes(memory.stratumRssMb), target, verdict(memory.pass)],
       ['Stratum RSS before the load', megabytes(memory.stratumIdleRssMb), '', ''],
-      ['baseline RSS after the load (tsx loaded)', megabytes(memory.baselineRssMb), '', ''],
+      [
+        'baseline RSS after the load (tsx loaded)',
+        memory.baselineRssMb === null ? 'no baseline server' : megabytes(memory.baselineRssMb),
+        '',
+        '',
+      ],
       [
         'load average (1 min), before / after the load',
         `${fixed(loadAverage.before, 2)} / ${fixed(loadAverage.after, 2)}`,
@@ -168,21 +175,24 @@ function problemLines(report: BenchReport): string[] {
   return report.scenarios.flatMap((s) => s.problems.map((p) => `invalid run in ${s.name}: ${p}`));
 }
 
+/** What scenarios found after their kept Stratum run (e.g. the outbox backlog it left). */
+function settledLines(report: BenchReport): string[] {
+  return report.scenarios.flatMap((s) => {
+    const settled = s.stratum.length ? bestOf(s.stratum).settled : undefined;
+    return settled ? [`${s.name}, kept run: ${settled}`] : [];
+  });
+}
+
 export function printReport(report: BenchReport) {
   const text = [
     textTable(loadTable(report.scenarios)),
     report.selection,
     '',
     textTable(processTable(report)),
+    ...settledLines(report),
     ...problemLines(report),
   ];
   process.stdout.write(`\n${text.join('\n')}\n`);
-}
-
-function withoutPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
 }
 
 /** bench/results/<ISO 8601 basic timestamp>.json: no colons, so the name is valid everywhere. */
@@ -192,6 +202,10 @@ export async function writeResults(report: BenchReport): Promise<string> {
   const settings = {
     ...report.settings,
     databaseUrl: withoutPassword(report.settings.databaseUrl),
+    pgbench: {
+      ...report.settings.pgbench,
+      databaseUrl: withoutPassword(report.settings.pgbench.databaseUrl),
+    },
   };
   await fs.writeFile(file, `${JSON.stringify({ ...report, settings }, null, 2)}\n`);
   return `bench/results/${stamp}.json`;
@@ -258,7 +272,7 @@ ${markdownTable(loadTable(report.scenarios))}
 
 ${markdownTable(processTable(report))}
 
-${[...scenarios, ...problemLines(report).map((p) => `- ${p}`)].join('\n')}
+${[...scenarios, ...[...settledLines(report), ...problemLines(report)].map((p) => `- ${p}`)].join('\n')}
 `;
 }
 
