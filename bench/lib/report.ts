@@ -252,9 +252,10 @@ It needs PostgreSQL: \`BENCH_DATABASE_URL\` (default
 | \`BENCH_PGBENCH_SCALE\` | 50 | \`pgbench -i -s\`: branches, TPC-B's hot rows |
 | \`BENCH_PGBENCH_CLIENTS\` | \`BENCH_CONNECTIONS\` | \`pgbench -c\` |
 
-A scenario is an object (\`name\`, \`description\`, \`ratioTarget\`, \`baseline\`, \`prepare\`) in
-\`bench/scenarios/\`, listed in \`bench/scenarios/index.ts\`; \`prepare\` reads what the requests
-need from the seeded database and returns the autocannon requests. The load generator runs on the
+A scenario is an object (\`name\`, \`description\`, \`ratioTarget\`, \`baseline\`, \`prepare\`,
+optionally \`settle\`) in \`bench/scenarios/\`, listed in \`bench/scenarios/index.ts\`; \`prepare\`
+reads what the requests need from the seeded database (or sets it up through Stratum's API) and
+returns the autocannon requests; \`settle\` waits for what a Stratum run left behind. The load generator runs on the
 same machine as the servers and PostgreSQL, so the figures compare the two servers with each
 other; they are not capacity figures. \`CPU µs/req\` is the server process's CPU time (user and
 system, from \`/proc\`) per request during the kept run: it moves less than req/s when other work
@@ -282,7 +283,7 @@ of 50, so its branch rows are not one hot spot that would make it slow.
   the API as an admin (a deposit is a movement from the issuer, so the ledger still sums to
   zero); each request is \`POST /api/v1/transfers\` between a random pair, as the payer, with a
   fresh \`Idempotency-Key\`. A transfer is \`201\` only when it committed.
-- \`orders\`: the same wallets buy 1–3 of 20 bench products (created through the API when
+- \`orders\`: 1,000 wallets funded the same way buy 1–3 of 20 bench products (created through the API when
   missing), 1–3 of each, with an \`Idempotency-Key\`. Each order's confirmation email goes to
   the outbox in its transaction; the bench Stratum has no Redis, so its in-process runner sends
   the emails (to files in a temporary \`DATA_DIR\`) while the load runs, sharing its CPU and
