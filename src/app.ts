@@ -6,21 +6,28 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Redis } from 'ioredis';
 import { constants as zlib } from 'node:zlib';
 import { loadConfig, type Config } from './config.js';
-import { JOB_TYPES, type JobPayloads } from './jobs.js';
+import { JOB_TYPES, jobHandlers, type JobPayloads } from './jobs.js';
 import { AccountsRepository } from './modules/accounts/accounts.repository.js';
 import { accountsRoutes } from './modules/accounts/accounts.routes.js';
 import { AccountsService } from './modules/accounts/accounts.service.js';
 import { AuthService } from './modules/auth/auth.service.js';
+import { OrdersRepository } from './modules/orders/orders.repository.js';
+import { ordersRoutes } from './modules/orders/orders.routes.js';
+import { OrdersService } from './modules/orders/orders.service.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { PostgresSessionsRepository } from './modules/auth/sessions.repository.js';
 import { SessionsService } from './modules/auth/sessions.service.js';
+import { productCache } from './modules/products/products.caches.js';
+import { PostgresProductsRepository } from './modules/products/products.repository.js';
+import { productsRoutes } from './modules/products/products.routes.js';
+import { ProductSchema } from './modules/products/products.schemas.js';
+import { ProductsService } from './modules/products/products.service.js';
 import { PostgresProfilesRepository } from './modules/users/profiles.repository.js';
 import { profilesRoutes } from './modules/users/profiles.routes.js';
 import { ProfilesService } from './modules/users/profiles.service.js';
-import { profileCache, userByIdCache } from './modules/users/users.caches.js';
+import { userByIdCache } from './modules/users/users.caches.js';
 import { PostgresUsersRepository } from './modules/users/users.repository.js';
 import { usersRoutes } from './modules/users/users.routes.js';
-import { usersJobs } from './modules/users/users.jobs.js';
 import { UsersService } from './modules/users/users.service.js';
 import { PublicProfileSchema, UserSchema } from './modules/users/users.schemas.js';
 import { registerAuthentication } from './platform/auth/authenticate.js';
@@ -186,12 +193,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.jwtAccessTtlMs,
   );
   const cacheSettings = { ttlMs: config.cacheUserTtlMs, negativeTtlMs: config.cacheNegativeTtlMs };
-  const profiles = new ProfilesService(
-    db,
-    new PostgresProfilesRepository(db),
-    profileCache(deps.cache, cacheSettings),
-    deps.viewCounters,
-  );
+  const profiles = new ProfilesService(db, new PostgresProfilesRepository(db), deps.viewCounters);
   const accounts = new AccountsService(db, new AccountsRepository(db), config.defaultCurrency);
   const users = new UsersService(
     db,
@@ -199,7 +201,6 @@ export function buildServices(config: Config, deps: Dependencies) {
     new Argon2PasswordHasher(),
     sessions,
     userByIdCache(deps.cache, cacheSettings),
-    profiles,
     (tx, user) => accounts.openWallet(tx, user.id),
   );
   const idempotency = new IdempotencyKeys(
@@ -213,7 +214,12 @@ export function buildServices(config: Config, deps: Dependencies) {
   );
   const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
   const auth = new AuthService(jobs, users, sessions, tokens, throttle, config.jwtAccessTtlMs);
-  return { tokens, sessions, users, profiles, auth, jobs, accounts, idempotency };
+  const products = new ProductsService(
+    new PostgresProductsRepository(db),
+    productCache(deps.cache, cacheSettings),
+  );
+  const orders = new OrdersService(db, new OrdersRepository(db), accounts, products, users, jobs);
+  return { tokens, sessions, users, profiles, auth, jobs, accounts, idempotency, products, orders };
 }
 
 export type Services = ReturnType<typeof buildServices>;
@@ -244,7 +250,7 @@ export function buildJobs(
   const { db } = deps.database;
   const domain = /@([^>\s]+)/.exec(config.mailFrom)?.[1] ?? 'stratum.local';
   const mail = new OnceMailer(db, mailer, domain);
-  const registry = new JobRegistry(JOB_TYPES, [...usersJobs(mail)]);
+  const registry = new JobRegistry(JOB_TYPES, jobHandlers(mail));
   const outbox = new OutboxRepository(db);
   const queues = deps.queueRedis
     ? openQueues(
@@ -361,6 +367,7 @@ export async function buildApp(
   server.addSchema(ErrorEnvelopeSchema);
   server.addSchema(UserSchema);
   server.addSchema(PublicProfileSchema);
+  server.addSchema(ProductSchema);
   await server.register(helmet, {
     // The docs UI sets its own policy; JSON responses need none beyond helmet's defaults.
     contentSecurityPolicy: false,
@@ -388,11 +395,10 @@ export async function buildApp(
   await server.register(usersRoutes, { prefix: '/api/v1', users: services.users });
   await server.register(authRoutes, { prefix: '/api/v1', auth: services.auth });
   await server.register(profilesRoutes, { prefix: '/api/v1', profiles: services.profiles });
-  await server.register(accountsRoutes, {
-    prefix: '/api/v1',
-    accounts: services.accounts,
-    idempotency: services.idempotency,
-  });
+  await server.register(productsRoutes, { prefix: '/api/v1', products: services.products });
+  const { accounts, orders, idempotency } = services;
+  await server.register(accountsRoutes, { prefix: '/api/v1', accounts, idempotency });
+  await server.register(ordersRoutes, { prefix: '/api/v1', orders, idempotency });
 
   deps.cache.logTo(server.log);
   const viewFlusher = new WriteBehindFlusher(

@@ -3,6 +3,7 @@ import { closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
 import type { Database } from '../platform/db/database.js';
 import { progressBar } from './progress-bar.js';
+import { seedDemoProducts } from './seed-products.js';
 import { seedDemoData, seedUsers } from './seed-users.js';
 
 /**
@@ -53,6 +54,10 @@ async function seedDemo(db: Database) {
   const { inserted, total } = await seedDemoData(db);
   process.stdout.write(
     `demo data: ${inserted} users inserted, ${total - inserted} already there\n`,
+  );
+  const products = await seedDemoProducts(db);
+  process.stdout.write(
+    `demo data: ${products.inserted} products inserted, ${products.total - products.inserted} already there\n`,
   );
 }
 

@@ -185,6 +185,8 @@ for (const engine of engines) {
         ['zero', a.user, { ...base, amount: 0 }, 400, 'VALIDATION_ERROR'],
         ['negative', a.user, { ...base, amount: -5 }, 400, 'VALIDATION_ERROR'],
         ['fractional', a.user, { ...base, amount: 1.5 }, 400, 'VALIDATION_ERROR'],
+        ['amount as a string', a.user, { ...base, amount: '10' }, 400, 'VALIDATION_ERROR'],
+        ['amount null', a.user, { ...base, amount: null }, 400, 'VALIDATION_ERROR'],
         ['absurd', a.user, { ...base, amount: 1e15 }, 400, 'VALIDATION_ERROR'],
         [
           'lower-case currency',

@@ -39,11 +39,64 @@ const MATRIX: Record<string, Row> = {
   'DELETE /api/v1/users/{id}': { guest: 401, user: 404, self: 403, other: 404, admin: 204 },
   // Public profiles: anyone, guests included (README, "Caching").
   'GET /api/v1/users/{id}/profile': all(200),
+  // The catalogue: anyone reads it; only write:products (admins) changes it.
+  'GET /api/v1/products': all(200),
+  'POST /api/v1/products': { guest: 401, user: 403, self: 403, other: 403, admin: 201 },
+  'GET /api/v1/products/{id}': all(200),
+  'PUT /api/v1/products/{id}': { guest: 401, user: 403, self: 403, other: 403, admin: 200 },
+  'PATCH /api/v1/products/{id}': { guest: 401, user: 403, self: 403, other: 403, admin: 200 },
+  'DELETE /api/v1/products/{id}': { guest: 401, user: 403, self: 403, other: 403, admin: 204 },
+  // The ledger and orders: the owner, or admins (read/write:accounts, read/write:orders).
+  // Others' accounts, movements and orders answer 404 like others' user records.
+  'GET /api/v1/accounts/{id}': { guest: 401, user: 404, self: 200, other: 404, admin: 200 },
+  'GET /api/v1/accounts/{id}/transactions': ownerOrAdmin(200),
+  'GET /api/v1/users/{id}/accounts': ownerOrAdmin(200),
+  'POST /api/v1/transfers': ownerOrAdmin(201),
+  'GET /api/v1/transfers/{id}': ownerOrAdmin(200),
+  'POST /api/v1/accounts/{id}/deposits': {
+    guest: 401,
+    user: 403,
+    self: 403,
+    other: 403,
+    admin: 201,
+  },
+  'POST /api/v1/users/{id}/orders': ownerOrAdmin(201),
+  'GET /api/v1/users/{id}/orders': ownerOrAdmin(200),
+  'GET /api/v1/orders/{id}': ownerOrAdmin(200),
+  'POST /api/v1/orders/{id}/cancel': ownerOrAdmin(200),
 };
 
-function requestFor(route: string, target: TestUser) {
+function ownerOrAdmin(status: number): Row {
+  return { guest: 401, user: 404, self: status, other: 404, admin: status };
+}
+
+const product = { name: 'Kettle', description: '', priceMinor: 3500, currency: 'USD' };
+
+/**
+ * What a case's :id names. target: the user of a users route; productId: a product; walletId:
+ * the target's wallet (funded); transferId: a deposit into it; orderId: a paid order of theirs.
+ */
+interface Fixture {
+  target: TestUser;
+  productId: string;
+  walletId: string;
+  payeeWalletId: string;
+  transferId: string;
+  orderId: string;
+}
+
+function idFor(path: string, f: Fixture): string {
+  if (path.includes('/products/')) return f.productId;
+  if (path.includes('/accounts/')) return f.walletId;
+  if (path.includes('/transfers/')) return f.transferId;
+  if (path.includes('/orders/')) return f.orderId;
+  return f.target.id;
+}
+
+function requestFor(route: string, fixture: Fixture) {
+  const { target, productId } = fixture;
   const [method, path] = route.split(' ') as [string, string];
-  const url = path.replace('{id}', target.id);
+  const url = path.replace('{id}', idFor(path, fixture));
   const unique = `m-${randomUUID()}@example.com`;
   const bodies: Record<string, unknown> = {
     'POST /api/v1/auth/register': { name: 'New', email: unique, password: 'long enough pw' },
@@ -52,8 +105,24 @@ function requestFor(route: string, target: TestUser) {
     'POST /api/v1/users': { name: 'New', email: unique, password: 'long enough pw' },
     'PUT /api/v1/users/{id}': { name: 'Put', email: target.email, role: 'user', status: 'active' },
     'PATCH /api/v1/users/{id}': { name: 'Patched' },
+    'POST /api/v1/products': product,
+    'PUT /api/v1/products/{id}': { ...product, active: true },
+    'PATCH /api/v1/products/{id}': { priceMinor: 3600 },
+    'POST /api/v1/transfers': {
+      fromAccountId: fixture.walletId,
+      toAccountId: fixture.payeeWalletId,
+      amount: 1,
+      currency: 'USD',
+    },
+    'POST /api/v1/accounts/{id}/deposits': { amount: 100, currency: 'USD' },
+    'POST /api/v1/users/{id}/orders': { items: [{ productId, quantity: 1 }] },
   };
-  return { method: method as 'GET', url, payload: bodies[route] as object | undefined };
+  return {
+    method: method as 'GET',
+    url,
+    payload: bodies[route] as object | undefined,
+    headers: { 'idempotency-key': randomUUID() },
+  };
 }
 
 const engine = engines.find((e) => e.name === 'postgres')!;
@@ -77,6 +146,33 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
     await deleteQueueKeys(prefix);
   });
 
+  /** The case's target user and what its :id may name; money only for the money routes. */
+  async function fixtureFor(route: string): Promise<Fixture> {
+    const { services } = app;
+    const adminActor = { userId: admin.id, role: 'admin' as const };
+    const target = await createUserAndLogin(app.server, services);
+    const { id: productId } = await services.products.createProduct(adminActor, product);
+    const none = { walletId: '', payeeWalletId: '', transferId: '', orderId: '' };
+    if (!/accounts|transfers|orders/.test(route)) return { target, productId, ...none };
+    const payee = await createUserAndLogin(app.server, services);
+    const wallet = (await services.accounts.walletOf(target.id))!;
+    const deposit = await services.accounts.deposit(adminActor, wallet.id, {
+      amount: 10_000,
+      currency: 'USD',
+    });
+    const order = await services.orders.placeOrder({ userId: target.id, role: 'user' }, target.id, {
+      items: [{ productId, quantity: 1 }],
+    });
+    return {
+      target,
+      productId,
+      walletId: wallet.id,
+      payeeWalletId: (await services.accounts.walletOf(payee.id))!.id,
+      transferId: deposit.id,
+      orderId: order.id,
+    };
+  }
+
   it('when a route exists, then the matrix has a row for it', () => {
     const spec = app.server.swagger() as OpenAPIV3_1.Document;
     const routes = Object.entries(spec.paths ?? {})
@@ -93,7 +189,8 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
     for (const who of Object.keys(row) as Who[]) {
       it(`when ${who} calls ${route}, then ${row[who]}`, async () => {
         // Fresh callers per case: a logout in one case must not sign out the next one.
-        const target = await createUserAndLogin(app.server, app.services);
+        const fixture = await fixtureFor(route);
+        const { target } = fixture;
         const token = {
           guest: async () => undefined,
           user: async () => (await createUserAndLogin(app.server, app.services)).accessToken,
@@ -102,9 +199,10 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
           admin: async () => (await login(app.server, admin.email, admin.password)).accessToken,
         }[who];
         const accessToken = await token();
+        const request = requestFor(route, fixture);
         const res = await app.server.inject({
-          ...requestFor(route, target),
-          headers: accessToken ? bearer(accessToken) : {},
+          ...request,
+          headers: { ...request.headers, ...(accessToken ? bearer(accessToken) : {}) },
         });
         assert.equal(res.statusCode, row[who], `${route} as ${who}: ${res.body}`);
         if (res.statusCode >= 400) {

@@ -1,82 +1,61 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { connectRedis } from '../../src/app.js';
-import { startApp, type StartedApp } from '../helpers/app.js';
-import { bearer, createUserAndLogin, type TestUser } from '../helpers/auth.js';
+import { startApp } from '../helpers/app.js';
+import { bearer, createUserAndLogin } from '../helpers/auth.js';
 import { engines } from '../helpers/databases.js';
-import { instrument, selects, type Instrumented } from '../helpers/instrumented-database.js';
-import { openRedis, redisSkip } from '../helpers/redis.js';
+import { selects } from '../helpers/instrumented-database.js';
+import { cacheSetups, useInstrumentedApp } from '../helpers/setups.js';
 
 const admin = { userId: 'system', role: 'admin' as const };
 
-const setups = [
-  { name: 'PostgreSQL + Redis', engine: 'postgres', redis: true },
-  { name: 'PGlite + memory', engine: 'pglite', redis: false },
-] as const;
+for (const setup of cacheSetups) {
+  describe(`users cache-aside on ${setup.name}`, { skip: setup.skip }, () => {
+    const context = useInstrumentedApp(setup);
 
-for (const setup of setups) {
-  const engine = engines.find((e) => e.name === setup.engine)!;
-  const skip = engine.skip ?? (setup.redis ? redisSkip : undefined);
-
-  describe(`users cache-aside on ${setup.name}`, { skip }, () => {
-    let app: StartedApp;
-    let db: Instrumented;
-    let adminUser: TestUser;
-    const redis = skip || !setup.redis ? undefined : openRedis();
-
-    before(async () => {
-      db = instrument(await engine.open());
-      app = await startApp(engine, { database: db.handle, redis });
-      adminUser = await createUserAndLogin(app.server, app.services, 'admin');
-    });
-    after(async () => {
-      await app.close();
-      await db.handle.close();
-      redis?.disconnect();
-    });
-    beforeEach(() => {
-      db.delay = () => 0;
-    });
-
-    const get = (id: string, token = adminUser.accessToken) =>
-      app.server.inject({ method: 'GET', url: `/api/v1/users/${id}`, headers: bearer(token) });
+    const get = (id: string, token = context.admin.accessToken) =>
+      context.app.server.inject({
+        method: 'GET',
+        url: `/api/v1/users/${id}`,
+        headers: bearer(token),
+      });
 
     it('when 200 requests miss one user at once, then the database is read once', async () => {
-      const user = await createUserAndLogin(app.server, app.services);
-      db.delay = () => 20; // a slow read, so all 200 arrive while it runs
-      db.reset();
+      const user = await createUserAndLogin(context.app.server, context.app.services);
+      context.db.delay = () => 20; // a slow read, so all 200 arrive while it runs
+      context.db.reset();
       const responses = await Promise.all(Array.from({ length: 200 }, () => get(user.id)));
       assert.ok(responses.every((r) => r.statusCode === 200));
-      assert.equal(selects(db.statements), 1);
-      db.reset();
+      assert.equal(selects(context.db.statements), 1);
+      context.db.reset();
       assert.equal((await get(user.id)).statusCode, 200);
-      assert.equal(db.statements.length, 0, 'the next read is a hit');
+      assert.equal(context.db.statements.length, 0, 'the next read is a hit');
     });
 
     it('when a user is read twice, then the second read costs no query', async () => {
-      const user = await createUserAndLogin(app.server, app.services);
+      const user = await createUserAndLogin(context.app.server, context.app.services);
       await get(user.id);
-      db.reset();
-      const me = await app.server.inject({
+      context.db.reset();
+      const me = await context.app.server.inject({
         method: 'GET',
         url: '/api/v1/users/me',
         headers: bearer(user.accessToken),
       });
       assert.equal(me.statusCode, 200);
-      assert.equal(db.statements.length, 0);
+      assert.equal(context.db.statements.length, 0);
     });
 
     it('when a user is written in any way, then the next read returns the new row', async () => {
-      const user = await createUserAndLogin(app.server, app.services);
+      const user = await createUserAndLogin(context.app.server, context.app.services);
       const name = async () => (await get(user.id)).json<{ data: { name: string } }>().data;
       const write = async (
         method: 'PUT' | 'PATCH',
         payload: object,
-        token = adminUser.accessToken,
+        token = context.admin.accessToken,
       ) => {
-        const res = await app.server.inject({
+        const res = await context.app.server.inject({
           method,
           url: `/api/v1/users/${user.id}`,
           headers: bearer(token),
@@ -100,10 +79,10 @@ for (const setup of setups) {
       await write('PATCH', { password: 'a new password' });
       const updatedAfter = (await name()) as unknown as { updatedAt: string };
       assert.notEqual(updatedAfter.updatedAt, updatedBefore.updatedAt, 'password change seen');
-      const del = await app.server.inject({
+      const del = await context.app.server.inject({
         method: 'DELETE',
         url: `/api/v1/users/${user.id}`,
-        headers: bearer(adminUser.accessToken),
+        headers: bearer(context.admin.accessToken),
       });
       assert.equal(del.statusCode, 204);
       assert.equal((await get(user.id)).statusCode, 404);
@@ -112,25 +91,25 @@ for (const setup of setups) {
     it('when an unknown id is read, then it is remembered briefly, and forgotten on create', async () => {
       const id = randomUUID();
       assert.equal((await get(id)).statusCode, 404);
-      db.reset();
+      context.db.reset();
       assert.equal((await get(id)).statusCode, 404);
-      assert.equal(db.statements.length, 0, 'negative entry served from the cache');
+      assert.equal(context.db.statements.length, 0, 'negative entry served from the cache');
     });
 
     it('when a slow read spans a write, then neither it nor a read joining later keeps the old row', async () => {
       const email = `span-${randomUUID()}@example.com`;
-      const user = await app.services.users.createUser(admin, { name: 'old', email });
+      const user = await context.app.services.users.createUser(admin, { name: 'old', email });
       let first = true;
-      db.delay = () => (first ? ((first = false), 150) : 0);
-      const slow = app.services.users.getUser(admin, user.id);
+      context.db.delay = () => (first ? ((first = false), 150) : 0);
+      const slow = context.app.services.users.getUser(admin, user.id);
       await new Promise((resolve) => setTimeout(resolve, 5));
-      await app.services.users.updateUser(admin, user.id, { name: 'new' });
+      await context.app.services.users.updateUser(admin, user.id, { name: 'new' });
       // Started after the write completed: must not join the slow read still in flight.
-      const after = await app.services.users.getUser(admin, user.id);
+      const after = await context.app.services.users.getUser(admin, user.id);
       assert.equal(after.name, 'new');
       await slow;
       // The slow read's fill was refused: the cache doesn't hold the old row either.
-      assert.equal((await app.services.users.getUser(admin, user.id)).name, 'new');
+      assert.equal((await context.app.services.users.getUser(admin, user.id)).name, 'new');
     });
 
     it('when reads and writes interleave at random, then no read after a completed write is stale', async () => {
@@ -154,9 +133,12 @@ for (const setup of setups) {
           }),
           async (rounds, delays) => {
             let d = 0;
-            db.delay = () => delays[d++ % delays.length]!;
+            context.db.delay = () => delays[d++ % delays.length]!;
             const email = `p-${randomUUID()}@example.com`;
-            const user = await app.services.users.createUser(admin, { name: 'initial', email });
+            const user = await context.app.services.users.createUser(admin, {
+              name: 'initial',
+              email,
+            });
             let clock = 0;
             const writes = new Map<string, { start: number; end: number }>([
               ['initial', { start: -2, end: -1 }],
@@ -169,11 +151,11 @@ for (const setup of setups) {
                   await new Promise((resolve) => setTimeout(resolve, at));
                   const start = ++clock;
                   if (op === 'read') {
-                    const found = await app.services.users.getUser(admin, user.id);
+                    const found = await context.app.services.users.getUser(admin, user.id);
                     reads.push({ start, name: found.name });
                   } else {
                     const name = `w${++n}`;
-                    await app.services.users.updateUser(admin, user.id, { name });
+                    await context.app.services.users.updateUser(admin, user.id, { name });
                     writes.set(name, { start, end: ++clock });
                   }
                 }),
@@ -188,9 +170,9 @@ for (const setup of setups) {
               );
               assert.ok(!overtaken, `read at ${read.start} saw ${read.name}, already replaced`);
             }
-            db.delay = () => 0;
-            const final = await app.services.users.getUser(admin, user.id);
-            const fresh = await app.services.users.updateUser(admin, user.id, {});
+            context.db.delay = () => 0;
+            const final = await context.app.services.users.getUser(admin, user.id);
+            const fresh = await context.app.services.users.updateUser(admin, user.id, {});
             assert.equal(final.name, fresh.name);
           },
         ),

@@ -10,6 +10,7 @@ import {
 } from '../../platform/http/envelope.js';
 import { idempotencyHeaders, sendIdempotently } from '../../platform/http/idempotent.js';
 import { paginated } from '../../platform/http/pagination.js';
+import { strictNumbers } from '../../platform/http/strict-numbers.js';
 import type { IdempotencyKeys } from '../../platform/idempotency/idempotency.js';
 import { UserIdParams } from '../users/users.schemas.js';
 import type { Transfer } from './accounts.repository.js';
@@ -25,6 +26,7 @@ import {
 import type { AccountsService } from './accounts.service.js';
 
 const tags = ['accounts'];
+const strictAmount = strictNumbers('amount');
 const security = [{ bearerAuth: [] }];
 
 /** The ledger's controller: accounts, their statements, transfers and deposits. */
@@ -119,6 +121,7 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 404, 409, 422, 429, 503),
         },
       },
+      preValidation: strictAmount,
       preHandler: requireAuthentication,
     },
     async (request, reply) =>
@@ -161,6 +164,7 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 403, 404, 409, 422, 429, 503),
         },
       },
+      preValidation: strictAmount,
       preHandler: requirePermission('write:accounts'),
     },
     async (request, reply) =>

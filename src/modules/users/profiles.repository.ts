@@ -2,34 +2,32 @@ import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import type { Tx } from '../../platform/db/transaction.js';
 
-/** A user's public face, with the row version the write-through cache orders writes by. */
+/** A user's public face. */
 export interface Profile {
   id: string;
   name: string;
   createdAt: Date;
   profileViews: number;
-  version: number;
 }
 
 /** Storage-neutral: plain domain objects in and out. */
 export interface ProfilesRepository {
-  findProfile(id: string, tx?: Tx): Promise<Profile | undefined>;
+  findProfile(id: string): Promise<Profile | undefined>;
   /**
    * Adds a batch of view counts (user id → views) in the caller's transaction and records the
-   * batch id with it. Returns the changed profiles, or undefined when the batch was already
-   * applied (a retry after a crash), in which case nothing changes.
+   * batch id with it. Returns false when the batch was already applied (a retry after a
+   * crash), in which case nothing changes.
    */
-  addViews(batchId: string, counts: Map<string, number>, tx: Tx): Promise<Profile[] | undefined>;
+  addViews(batchId: string, counts: Map<string, number>, tx: Tx): Promise<boolean>;
 }
 
-const profileColumns = ['id', 'name', 'created_at', 'profile_views', 'version'] as const;
+const profileColumns = ['id', 'name', 'created_at', 'profile_views'] as const;
 
 interface ProfileRow {
   id: string;
   name: string;
   created_at: Date;
   profile_views: string | number | bigint;
-  version: string | number | bigint;
 }
 
 function toProfile(row: ProfileRow): Profile {
@@ -38,15 +36,14 @@ function toProfile(row: ProfileRow): Profile {
     name: row.name,
     createdAt: row.created_at,
     profileViews: Number(row.profile_views),
-    version: Number(row.version),
   };
 }
 
 export class PostgresProfilesRepository implements ProfilesRepository {
   constructor(private readonly db: Database) {}
 
-  async findProfile(id: string, tx: Tx | Database = this.db) {
-    const row = await tx
+  async findProfile(id: string) {
+    const row = await this.db
       .selectFrom('users')
       .select(profileColumns)
       .where('id', '=', id)
@@ -62,7 +59,7 @@ export class PostgresProfilesRepository implements ProfilesRepository {
       .onConflict((oc) => oc.column('batch_id').doNothing())
       .returning('batch_id')
       .executeTakeFirst();
-    if (!recorded) return undefined;
+    if (!recorded) return false;
     const ids = [...counts.keys()].sort();
     // Rows locked in id order: two flushers touching the same users can't deadlock.
     await tx
@@ -73,13 +70,10 @@ export class PostgresProfilesRepository implements ProfilesRepository {
       .forUpdate()
       .execute();
     const increments = ids.map((id) => counts.get(id)!);
-    const { rows } = await sql<ProfileRow>`
+    await sql`
       update users set profile_views = users.profile_views + c.n, version = users.version + 1
       from unnest(${ids}::uuid[], ${increments}::bigint[]) as c(id, n)
-      where users.id = c.id
-      returning users.id, users.name, users.created_at, users.profile_views, users.version`.execute(
-      tx,
-    );
-    return rows.map(toProfile);
+      where users.id = c.id`.execute(tx);
+    return true;
   }
 }

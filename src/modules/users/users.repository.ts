@@ -166,7 +166,7 @@ export class PostgresUsersRepository implements UsersRepository {
         .set({
           ...fields,
           ...(passwordHash === undefined ? {} : { password_hash: passwordHash }),
-          // The write-through profile cache orders cache writes by this version.
+          // The row's version (migration 0003): whatever orders or tags by it stays right.
           version: sql`version + 1`,
           updated_at: sql`now()`,
         })

@@ -15,8 +15,6 @@ import {
 import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
 import type { CacheAside } from '../../platform/cache/cache-aside.js';
 import type { SessionsService } from '../auth/sessions.service.js';
-import type { ProfilesService } from './profiles.service.js';
-import type { Profile } from './profiles.repository.js';
 import type { NewUser, User, UserChanges, UsersRepository } from './users.repository.js';
 import type {
   CreateUserInput,
@@ -56,8 +54,6 @@ export class UsersService {
     private readonly sessions: SessionsService,
     /** Users by id, cache-aside: every write below invalidates after its commit. */
     private readonly byId: CacheAside<User>,
-    /** Public profiles, write-through: every write below publishes the committed row. */
-    private readonly profiles: ProfilesService,
     /** What other modules open for every new user, in the user's transaction (a wallet). */
     private readonly onUserCreated: (tx: Tx, user: User) => Promise<void> = async () => {},
   ) {}
@@ -136,16 +132,16 @@ export class UsersService {
     // Password, role and status changes end every session: tokens carry the old role,
     // and a suspended user or a stolen password must be locked out at once.
     const endSessions = password !== undefined || privileged;
-    const { user, profile, afterCommit } = await withTransaction(this.db, async (tx) => {
+    const { user, afterCommit } = await withTransaction(this.db, async (tx) => {
       const updated = await mapConflicts(this.users.update(id, changes, tx));
       if (!updated) throw new NotFoundError('User');
       return {
         user: updated,
-        profile: await this.profiles.snapshot(id, tx),
         afterCommit: endSessions ? await this.sessions.revokeAllForUser(id, tx) : undefined,
       };
     });
-    await this.changed(id, profile);
+    // After the commit, before answering; cache trouble is absorbed below (GuardedCache).
+    await this.byId.invalidate(id);
     await afterCommit?.();
     return user;
   }
@@ -159,7 +155,6 @@ export class UsersService {
       return deny;
     });
     await this.byId.invalidate(id);
-    await this.profiles.removed(id);
     await afterCommit();
   }
 
@@ -187,12 +182,9 @@ export class UsersService {
     const existing = await this.users.findByEmail(email);
     const passwordHash = await this.passwords.hash(password);
     if (existing) {
-      const promoted = await withTransaction(this.db, async (tx) => {
-        const updated = await this.users.update(existing.id, { role: 'admin', passwordHash }, tx);
-        return updated && { user: updated, profile: await this.profiles.snapshot(updated.id, tx) };
-      });
-      if (promoted) await this.changed(promoted.user.id, promoted.profile);
-      return promoted?.user;
+      const promoted = await this.users.update(existing.id, { role: 'admin', passwordHash });
+      await this.byId.invalidate(existing.id);
+      return promoted;
     }
     return this.insert({
       name: 'Administrator',
@@ -205,7 +197,10 @@ export class UsersService {
 
   /**
    * Every way a user comes into being: one insert, one conflict mapping, the rows other modules
-   * keep per user, one cache update.
+   * keep per user (in the same transaction), one cache update. A new id may have been
+   * remembered as unknown (negative caching): that entry goes. In a caller's transaction the
+   * invalidation runs before the commit, so a read in between may remember the id as unknown
+   * for CACHE_NEGATIVE_TTL_S at most (the id is new: no one should ask yet).
    */
   private async insert(user: Omit<NewUser, 'id'>, tx?: Tx): Promise<User> {
     const insertIn = async (t: Tx) => {
@@ -214,7 +209,7 @@ export class UsersService {
       return created;
     };
     const created = tx ? await insertIn(tx) : await withTransaction(this.db, insertIn);
-    await this.created(created, tx);
+    await this.byId.invalidate(created.id);
     return created;
   }
 
@@ -234,35 +229,6 @@ export class UsersService {
     const user = await this.byId.get(id, () => this.users.findById(id));
     if (!user) throw new NotFoundError('User');
     return user;
-  }
-
-  /**
-   * After a committed update, before answering: the cached user goes, the profile is replaced.
-   * Cache trouble is absorbed below (GuardedCache); it never fails the write.
-   */
-  private async changed(id: string, profile: Profile | undefined) {
-    await this.byId.invalidate(id);
-    if (profile) await this.profiles.publish(profile);
-    else await this.profiles.forget(id);
-  }
-
-  /**
-   * A new id may have been remembered as unknown (negative caching): drop that. The profile is
-   * published when this call committed the row; in a caller's transaction, which may still
-   * roll back, it is only invalidated, and a read between this and the commit may remember the
-   * id as unknown for CACHE_NEGATIVE_TTL_S at most (the id is new: no one should ask yet).
-   */
-  private async created(user: User, tx?: Tx) {
-    await this.byId.invalidate(user.id);
-    if (tx) return this.profiles.forget(user.id);
-    // A new row: version 0 and no views, as the column defaults have it.
-    await this.profiles.publish({
-      id: user.id,
-      name: user.name,
-      createdAt: user.createdAt,
-      profileViews: 0,
-      version: 0,
-    });
   }
 
   private async checkCurrentPassword(id: string, currentPassword: string | undefined) {

@@ -3,7 +3,7 @@ import { readThrough, type Codec } from './read-through.js';
 import { SingleFlight } from './single-flight.js';
 
 export interface WriteThroughOptions<T> {
-  /** The key's kind, e.g. `profile` → `stratum:v1:profile:<id>`. */
+  /** The key's kind, e.g. `product` → `stratum:v1:product:<id>`. */
   kind: string;
   codec: Codec<T>;
   /** The row's version, incremented by the database on every write of the row. */

@@ -61,6 +61,19 @@ export interface OutboxTable {
   updated_at: Timestamp;
 }
 
+export interface ProductsTable {
+  id: string;
+  name: string;
+  description: ColumnType<string, string | undefined, string>;
+  /** bigint: the driver returns it as a string (or bigint); convert with Number(). */
+  price_minor: ColumnType<string | number | bigint, number, number>;
+  currency: string;
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  version: ColumnType<string | number | bigint, never, string | number | bigint>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DeliveriesTable {
   id: string;
   message_id: string;
@@ -155,5 +168,6 @@ export interface DB {
   view_flushes: ViewFlushesTable;
   outbox: OutboxTable;
   deliveries: DeliveriesTable;
+  products: ProductsTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -13,7 +13,14 @@ export async function registerOpenApi(app: FastifyInstance) {
         description:
           'Every success is `{ data, meta }`; every error is `{ error: { code, message, details }, meta }`.',
       },
-      tags: [{ name: 'auth' }, { name: 'users' }, { name: 'accounts' }, { name: 'health' }],
+      tags: [
+        { name: 'auth' },
+        { name: 'users' },
+        { name: 'products' },
+        { name: 'accounts' },
+        { name: 'orders' },
+        { name: 'health' },
+      ],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it, type TestContext } from 'node:test';
 import fc from 'fast-check';
-import { CompiledQuery, sql, type KyselyPlugin } from 'kysely';
+import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import {
   PostgresUsersRepository,
@@ -9,10 +9,17 @@ import {
   type User,
 } from '../../../src/modules/users/users.repository.js';
 import { USER_SORTS, type UserSort } from '../../../src/modules/users/users.schemas.js';
-import type { Database, DatabaseHandle } from '../../../src/platform/db/database.js';
+import type { DatabaseHandle } from '../../../src/platform/db/database.js';
 import { UniqueViolationError } from '../../../src/platform/db/errors.js';
 import type { UserStatus } from '../../../src/platform/db/schema.js';
 import { engines } from '../../helpers/databases.js';
+import { walkPages } from '../../helpers/pages.js';
+import {
+  assertIndexServesInOrder,
+  explain,
+  recordingDatabase,
+  usesIndex,
+} from '../../helpers/query-plans.js';
 
 let sequence = 0;
 function newUser(overrides: Partial<NewUser> = {}): NewUser {
@@ -34,47 +41,6 @@ function caseVariantOf(text: string) {
     .map((upper) =>
       [...text].map((c, i) => (upper[i] ? c.toUpperCase() : c.toLowerCase())).join(''),
     );
-}
-
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-function planNodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(planNodes)];
-}
-
-function usesIndex(plan: PlanNode, index: string): boolean {
-  return planNodes(plan).some((node) => node['Index Name'] === index);
-}
-
-/**
- * A view of the database that records each query as Kysely compiles it, so EXPLAIN runs on
- * exactly the SQL and parameters the repository sends, not on a hand-copied imitation.
- */
-function recordingDatabase(db: Database) {
-  const queries: CompiledQuery[] = [];
-  const recorder: KyselyPlugin = {
-    transformQuery({ node, queryId }) {
-      queries.push(db.getExecutor().compileQuery(node, queryId));
-      return node;
-    },
-    transformResult: async ({ result }) => result,
-  };
-  return { db: db.withPlugin(recorder), queries };
-}
-
-async function explain(db: Database, query: CompiledQuery, seqscan = true): Promise<PlanNode> {
-  return db.transaction().execute(async (tx) => {
-    // `set local` ends with this transaction, so no other query sees it.
-    if (!seqscan) await sql`set local enable_seqscan = off`.execute(tx);
-    const { rows } = await tx.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-      CompiledQuery.raw(`explain (format json) ${query.sql}`, [...query.parameters]),
-    );
-    return rows[0]!['QUERY PLAN'][0].Plan;
-  });
 }
 
 for (const engine of engines) {
@@ -258,13 +224,9 @@ for (const engine of engines) {
             fc.constantFrom<UserStatus | undefined>(undefined, 'active', 'suspended'),
             async (limit, sort, status) => {
               const want = expected(sort, status);
-              const walked: User[] = [];
-              for (let offset = 0; offset <= want.length; offset += limit) {
-                const page = await users.list({ offset, limit, sort, status });
-                assert.equal(page.totalCount, want.length);
-                assert.ok(page.items.length <= limit);
-                walked.push(...page.items);
-              }
+              const walked = await walkPages(limit, want.length, (offset) =>
+                users.list({ offset, limit, sort, status }),
+              );
               assert.deepEqual(walked, want);
             },
           ),
@@ -292,15 +254,8 @@ for (const engine of engines) {
         recordingUsers = new PostgresUsersRepository(recorded.db);
       });
 
-      async function lastQueryOf(work: () => Promise<unknown>): Promise<CompiledQuery> {
-        recorded.queries.length = 0;
-        await work();
-        assert.equal(recorded.queries.length, 1, 'the repository sent one statement');
-        return recorded.queries[0]!;
-      }
-
       it('when a user is looked up by email, then the plan uses users_email_lower_key', async () => {
-        const query = await lastQueryOf(async () => {
+        const query = await recorded.queryOf(async () => {
           const found = await recordingUsers.findByEmail('USER42@example.com');
           assert.equal(found?.name, 'User 42');
         });
@@ -311,7 +266,7 @@ for (const engine of engines) {
       });
 
       it('when active users are listed newest first, then users_active_created_idx gives rows in order without a sort', async (t: TestContext) => {
-        const query = await lastQueryOf(async () => {
+        const query = await recorded.queryOf(async () => {
           const page = await recordingUsers.list({
             offset: 0,
             limit: 20,
@@ -321,20 +276,7 @@ for (const engine of engines) {
           assert.equal(page.totalCount, rowCount - rowCount / 10);
         });
 
-        let plan = await explain(database.db, query);
-        if (!usesIndex(plan, 'users_active_created_idx')) {
-          // count(*) over () has to read every active row. PostgreSQL 15 still picks the index;
-          // newer planners (PGlite is 18) cost that honestly and, with nine rows in ten active,
-          // find a seq scan plus a sort cheaper. With seq scans off, in this transaction only,
-          // the question left is the one this test asks: can the partial index serve this
-          // filter and order? If it could not, the plan would sort or use another index.
-          t.diagnostic('planner preferred a seq scan; re-explained with enable_seqscan = off');
-          plan = await explain(database.db, query, false);
-        }
-
-        assert.ok(usesIndex(plan, 'users_active_created_idx'), JSON.stringify(plan));
-        const nodeTypes = planNodes(plan).map((node) => node['Node Type']);
-        assert.ok(!nodeTypes.includes('Sort'), `no sort expected: ${nodeTypes.join(' > ')}`);
+        await assertIndexServesInOrder(t, database.db, query, 'users_active_created_idx');
       });
     });
   });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { JOB_TYPES } from '../../../src/jobs.js';
-import { usersJobs } from '../../../src/modules/users/users.jobs.js';
+import { JOB_TYPES, jobHandlers } from '../../../src/jobs.js';
 import type { AnyJobDefinition } from '../../../src/platform/jobs/job.js';
 import { JobRegistry, JobRegistryError } from '../../../src/platform/jobs/registry.js';
 import type { OnceMailer } from '../../../src/platform/mail/deliveries.js';
@@ -36,7 +35,6 @@ describe('the job registry', () => {
   });
 
   it("when the app's job types meet the modules' handlers, then the registry is complete", () => {
-    const handlers = [...usersJobs({} as OnceMailer)];
-    assert.doesNotThrow(() => new JobRegistry(JOB_TYPES, handlers));
+    assert.doesNotThrow(() => new JobRegistry(JOB_TYPES, jobHandlers({} as OnceMailer)));
   });
 });

@@ -1,0 +1,138 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { requireAuthentication } from '../../platform/auth/permissions.js';
+import {
+  envelopeSchema,
+  errorResponses,
+  listEnvelopeSchema,
+  ok,
+} from '../../platform/http/envelope.js';
+import { errorEnvelope } from '../../platform/http/error-handler.js';
+import { AppError } from '../../platform/http/errors.js';
+import { idempotencyHeaders, sendIdempotently } from '../../platform/http/idempotent.js';
+import { paginated } from '../../platform/http/pagination.js';
+import type { IdempotencyKeys } from '../../platform/idempotency/idempotency.js';
+import type { StoredResponse } from '../../platform/idempotency/keys.repository.js';
+import { UserIdParams } from '../users/users.schemas.js';
+import type { Order } from './orders.repository.js';
+import { OrderIdParams, OrderSchema, OrdersQuery, PlaceOrderBody } from './orders.schemas.js';
+import type { OrdersService } from './orders.service.js';
+
+const tags = ['orders'];
+const security = [{ bearerAuth: [] }];
+
+/** The orders controller. */
+export const ordersRoutes: FastifyPluginAsyncTypebox<{
+  orders: OrdersService;
+  idempotency: IdempotencyKeys;
+}> = async (app, { orders, idempotency }) => {
+  app.addSchema(OrderSchema);
+  const OrderRef = Type.Ref('Order');
+
+  /** 201 for a paid order; 402 for one kept as payment_failed (its id in the details). */
+  const placed =
+    (request: FastifyRequest) =>
+    (order: Order): StoredResponse =>
+      order.status === 'payment_failed'
+        ? {
+            statusCode: 402,
+            headers: {},
+            body: errorEnvelope(
+              request,
+              new AppError(402, 'INSUFFICIENT_FUNDS', 'The wallet has insufficient funds', {
+                orderId: order.id,
+                total: order.total,
+                currency: order.currency,
+              }),
+            ),
+          }
+        : {
+            statusCode: 201,
+            headers: { location: `${app.prefix}/orders/${order.id}` },
+            body: ok(request, order),
+          };
+
+  app.post(
+    '/users/:id/orders',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Place and pay an order (the user, or write:orders; Idempotency-Key honoured)',
+        headers: idempotencyHeaders(false),
+        params: UserIdParams,
+        body: PlaceOrderBody,
+        response: {
+          201: envelopeSchema(OrderRef),
+          ...errorResponses(400, 401, 402, 404, 409, 422, 429, 503),
+        },
+      },
+      preHandler: requireAuthentication,
+    },
+    async (request, reply) =>
+      sendIdempotently(
+        request,
+        reply,
+        idempotency,
+        (once) => orders.placeOrder(request.actor, request.params.id, request.body, once),
+        placed(request),
+      ),
+  );
+
+  app.get(
+    '/users/:id/orders',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "A user's orders, newest first (the user, or read:orders)",
+        params: UserIdParams,
+        querystring: OrdersQuery,
+        response: { 200: listEnvelopeSchema(OrderRef), ...errorResponses(400, 401, 404, 429) },
+      },
+      preHandler: requireAuthentication,
+    },
+    async (request) => {
+      const { page = 1, pageSize = 20 } = request.query;
+      const result = await orders.listUserOrders(request.actor, request.params.id, {
+        page,
+        pageSize,
+      });
+      return paginated(request, { page, pageSize }, result);
+    },
+  );
+
+  app.get(
+    '/orders/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Read an order (its owner, or read:orders)',
+        params: OrderIdParams,
+        response: { 200: envelopeSchema(OrderRef), ...errorResponses(400, 401, 404, 429) },
+      },
+      preHandler: requireAuthentication,
+    },
+    async (request) => ok(request, await orders.getOrder(request.actor, request.params.id)),
+  );
+
+  app.post(
+    '/orders/:id/cancel',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Cancel a paid order and refund it, once (its owner, or write:orders)',
+        params: OrderIdParams,
+        response: {
+          200: envelopeSchema(OrderRef),
+          ...errorResponses(400, 401, 404, 409, 429, 503),
+        },
+      },
+      preHandler: requireAuthentication,
+    },
+    async (request) => ok(request, await orders.cancelOrder(request.actor, request.params.id)),
+  );
+};

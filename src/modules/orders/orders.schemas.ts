@@ -1,0 +1,63 @@
+import { Type, type Static } from 'typebox';
+import { PageQuerySchema } from '../../platform/http/pagination.js';
+import { Currency } from '../accounts/accounts.schemas.js';
+
+export const MAX_ORDER_LINES = 50;
+export const MAX_QUANTITY = 1000;
+
+const Id = Type.String({ format: 'uuid' });
+const Timestamp = Type.String({ format: 'date-time' });
+const OrderStatus = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('paid'),
+  Type.Literal('payment_failed'),
+  Type.Literal('cancelled'),
+]);
+
+export const OrderSchema = Type.Object(
+  {
+    id: Id,
+    userId: Type.Union([Id, Type.Null()]),
+    status: OrderStatus,
+    items: Type.Array(
+      Type.Object({
+        productId: Id,
+        name: Type.String(),
+        unitPrice: Type.Integer({ description: 'Integer minor units, as priced when ordered' }),
+        quantity: Type.Integer(),
+        lineTotal: Type.Integer(),
+      }),
+    ),
+    total: Type.Integer({ description: 'Integer minor units' }),
+    currency: Currency,
+    paymentId: Type.Union([Id, Type.Null()]),
+    refundId: Type.Union([Id, Type.Null()]),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Order', title: 'Order' },
+);
+
+export const PlaceOrderBody = Type.Object(
+  {
+    items: Type.Array(
+      Type.Object(
+        {
+          productId: Id,
+          quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY }),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        minItems: 1,
+        maxItems: MAX_ORDER_LINES,
+        description: 'Each product once; prices come from the catalogue, never from the client',
+      },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type PlaceOrderInput = Static<typeof PlaceOrderBody>;
+
+export const OrderIdParams = Type.Object({ id: Id });
+export const OrdersQuery = Type.Object(PageQuerySchema, { additionalProperties: false });

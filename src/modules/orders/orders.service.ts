@@ -1,0 +1,186 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Actor } from '../../platform/auth/actor.js';
+import { can, requireUser } from '../../platform/auth/permissions.js';
+import type { Database } from '../../platform/db/database.js';
+import { withTransaction, type Tx } from '../../platform/db/transaction.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../platform/http/errors.js';
+import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
+import type { IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
+import type { AfterCommit, JobScheduler } from '../../platform/jobs/job.js';
+import type { AccountsService } from '../accounts/accounts.service.js';
+import type { UsersService } from '../users/users.service.js';
+import type { OrdersJobPayloads } from './orders.jobs.js';
+import type { Order, OrdersRepository } from './orders.repository.js';
+import type { PlaceOrderInput } from './orders.schemas.js';
+import { priceOrder, type PricedProduct } from './pricing.js';
+
+/** Serialization failures and deadlocks are retried this often before the client gets 503. */
+const RETRIES = 3;
+
+/** What orders need of the catalogue: prices as committed, read in the order's transaction. */
+export interface ProductPricing {
+  priceItems(tx: Tx, productIds: readonly string[]): Promise<Map<string, PricedProduct>>;
+}
+
+/**
+ * The catalogue's OrderService. A user orders for themselves; `write:orders` orders and cancels
+ * for anyone, `read:orders` reads anyone's. Others' orders are 404, never 403.
+ */
+export class OrdersService {
+  constructor(
+    private readonly db: Database,
+    private readonly orders: OrdersRepository,
+    private readonly accounts: AccountsService,
+    private readonly products: ProductPricing,
+    private readonly users: UsersService,
+    private readonly jobs: JobScheduler<OrdersJobPayloads>,
+  ) {}
+
+  /**
+   * Prices the items from the catalogue, creates the order `pending`, charges the user's wallet
+   * to the merchant, marks it `paid` and writes the confirmation email to the outbox — all in one
+   * transaction. Without the funds the order is kept as `payment_failed` and nothing moves.
+   */
+  async placeOrder(
+    actor: Actor,
+    userId: string,
+    input: PlaceOrderInput,
+    once?: IdempotencyClaim<Order>,
+  ): Promise<Order> {
+    this.assertMay(actor, userId, 'write:orders');
+    const user = await this.users.getUser(actor, userId);
+    const { order, wakeRelay } = await withTransaction(
+      this.db,
+      async (tx) => {
+        await once?.claim(tx);
+        const wallet = await this.accounts.walletOf(userId, tx);
+        if (!wallet) throw new UnprocessableError('The user has no wallet', 'NO_WALLET');
+        const catalogue = await this.products.priceItems(
+          tx,
+          input.items.map((item) => item.productId),
+        );
+        const { lines, total } = priceOrder(input.items, catalogue, wallet.currency);
+        const merchant = await this.accounts.merchantAccount(wallet.currency, tx);
+        if (!merchant) {
+          throw new UnprocessableError(
+            `No merchant takes ${wallet.currency}`,
+            'UNSUPPORTED_CURRENCY',
+          );
+        }
+        const id = uuidv7();
+        const pending = await this.orders.create(tx, {
+          id,
+          userId,
+          total,
+          currency: wallet.currency,
+          lines,
+        });
+        const payment =
+          total === 0
+            ? null
+            : await this.accounts.chargeWithin(tx, {
+                kind: 'payment',
+                fromAccountId: wallet.id,
+                toAccountId: merchant.id,
+                amount: total,
+                currency: wallet.currency,
+                reference: `order ${id}`,
+              });
+        let placed: Order;
+        let wake: AfterCommit | undefined;
+        if (payment === undefined) {
+          placed = await this.orders.setStatus(tx, pending, 'payment_failed');
+        } else {
+          placed = await this.orders.setStatus(tx, pending, 'paid', { paymentId: payment?.id });
+          wake = await this.jobs.schedule(
+            tx,
+            'email.order-confirmation',
+            {
+              orderId: id,
+              email: user.email,
+              name: user.name,
+              lines,
+              total,
+              currency: wallet.currency,
+            },
+            { requestId: actor.requestId },
+          );
+        }
+        await once?.complete(tx, placed);
+        return { order: placed, wakeRelay: wake };
+      },
+      { retries: RETRIES },
+    );
+    wakeRelay?.();
+    return order;
+  }
+
+  async getOrder(actor: Actor, id: string): Promise<Order> {
+    requireUser(actor);
+    const order = await this.orders.findById(id);
+    if (!order || (order.userId !== actor.userId && !can(actor, 'read:orders'))) {
+      throw new NotFoundError('Order');
+    }
+    return order;
+  }
+
+  async listUserOrders(actor: Actor, userId: string, page: PageRequest): Promise<Page<Order>> {
+    this.assertMay(actor, userId, 'read:orders');
+    const { offset, limit } = offsetOf(page);
+    return this.orders.listByUser(userId, offset, limit);
+  }
+
+  /**
+   * Refunds a paid order with a reverse movement and marks it cancelled, once: the order row is
+   * locked first, so of two cancellations racing, the second sees `cancelled` and gets 409.
+   */
+  async cancelOrder(actor: Actor, id: string): Promise<Order> {
+    requireUser(actor);
+    return withTransaction(
+      this.db,
+      async (tx) => {
+        const order = await this.orders.findById(id, tx, true);
+        if (!order || (order.userId !== actor.userId && !can(actor, 'write:orders'))) {
+          throw new NotFoundError('Order');
+        }
+        if (order.status === 'cancelled') {
+          throw new ConflictError('The order is already cancelled', 'ORDER_ALREADY_CANCELLED');
+        }
+        const wallet = order.userId ? await this.accounts.walletOf(order.userId, tx) : undefined;
+        if (order.status !== 'paid' || !wallet) {
+          throw new ConflictError(
+            `A ${order.status} order cannot be cancelled`,
+            'ORDER_NOT_CANCELLABLE',
+          );
+        }
+        const refund = order.total === 0 ? null : await this.refund(tx, order, wallet.id);
+        return this.orders.setStatus(tx, order, 'cancelled', { refundId: refund?.id });
+      },
+      { retries: RETRIES },
+    );
+  }
+
+  private async refund(tx: Tx, order: Order, walletId: string) {
+    const merchant = await this.accounts.merchantAccount(order.currency, tx);
+    const refund =
+      merchant &&
+      (await this.accounts.chargeWithin(tx, {
+        kind: 'refund',
+        fromAccountId: merchant.id,
+        toAccountId: walletId,
+        amount: order.total,
+        currency: order.currency,
+        reference: `refund of order ${order.id}`,
+      }));
+    // The merchant received this very payment; only money taken out around the ledger's rules
+    // could leave it short.
+    if (!refund) throw new ConflictError('The merchant cannot refund this order', 'REFUND_FAILED');
+    return refund;
+  }
+
+  /** Acting for oneself, or for anyone with the permission; others' ids are 404. */
+  private assertMay(actor: Actor, userId: string, permission: 'read:orders' | 'write:orders') {
+    requireUser(actor);
+    if (actor.userId !== userId && !can(actor, permission)) throw new NotFoundError('User');
+  }
+}
