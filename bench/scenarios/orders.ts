@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { expectApi, inBatches } from '../lib/api.js';
 import { waitForOutbox } from '../lib/outbox.js';
 import {
@@ -17,15 +16,19 @@ const PRODUCT_NAME = 'Bench product';
 
 /**
  * The bench's catalogue: PRODUCTS active USD products, created through the API as an admin
- * when missing, and kept for later runs. Read with plain SQL: the products table is not in
- * every branch's schema types.
+ * when missing, and kept for later runs.
  */
 async function benchProducts(context: ScenarioContext): Promise<string[]> {
   const existing = async () => {
-    const { rows } = await sql<{ id: string }>`
-      select id from products
-       where active and currency = ${CURRENCY} and name like ${`${PRODUCT_NAME} %`}
-       order by name limit ${PRODUCTS}`.execute(context.db);
+    const rows = await context.db
+      .selectFrom('products')
+      .select('id')
+      .where('active', '=', true)
+      .where('currency', '=', CURRENCY)
+      .where('name', 'like', `${PRODUCT_NAME} %`)
+      .orderBy('name')
+      .limit(PRODUCTS)
+      .execute();
     return rows.map((r) => r.id);
   };
   const found = await existing();
