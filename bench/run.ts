@@ -4,6 +4,7 @@ import { httpGet, type ChildServer } from './lib/children.js';
 import { ensureDatabase, openDatabase, prepareDatabase, serverVersion } from './lib/database.js';
 import { measureEmailThroughput } from './lib/email-throughput.js';
 import { measure, problemsOf, type LoadResult } from './lib/load.js';
+import { measurePgbench, preparePgbench } from './lib/pgbench.js';
 import {
   bestOf,
   describeMachine,
@@ -25,6 +26,7 @@ import {
 } from './lib/servers.js';
 import {
   scenarios as allScenarios,
+  type Baseline,
   type LoadPlan,
   type Scenario,
   type ScenarioContext,
@@ -74,23 +76,39 @@ async function checkSameAnswer(
 }
 
 const summary = (r: LoadResult) =>
-  `${Math.round(r.reqPerSec)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${Math.round(r.cpuUsPerReq)} µs CPU/req`;
+  `${Math.round(r.reqPerSec)} req/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms` +
+  (r.cpuUsPerReq === null ? '' : `, ${Math.round(r.cpuUsPerReq)} µs CPU/req`) +
+  (problemsOf(r) ? ` (${problemsOf(r)})` : '');
 
+/** A scenario's yardstick: a bare server under the same load, or pgbench; or none. */
+type Yardstick = { server: ChildServer } | { pgbench: true } | null;
+
+/** One timed run of each, in turns (yardstick first), `rounds` times. */
 async function loadInTurns(
-  name: string,
+  scenario: Scenario,
   plan: LoadPlan,
-  servers: { baseline: ChildServer | null; stratum: ChildServer },
+  context: ScenarioContext,
+  targets: { baseline: Yardstick; stratum: ChildServer },
   settings: BenchSettings,
 ) {
   const runs: { baseline: LoadResult[]; stratum: LoadResult[] } = { baseline: [], stratum: [] };
+  const { baseline } = targets;
+  const name = scenario.name;
   for (let round = 1; round <= settings.rounds; round++) {
-    for (const role of ['baseline', 'stratum'] as const) {
-      const server = servers[role];
-      if (!server) continue;
-      const result = await measure(server, plan, settings);
-      runs[role].push(result);
-      log(`  ${name} round ${round}/${settings.rounds} ${role}: ${summary(result)}`);
+    const label = `  ${name} round ${round}/${settings.rounds}`;
+    if (baseline) {
+      const result =
+        'server' in baseline
+          ? await measure(baseline.server, plan, settings)
+          : await measurePgbench(settings.pgbench, settings);
+      runs.baseline.push(result);
+      log(`${label} ${'server' in baseline ? 'baseline' : 'pgbench'}: ${summary(result)}`);
     }
+    const result = await measure(targets.stratum, plan, settings);
+    runs.stratum.push(result);
+    log(`${label} stratum: ${summary(result)}`);
+    result.settled = await scenario.settle?.(context);
+    if (result.settled) log(`${label} ${result.settled}`);
   }
   return runs;
 }
@@ -98,16 +116,17 @@ async function loadInTurns(
 async function runScenario(
   scenario: Scenario,
   context: ScenarioContext,
-  servers: { baseline: ChildServer | null; stratum: ChildServer },
+  targets: { baseline: Yardstick; stratum: ChildServer },
   settings: BenchSettings,
 ): Promise<ScenarioReport> {
   log(`scenario ${scenario.name}: ${scenario.description}`);
   const plan = await scenario.prepare(context);
-  if (servers.baseline) await checkSameAnswer(servers.stratum, servers.baseline, plan);
-  const runs = await loadInTurns(scenario.name, plan, servers, settings);
-  const ratio = servers.baseline
-    ? bestOf(runs.stratum).reqPerSec / bestOf(runs.baseline).reqPerSec
-    : null;
+  const { baseline } = targets;
+  if (baseline && 'server' in baseline) {
+    await checkSameAnswer(targets.stratum, baseline.server, plan);
+  }
+  const runs = await loadInTurns(scenario, plan, context, targets, settings);
+  const ratio = baseline ? bestOf(runs.stratum).reqPerSec / bestOf(runs.baseline).reqPerSec : null;
   const problems = [...runs.baseline, ...runs.stratum]
     .map(problemsOf)
     .filter((p): p is string => p !== undefined);
@@ -115,6 +134,7 @@ async function runScenario(
     name: scenario.name,
     description: scenario.description,
     ratioTarget: scenario.ratioTarget,
+    baselineName: baseline && 'pgbench' in baseline ? 'pgbench' : 'baseline',
     ...runs,
     ratio,
     pass:
@@ -138,6 +158,21 @@ function startedOnce(stopping: ChildServer[]) {
   };
 }
 
+async function yardstickOf(
+  baseline: Baseline | null,
+  once: ReturnType<typeof startedOnce>,
+  settings: BenchSettings,
+  redisUrl: string | undefined,
+): Promise<Yardstick> {
+  if (!baseline) return null;
+  if (baseline.kind === 'pgbench') return { pgbench: true };
+  const { script } = baseline;
+  const server = await once(`${script} ${redisUrl}`, () =>
+    startBaseline(script, settings.databaseUrl, redisUrl),
+  );
+  return { server };
+}
+
 /** Starts the servers, runs the scenarios, and reads memory once the load is over. */
 async function loadServers(
   selected: Scenario[],
@@ -154,26 +189,20 @@ async function loadServers(
   const scenarios: ScenarioReport[] = [];
   for (const scenario of selected) {
     const redisUrl = scenario.redis ? settings.redisUrl : undefined;
-    const script = scenario.baseline;
-    const baseline = script
-      ? await once(`${script} ${redisUrl}`, () =>
-          startBaseline(script, settings.databaseUrl, redisUrl),
-        )
-      : null;
+    const baseline = await yardstickOf(scenario.baseline, once, settings, redisUrl);
     const target = redisUrl
       ? await once('stratum redis', () => startStratum(settings.databaseUrl, redisUrl))
       : stratum;
-    const context = { db: database.db, jwtSecret: BENCH_JWT_SECRET };
+    const context = { db: database.db, jwtSecret: BENCH_JWT_SECRET, stratumUrl: target.baseUrl };
     scenarios.push(await runScenario(scenario, context, { baseline, stratum: target }, settings));
   }
   const stratumRssMb = stratum.rssMb();
+  const baselines = stopping.filter((s) => !s.name.startsWith('stratum'));
   const memory: MemoryReport = {
     stratumIdleRssMb,
     stratumRssMb,
-    baselineRssMb: Math.max(
-      0,
-      ...stopping.filter((s) => !s.name.startsWith('stratum')).map((s) => s.rssMb()),
-    ),
+    // None when only pgbench (or nothing) was the yardstick.
+    baselineRssMb: baselines.length ? Math.max(...baselines.map((s) => s.rssMb())) : null,
     targetMb: RSS_TARGET_MB,
     pass: stratumRssMb < RSS_TARGET_MB,
   };
@@ -190,6 +219,8 @@ async function main(settings: BenchSettings): Promise<BenchReport> {
   try {
     const seededUsers = await prepareDatabase(database, settings.users);
     log(seededUsers ? `seeded ${seededUsers} users` : 'database already seeded');
+    if (selected.some((s) => s.baseline?.kind === 'pgbench'))
+      await preparePgbench(settings.pgbench);
     const machine = describeMachine(await serverVersion(database));
     log('timing the embedded start-up');
     const embedded = await measureEmbeddedStartup();

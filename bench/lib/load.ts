@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
 import type { LoadPlan } from '../scenarios/index.js';
 import type { ChildServer } from './children.js';
+import type { PgbenchOutput } from './pgbench.js';
 
 /** One timed load of one server with autocannon, after an untimed warm-up at the same load. */
 
@@ -16,15 +17,17 @@ export interface LoadResult {
   p99Ms: number;
   /**
    * Server CPU time per request: less swayed than req/s when the load generator, PostgreSQL
-   * and other work share the machine's cores.
+   * and other work share the machine's cores. Null for pgbench, which has no server process.
    */
-  cpuUsPerReq: number;
+  cpuUsPerReq: number | null;
   requests: number;
   errors: number;
   timeouts: number;
   non2xx: number;
-  /** autocannon's own result object, kept whole for the JSON file. */
-  raw: autocannon.Result;
+  /** What the scenario found after the run (the outbox backlog, say). */
+  settled?: string;
+  /** autocannon's own result object (or pgbench's summary), kept whole for the JSON file. */
+  raw: autocannon.Result | PgbenchOutput;
 }
 
 function fire(url: string, plan: LoadPlan, connections: number, durationS: number) {

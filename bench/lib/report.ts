@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import prettier from 'prettier';
 import type { LoadResult } from './load.js';
 import type { StartupTimes } from './servers.js';
-import type { BenchSettings } from './settings.js';
+import { withoutPassword, type BenchSettings } from './settings.js';
 
 /** The results of one `npm run bench`: tables on stdout, a JSON file, and bench/README.md. */
 
@@ -24,6 +24,8 @@ export interface ScenarioReport {
   name: string;
   description: string;
   ratioTarget: number | null;
+  /** What the baseline rows are called in the table: `baseline` (a bare server) or `pgbench`. */
+  baselineName: string;
   baseline: LoadResult[];
   stratum: LoadResult[];
   ratio: number | null;
@@ -35,7 +37,7 @@ export interface ScenarioReport {
 export interface MemoryReport {
   stratumIdleRssMb: number;
   stratumRssMb: number;
-  baselineRssMb: number;
+  baselineRssMb: number | null;
   targetMb: number;
   pass: boolean;
 }
@@ -105,7 +107,7 @@ function loadTable(scenarios: ScenarioReport[]): Table {
       thousands(r.reqPerSec),
       fixed(r.p50Ms),
       fixed(r.p99Ms),
-      fixed(r.cpuUsPerReq),
+      r.cpuUsPerReq === null ? '' : fixed(r.cpuUsPerReq),
     ];
     const ours = [
       s.name,
@@ -116,7 +118,7 @@ function loadTable(scenarios: ScenarioReport[]): Table {
       result,
     ];
     if (s.baseline.length === 0) return [ours];
-    return [[s.name, 'baseline', ...figures(bestOf(s.baseline)), '1.00', '', ''], ours];
+    return [[s.name, s.baselineName, ...figures(bestOf(s.baseline)), '1.00', '', ''], ours];
   });
   return { header, rows };
 }
@@ -142,7 +144,12 @@ function processTable({ startup, memory, loadAverage, emails }: BenchReport): Ta
       ['start-up, PostgreSQL', seconds(startup.postgresMs), '', ''],
       ['Stratum RSS after the load', megabytes(memory.stratumRssMb), target, verdict(memory.pass)],
       ['Stratum RSS before the load', megabytes(memory.stratumIdleRssMb), '', ''],
-      ['baseline RSS after the load (tsx loaded)', megabytes(memory.baselineRssMb), '', ''],
+      [
+        'baseline RSS after the load (tsx loaded)',
+        memory.baselineRssMb === null ? 'no baseline server' : megabytes(memory.baselineRssMb),
+        '',
+        '',
+      ],
       [
         'load average (1 min), before / after the load',
         `${fixed(loadAverage.before, 2)} / ${fixed(loadAverage.after, 2)}`,
@@ -168,21 +175,24 @@ function problemLines(report: BenchReport): string[] {
   return report.scenarios.flatMap((s) => s.problems.map((p) => `invalid run in ${s.name}: ${p}`));
 }
 
+/** What scenarios found after their kept Stratum run (e.g. the outbox backlog it left). */
+function settledLines(report: BenchReport): string[] {
+  return report.scenarios.flatMap((s) => {
+    const settled = s.stratum.length ? bestOf(s.stratum).settled : undefined;
+    return settled ? [`${s.name}, kept run: ${settled}`] : [];
+  });
+}
+
 export function printReport(report: BenchReport) {
   const text = [
     textTable(loadTable(report.scenarios)),
     report.selection,
     '',
     textTable(processTable(report)),
+    ...settledLines(report),
     ...problemLines(report),
   ];
   process.stdout.write(`\n${text.join('\n')}\n`);
-}
-
-function withoutPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
 }
 
 /** bench/results/<ISO 8601 basic timestamp>.json: no colons, so the name is valid everywhere. */
@@ -192,6 +202,10 @@ export async function writeResults(report: BenchReport): Promise<string> {
   const settings = {
     ...report.settings,
     databaseUrl: withoutPassword(report.settings.databaseUrl),
+    pgbench: {
+      ...report.settings.pgbench,
+      databaseUrl: withoutPassword(report.settings.pgbench.databaseUrl),
+    },
   };
   await fs.writeFile(file, `${JSON.stringify({ ...report, settings }, null, 2)}\n`);
   return `bench/results/${stamp}.json`;
@@ -217,7 +231,7 @@ It needs PostgreSQL: \`BENCH_DATABASE_URL\` (default
 3. for every scenario in \`bench/scenarios/\`, checks that both servers answer a sample request
    with the same data, then loads them in turn with autocannon, alternating baseline and
    Stratum for \`BENCH_ROUNDS\` rounds, each run after a warm-up, and keeps each server's best
-   round by req/s;
+   round by req/s (the ledger scenarios alternate with pgbench instead, see below);
 4. reads Stratum's resident memory (\`VmRSS\`) before and after the load (target < ${RSS_TARGET_MB} MB
    after);
 5. prints the tables, writes everything to \`bench/results/<timestamp>.json\` (not committed) and
@@ -233,16 +247,48 @@ It needs PostgreSQL: \`BENCH_DATABASE_URL\` (default
 | \`BENCH_WARMUP_S\` | 3 | untimed seconds before each run |
 | \`BENCH_ROUNDS\` | 3 | alternating rounds per scenario |
 | \`BENCH_SCENARIOS\` | all | comma-separated scenario names |
+| \`BENCH_REDIS_URL\` | \`redis://127.0.0.1:6379\` | Redis for the cached scenarios and the email jobs |
+| \`BENCH_PGBENCH_DATABASE_URL\` | \`stratum_pgbench\` on the bench database's server | pgbench's database |
+| \`BENCH_PGBENCH_SCALE\` | 50 | \`pgbench -i -s\`: branches, TPC-B's hot rows |
+| \`BENCH_PGBENCH_CLIENTS\` | \`BENCH_CONNECTIONS\` | \`pgbench -c\` |
 
-A scenario is an object (\`name\`, \`description\`, \`ratioTarget\`, \`baseline\`, \`prepare\`) in
-\`bench/scenarios/\`, listed in \`bench/scenarios/index.ts\`; \`prepare\` reads what the requests
-need from the seeded database and returns the autocannon requests. The load generator runs on the
+A scenario is an object (\`name\`, \`description\`, \`ratioTarget\`, \`baseline\`, \`prepare\`,
+optionally \`settle\`) in \`bench/scenarios/\`, listed in \`bench/scenarios/index.ts\`; \`prepare\`
+reads what the requests need from the seeded database (or sets it up through Stratum's API) and
+returns the autocannon requests; \`settle\` waits for what a Stratum run left behind. The load generator runs on the
 same machine as the servers and PostgreSQL, so the figures compare the two servers with each
 other; they are not capacity figures. \`CPU µs/req\` is the server process's CPU time (user and
 system, from \`/proc\`) per request during the kept run: it moves less than req/s when other work
 shares the cores, and the load average shows how much other work there was. Requests carry no
 \`accept-encoding\`, so neither side compresses. The baseline runs under tsx, which adds some MB
 to its RSS.
+
+### Transfers and orders against pgbench
+
+A money movement's cost is its commit, so \`transfers\` and \`orders\` are compared with what the
+same PostgreSQL server commits under pgbench's built-in TPC-B-like script, measured in the same
+bench run: one TPC-B transaction (three updates, a select and an insert, then commit) is one
+movement and one commit, like one transfer. pgbench gets a database of its own
+(\`stratum_pgbench\`, created and initialised with \`pgbench -i -s BENCH_PGBENCH_SCALE\` when
+missing or at another scale, then kept), and each round runs
+\`pgbench -c BENCH_PGBENCH_CLIENTS -j <cores> -T BENCH_DURATION_S -M prepared -l\` after an untimed
+run of \`BENCH_WARMUP_S\`; the figure is its tps without initial connection time (Stratum's pool
+is open before its clock starts too), the latency percentiles come from its per-transaction log,
+and there is no CPU figure (no server process of its own). The \`pgbench\` row is the baseline
+row of the scenario; the ratio is Stratum's req/s over it (targets 0.60 for transfers, 0.40 for
+orders). The defaults give pgbench as many clients as autocannon has connections and a scale
+of 50, so its branch rows are not one hot spot that would make it slow.
+
+- \`transfers\`: 1,000 random active seeded users' USD wallets, topped up by deposits through
+  the API as an admin (a deposit is a movement from the issuer, so the ledger still sums to
+  zero); each request is \`POST /api/v1/transfers\` between a random pair, as the payer, with a
+  fresh \`Idempotency-Key\`. A transfer is \`201\` only when it committed.
+- \`orders\`: 1,000 wallets funded the same way buy 1–3 of 20 bench products (created through the API when
+  missing), 1–3 of each, with an \`Idempotency-Key\`. Each order's confirmation email goes to
+  the outbox in its transaction; the bench Stratum has no Redis, so its in-process runner sends
+  the emails (to files in a temporary \`DATA_DIR\`) while the load runs, sharing its CPU and
+  pool. What is left when the load stops is waited for before the next run, so it doesn't
+  slow pgbench, and the report says how many emails that was for the kept run.
 `;
 
 function readme(report: BenchReport): string {
@@ -258,7 +304,7 @@ ${markdownTable(loadTable(report.scenarios))}
 
 ${markdownTable(processTable(report))}
 
-${[...scenarios, ...problemLines(report).map((p) => `- ${p}`)].join('\n')}
+${[...scenarios, ...[...settledLines(report), ...problemLines(report)].map((p) => `- ${p}`)].join('\n')}
 `;
 }
 

@@ -12,7 +12,14 @@ export const BENCH_JWT_SECRET = crypto.randomBytes(32).toString('hex');
 const READY_PATH = '/health/ready';
 
 // Set in the caller's shell, these would change what is measured (another database, Redis...).
-const NOT_INHERITED = ['DATABASE_URL', 'REDIS_URL', 'DATA_DIR', 'MIGRATE_ON_START'];
+const NOT_INHERITED = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'QUEUE_REDIS_URL',
+  'SMTP_URL',
+  'DATA_DIR',
+  'MIGRATE_ON_START',
+];
 
 /** The environment of a production start. */
 function stratumEnv(port: number, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -35,19 +42,35 @@ function stratumEnv(port: number, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   };
 }
 
-/** Stratum on PostgreSQL, as `node dist/main.js` runs in production. */
+/**
+ * Stratum on PostgreSQL, as `node dist/main.js` runs in production. Its DATA_DIR is a temporary
+ * folder, removed when it stops: without SMTP_URL the emails it sends (order confirmations)
+ * are files there, not in the project's .data.
+ */
 export async function startStratum(databaseUrl: string, redisUrl?: string): Promise<ChildServer> {
   const port = await freePort();
-  return startServer({
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'stratum-bench-data-'));
+  const server = await startServer({
     name: redisUrl ? 'stratum (redis)' : 'stratum',
     args: ['dist/main.js'],
     env: stratumEnv(port, {
       DATABASE_URL: databaseUrl,
+      DATA_DIR: dataDir,
       ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     }),
     port,
     readyPath: READY_PATH,
+  }).catch(async (err: unknown) => {
+    await fs.rm(dataDir, { recursive: true, force: true });
+    throw err;
   });
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A bare baseline server from bench/, on the same database and pool size as Stratum. */

@@ -1,8 +1,10 @@
 import type { Scenario } from './scenario.js';
 import { logins } from './logins.js';
+import { orders } from './orders.js';
+import { transfers } from './transfers.js';
 import { usersById, usersByIdCached } from './users-by-id.js';
 
 /** Every scenario `npm run bench` runs, in order; a new one is a file here and a line below. */
-export const scenarios: Scenario[] = [usersById, usersByIdCached, logins];
+export const scenarios: Scenario[] = [usersById, usersByIdCached, logins, transfers, orders];
 
-export type { LoadPlan, Scenario, ScenarioContext } from './scenario.js';
+export type { Baseline, LoadPlan, Scenario, ScenarioContext } from './scenario.js';

@@ -6,6 +6,8 @@ export interface ScenarioContext {
   db: Database;
   /** The key Stratum signs access tokens with in this run, for scenarios that authenticate. */
   jwtSecret: string;
+  /** The Stratum under load, for set-up through its API (deposits, products). */
+  stratumUrl: string;
 }
 
 export interface LoadPlan {
@@ -18,8 +20,15 @@ export interface LoadPlan {
 }
 
 /**
- * One load scenario: the same requests go to Stratum and to a bare baseline server, and
- * Stratum's req/s must reach ratioTarget times the baseline's.
+ * What Stratum is compared with: a bare server under the same requests (a file under bench/
+ * started with `node --import tsx`), or pgbench's TPC-B-like script on the same PostgreSQL,
+ * for writes whose cost is the commit (bench/lib/pgbench.ts).
+ */
+export type Baseline = { kind: 'server'; script: string } | { kind: 'pgbench' };
+
+/**
+ * One load scenario: the same requests go to Stratum and to a bare baseline server (or pgbench
+ * runs its own), and Stratum's req/s must reach ratioTarget times the baseline's.
  */
 export interface Scenario {
   name: string;
@@ -27,9 +36,14 @@ export interface Scenario {
   description: string;
   /** Null for a scenario that is reported, not compared (e.g. logins, bounded by argon2). */
   ratioTarget: number | null;
-  /** The baseline server, a file under bench/ started with `node --import tsx`; null for none. */
-  baseline: string | null;
+  /** Null for none. */
+  baseline: Baseline | null;
   /** Run against a Stratum (and give the baseline) REDIS_URL: caches and limits in Redis. */
   redis?: boolean;
   prepare(context: ScenarioContext): Promise<LoadPlan>;
+  /**
+   * After each timed Stratum run: waits for work the load left behind (an outbox backlog), so
+   * it neither slows the next run nor goes unmentioned; returns a line for the report.
+   */
+  settle?(context: ScenarioContext): Promise<string>;
 }

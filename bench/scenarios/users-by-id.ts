@@ -38,7 +38,7 @@ export const usersById: Scenario = {
   description:
     'GET /api/v1/users/:id with a Bearer token (auth, deny list, rate limit, RBAC, in-memory user cache), a random one of 10,000 seeded ids per request',
   ratioTarget: 0.75,
-  baseline: 'bench/baseline-users.ts',
+  baseline: { kind: 'server', script: 'bench/baseline-users.ts' },
   prepare: byIdPlan(SAMPLE_IDS),
 };
 
@@ -51,7 +51,7 @@ export const usersByIdCached: Scenario = {
   description:
     'GET /api/v1/users/:id with a Bearer token, Redis cache hits over 1,000 ids, vs bare Fastify + ioredis',
   ratioTarget: 0.7,
-  baseline: 'bench/baseline-users-cached.ts',
+  baseline: { kind: 'server', script: 'bench/baseline-users-cached.ts' },
   redis: true,
   prepare: byIdPlan(HOT_IDS),
 };

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { expectApi, inBatches } from '../lib/api.js';
+import { waitForOutbox } from '../lib/outbox.js';
+import {
+  adminToken,
+  CURRENCY,
+  fundedWallets,
+  randomItem,
+  type BenchWallet,
+} from './funded-wallets.js';
+import type { Scenario, ScenarioContext } from './scenario.js';
+
+const WALLETS = 1_000;
+const PRODUCTS = 20;
+const PRODUCT_NAME = 'Bench product';
+
+/**
+ * The bench's catalogue: PRODUCTS active USD products, created through the API as an admin
+ * when missing, and kept for later runs.
+ */
+async function benchProducts(context: ScenarioContext): Promise<string[]> {
+  const existing = async () => {
+    const rows = await context.db
+      .selectFrom('products')
+      .select('id')
+      .where('active', '=', true)
+      .where('currency', '=', CURRENCY)
+      .where('name', 'like', `${PRODUCT_NAME} %`)
+      .orderBy('name')
+      .limit(PRODUCTS)
+      .execute();
+    return rows.map((r) => r.id);
+  };
+  const found = await existing();
+  const missing = Array.from({ length: PRODUCTS - found.length }, (_, i) => found.length + i);
+  if (missing.length === 0) return found;
+  const admin = await adminToken(context);
+  await inBatches(missing, 5, (i) =>
+    expectApi(201, context.stratumUrl, 'POST', '/api/v1/products', {
+      token: admin,
+      // Prices from $1.99 to $20.99: an order of three items never comes near a wallet's funds.
+      body: {
+        name: `${PRODUCT_NAME} ${String(i).padStart(2, '0')}`,
+        description: 'Created by npm run bench',
+        priceMinor: 199 + i * 100,
+        currency: CURRENCY,
+      },
+    }),
+  );
+  return existing();
+}
+
+/** 1–3 different products, 1–3 of each. */
+function randomItems(products: readonly string[]) {
+  const picked = new Set<string>();
+  const count = 1 + Math.floor(Math.random() * 3);
+  while (picked.size < count) picked.add(randomItem(products));
+  return [...picked].map((productId) => ({
+    productId,
+    quantity: 1 + Math.floor(Math.random() * 3),
+  }));
+}
+
+function randomOrder(wallets: readonly BenchWallet[], products: readonly string[]) {
+  const buyer = randomItem(wallets);
+  return {
+    path: `/api/v1/users/${buyer.userId}/orders`,
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${buyer.token}`,
+      // Optional on orders; sent as a careful client would, so the claim is part of the cost.
+      'idempotency-key': randomUUID(),
+    },
+    body: JSON.stringify({ items: randomItems(products) }),
+  };
+}
+
+/**
+ * POST /api/v1/users/:id/orders as the buyer: priced from the catalogue, the order stored, the
+ * wallet charged to the merchant (one more locked pair and journal row) and the confirmation
+ * email written to the outbox, in one transaction. Stratum drains its outbox in process while
+ * the load runs; what is left when it stops is drained before the next run (settle).
+ */
+export const orders: Scenario = {
+  name: 'orders',
+  description:
+    'POST /api/v1/users/:id/orders (Bearer of the buyer, Idempotency-Key), 1–3 of 20 products from 1,000 funded wallets, confirmation emails sent in process; vs pgbench TPC-B-like tps',
+  ratioTarget: 0.4,
+  baseline: { kind: 'pgbench' },
+  async prepare(context) {
+    const [wallets, products] = await Promise.all([
+      fundedWallets(context, WALLETS),
+      benchProducts(context),
+    ]);
+    const sample = randomOrder(wallets, products);
+    await expectApi(201, context.stratumUrl, 'POST', sample.path, {
+      headers: sample.headers,
+      body: JSON.parse(sample.body) as unknown,
+    });
+    await waitForOutbox(context.db);
+    return {
+      samplePath: '/health/ready',
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (request) => ({ ...request, ...randomOrder(wallets, products) }),
+        },
+      ],
+    };
+  },
+  async settle({ db }) {
+    const { backlog, seconds } = await waitForOutbox(db);
+    return `${backlog} confirmation emails were pending when the load stopped, sent ${seconds.toFixed(1)} s later`;
+  },
+};
