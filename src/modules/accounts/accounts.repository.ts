@@ -150,6 +150,19 @@ export class AccountsRepository {
     return row && toAccount(row);
   }
 
+  /** The user's wallet, locked until the transaction ends. */
+  async lockWallet(tx: Tx, userId: string, currency: string): Promise<Account | undefined> {
+    const row = await tx
+      .selectFrom('accounts')
+      .select(accountColumns)
+      .where('kind', '=', 'wallet')
+      .where('user_id', '=', userId)
+      .where('currency', '=', currency)
+      .forUpdate()
+      .executeTakeFirst();
+    return row && toAccount(row);
+  }
+
   async findSystem(kind: 'issuer' | 'merchant', currency: string, tx: Tx | Database = this.db) {
     const row = await tx
       .selectFrom('accounts')

@@ -52,14 +52,24 @@ export class OrdersRepository {
 
   async create(
     tx: Tx,
-    order: { id: string; userId: string; total: number; currency: string; lines: OrderLine[] },
+    order: {
+      id: string;
+      userId: string;
+      status: OrderStatus;
+      /** The payment's journal row, written later in the same transaction. */
+      paymentId: string | null;
+      total: number;
+      currency: string;
+      lines: OrderLine[];
+    },
   ): Promise<Order> {
     const row = await tx
       .insertInto('orders')
       .values({
         id: order.id,
         user_id: order.userId,
-        status: 'pending',
+        status: order.status,
+        payment_entry_id: order.paymentId,
         total_minor: order.total,
         currency: order.currency,
       })

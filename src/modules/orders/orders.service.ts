@@ -37,9 +37,12 @@ export class OrdersService {
   ) {}
 
   /**
-   * Prices the items from the catalogue, creates the order `pending`, charges the user's wallet
-   * to the merchant, marks it `paid` and writes the confirmation email to the outbox — all in one
-   * transaction. Without the funds the order is kept as `payment_failed` and nothing moves.
+   * Prices the items from the catalogue, charges the user's wallet to the merchant, records the
+   * order `paid` with its confirmation email in the outbox — all in one transaction. Without the
+   * funds the order is kept as `payment_failed` and nothing moves. The order is never seen
+   * `pending`: its status is decided before its row is written. Statement order matters for
+   * throughput: the payer's wallet is locked first, the merchant's row (shared by every order)
+   * only by the transaction's last statement.
    */
   async placeOrder(
     actor: Actor,
@@ -53,60 +56,49 @@ export class OrdersService {
       this.db,
       async (tx) => {
         await once?.claim(tx);
-        const wallet = await this.accounts.walletOf(userId, tx);
-        if (!wallet) throw new UnprocessableError('The user has no wallet', 'NO_WALLET');
         const catalogue = await this.products.priceItems(
           tx,
           input.items.map((item) => item.productId),
         );
-        const { lines, total } = priceOrder(input.items, catalogue, wallet.currency);
-        const merchant = await this.accounts.merchantAccount(wallet.currency, tx);
+        const currency = this.accounts.currency;
+        const { lines, total } = priceOrder(input.items, catalogue, currency);
+        const { wallet, funded } = await this.accounts.reservePayment(tx, userId, total);
+        if (!wallet) throw new UnprocessableError('The user has no wallet', 'NO_WALLET');
+        const merchant = await this.accounts.merchantAccount(currency, tx);
         if (!merchant) {
-          throw new UnprocessableError(
-            `No merchant takes ${wallet.currency}`,
-            'UNSUPPORTED_CURRENCY',
-          );
+          throw new UnprocessableError(`No merchant takes ${currency}`, 'UNSUPPORTED_CURRENCY');
         }
         const id = uuidv7();
-        const pending = await this.orders.create(tx, {
+        const paymentId = funded && total > 0 ? uuidv7() : null;
+        const placed = await this.orders.create(tx, {
           id,
           userId,
+          status: funded ? 'paid' : 'payment_failed',
+          paymentId,
           total,
-          currency: wallet.currency,
+          currency,
           lines,
         });
-        const payment =
-          total === 0
-            ? null
-            : await this.accounts.chargeWithin(tx, {
-                kind: 'payment',
-                fromAccountId: wallet.id,
-                toAccountId: merchant.id,
-                amount: total,
-                currency: wallet.currency,
-                reference: `order ${id}`,
-              });
-        let placed: Order;
-        let wake: AfterCommit | undefined;
-        if (payment === undefined) {
-          placed = await this.orders.setStatus(tx, pending, 'payment_failed');
-        } else {
-          placed = await this.orders.setStatus(tx, pending, 'paid', { paymentId: payment?.id });
-          wake = await this.jobs.schedule(
-            tx,
-            'email.order-confirmation',
-            {
-              orderId: id,
-              email: user.email,
-              name: user.name,
-              lines,
-              total,
-              currency: wallet.currency,
-            },
-            { requestId: actor.requestId },
-          );
-        }
+        const wake = funded
+          ? await this.jobs.schedule(
+              tx,
+              'email.order-confirmation',
+              { orderId: id, email: user.email, name: user.name, lines, total, currency },
+              { requestId: actor.requestId },
+            )
+          : undefined;
         await once?.complete(tx, placed);
+        if (paymentId) {
+          await this.accounts.settleWithin(tx, {
+            id: paymentId,
+            kind: 'payment',
+            fromAccountId: wallet.id,
+            toAccountId: merchant.id,
+            amount: total,
+            currency,
+            reference: `order ${id}`,
+          });
+        }
         return { order: placed, wakeRelay: wake };
       },
       { retries: RETRIES },
@@ -146,36 +138,43 @@ export class OrdersService {
         if (order.status === 'cancelled') {
           throw new ConflictError('The order is already cancelled', 'ORDER_ALREADY_CANCELLED');
         }
-        const wallet = order.userId ? await this.accounts.walletOf(order.userId, tx) : undefined;
-        if (order.status !== 'paid' || !wallet) {
+        if (order.status !== 'paid' || !order.userId) {
           throw new ConflictError(
             `A ${order.status} order cannot be cancelled`,
             'ORDER_NOT_CANCELLABLE',
           );
         }
-        const refund = order.total === 0 ? null : await this.refund(tx, order, wallet.id);
-        return this.orders.setStatus(tx, order, 'cancelled', { refundId: refund?.id });
+        // The same lock order as placing an order: the wallet first, the merchant last.
+        const { wallet } = await this.accounts.reservePayment(tx, order.userId, 0);
+        if (!wallet) {
+          throw new ConflictError('The order has no wallet to refund', 'ORDER_NOT_CANCELLABLE');
+        }
+        const cancelled = await this.orders.setStatus(tx, order, 'cancelled', {
+          refundId: order.total > 0 ? uuidv7() : undefined,
+        });
+        if (cancelled.refundId) await this.refund(tx, cancelled, wallet.id);
+        return cancelled;
       },
       { retries: RETRIES },
     );
   }
 
+  /**
+   * The reverse movement, last in the transaction. The merchant received this very payment, so
+   * it holds the amount; the balance CHECK refuses the refund (and the cancellation) otherwise.
+   */
   private async refund(tx: Tx, order: Order, walletId: string) {
     const merchant = await this.accounts.merchantAccount(order.currency, tx);
-    const refund =
-      merchant &&
-      (await this.accounts.chargeWithin(tx, {
-        kind: 'refund',
-        fromAccountId: merchant.id,
-        toAccountId: walletId,
-        amount: order.total,
-        currency: order.currency,
-        reference: `refund of order ${order.id}`,
-      }));
-    // The merchant received this very payment; only money taken out around the ledger's rules
-    // could leave it short.
-    if (!refund) throw new ConflictError('The merchant cannot refund this order', 'REFUND_FAILED');
-    return refund;
+    if (!merchant) throw new ConflictError('No merchant can refund this order', 'REFUND_FAILED');
+    await this.accounts.settleWithin(tx, {
+      id: order.refundId!,
+      kind: 'refund',
+      fromAccountId: merchant.id,
+      toAccountId: walletId,
+      amount: order.total,
+      currency: order.currency,
+      reference: `refund of order ${order.id}`,
+    });
   }
 
   /** Acting for oneself, or for anyone with the permission; others' ids are 404. */

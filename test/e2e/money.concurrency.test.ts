@@ -24,7 +24,7 @@ async function inParallel<T>(tasks: (() => Promise<T>)[], limit: number): Promis
   return results;
 }
 
-describe('concurrent transfers over HTTP on PostgreSQL', { skip: postgres.skip }, () => {
+describe('concurrent money movements over HTTP on PostgreSQL', { skip: postgres.skip }, () => {
   let app: StartedApp;
   let base: string;
 
@@ -105,5 +105,66 @@ describe('concurrent transfers over HTTP on PostgreSQL', { skip: postgres.skip }
       String(5 * 10_000),
       'the wallets still hold what was deposited',
     );
+  });
+
+  it('when many users order and cancel at once, then every order is paid or refused cleanly and the ledger balances', async () => {
+    const admin = await createUserAndLogin(app.server, app.services, 'admin');
+    const adminActor = { userId: admin.id, role: 'admin' as const };
+    const product = await app.services.products.createProduct(adminActor, {
+      name: 'Busy',
+      description: '',
+      priceMinor: 700,
+      currency: 'USD',
+    });
+    const buyers: TestUser[] = [];
+    for (let i = 0; i < 8; i++) {
+      const user = await createUserAndLogin(app.server, app.services);
+      await deposit(app.server, admin, (await walletOf(app.server, user)).id, 5_000);
+      buyers.push(user);
+    }
+    const post = async (user: TestUser, path: string, body?: object) => {
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${user.accessToken}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: res.status, body: (await res.json()) as { data?: { id: string } } };
+    };
+    // Each buyer orders more than its wallet allows, so some orders fail; every third paid one
+    // is cancelled right away, racing the others' payments on the merchant's row.
+    const outcomes = await inParallel(
+      Array.from({ length: 80 }, (_, i) => async () => {
+        const buyer = buyers[i % buyers.length]!;
+        const placed = await post(buyer, `/api/v1/users/${buyer.id}/orders`, {
+          items: [{ productId: product.id, quantity: 1 + (i % 2) }],
+        });
+        if (placed.status === 201 && i % 3 === 0) {
+          const cancelled = await post(buyer, `/api/v1/orders/${placed.body.data!.id}/cancel`);
+          return [placed.status, cancelled.status];
+        }
+        return [placed.status];
+      }),
+      20,
+    );
+    for (const statuses of outcomes) {
+      for (const status of statuses) assert.ok([200, 201, 402].includes(status), String(status));
+    }
+    assert.ok(
+      outcomes.some(([s]) => s === 402),
+      'some buyers ran out of money',
+    );
+    await assertLedgerInvariants(app.database.db);
+    const orders = await sql<{ status: string; n: number }>`
+      SELECT status, count(*)::int AS n FROM orders GROUP BY status`.execute(app.database.db);
+    const byStatus = Object.fromEntries(orders.rows.map((r) => [r.status, r.n]));
+    assert.equal(byStatus.pending, undefined, 'no order is left pending');
+    const payments = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM journal_entries WHERE kind = 'payment'`.execute(
+      app.database.db,
+    );
+    assert.equal(payments.rows[0]?.n, (byStatus.paid ?? 0) + (byStatus.cancelled ?? 0));
   });
 });
