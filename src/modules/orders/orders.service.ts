@@ -6,7 +6,7 @@ import { withTransaction, type Tx } from '../../platform/db/transaction.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../platform/http/errors.js';
 import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
 import type { IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
-import type { AfterCommit, JobScheduler } from '../../platform/jobs/job.js';
+import type { JobScheduler } from '../../platform/jobs/job.js';
 import type { AccountsService } from '../accounts/accounts.service.js';
 import type { UsersService } from '../users/users.service.js';
 import type { OrdersJobPayloads } from './orders.jobs.js';
