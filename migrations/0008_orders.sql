@@ -7,11 +7,9 @@ CREATE TABLE orders (
   status           text NOT NULL CHECK (status IN ('pending', 'paid', 'payment_failed', 'cancelled')),
   total_minor      bigint NOT NULL CHECK (total_minor >= 0),
   currency         text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
-  -- Checked at commit: the order is written before its payment, which is the transaction's
-  -- last write so that the merchant's row (every order credits it) is locked only briefly.
-  payment_entry_id uuid UNIQUE REFERENCES journal_entries (id) DEFERRABLE INITIALLY DEFERRED,
+  payment_entry_id uuid UNIQUE REFERENCES journal_entries (id),
   -- UNIQUE: one refund per order, whatever races to cancel it.
-  refund_entry_id  uuid UNIQUE REFERENCES journal_entries (id) DEFERRABLE INITIALLY DEFERRED,
+  refund_entry_id  uuid UNIQUE REFERENCES journal_entries (id),
   created_at       timestamptz NOT NULL DEFAULT now(),
   updated_at       timestamptz NOT NULL DEFAULT now(),
   -- A free order (total 0) is paid without a journal row: the ledger only records movements.
