@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { bearer, createUserAndLogin } from '../helpers/auth.js';
+import { selects } from '../helpers/instrumented-database.js';
 import { cacheSetups, useInstrumentedApp } from '../helpers/setups.js';
 
 interface ProfileBody {
@@ -82,6 +83,28 @@ for (const setup of cacheSetups) {
       await context.app.viewFlusher.flush();
       const res = await profile(user.id);
       assert.equal(res.json<{ data: ProfileBody }>().data.profileViews, 51);
+    });
+
+    it('when many profiles are asked for at once, then one statement reads them, no view counted', async () => {
+      const users = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          createUserAndLogin(context.app.server, context.app.services),
+        ),
+      );
+      const ids = [...users.map((u) => u.id), users[0]!.id, randomUUID()];
+      context.db.reset();
+      const profiles = await context.app.services.profiles.getProfiles(
+        { userId: null, role: 'guest' },
+        ids,
+      );
+      assert.equal(selects(context.db.statements), 1);
+      assert.deepEqual([...profiles.keys()].sort(), users.map((u) => u.id).sort());
+      assert.equal(profiles.get(users[0]!.id)?.name, 'Test');
+      await context.app.viewFlusher.flush();
+      assert.equal(
+        (await profile(users[0]!.id)).json<{ data: ProfileBody }>().data.profileViews,
+        0,
+      );
     });
   });
 }

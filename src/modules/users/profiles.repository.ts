@@ -13,6 +13,8 @@ export interface Profile {
 /** Storage-neutral: plain domain objects in and out. */
 export interface ProfilesRepository {
   findProfile(id: string): Promise<Profile | undefined>;
+  /** The profiles of these users that exist, in one statement. */
+  findProfiles(ids: readonly string[]): Promise<Profile[]>;
   /**
    * Adds a batch of view counts (user id → views) in the caller's transaction and records the
    * batch id with it. Returns false when the batch was already applied (a retry after a
@@ -49,6 +51,16 @@ export class PostgresProfilesRepository implements ProfilesRepository {
       .where('id', '=', id)
       .executeTakeFirst();
     return row && toProfile(row);
+  }
+
+  async findProfiles(ids: readonly string[]) {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('users')
+      .select(profileColumns)
+      .where('id', 'in', [...ids])
+      .execute();
+    return rows.map(toProfile);
   }
 
   async addViews(batchId: string, counts: Map<string, number>, tx: Tx) {
