@@ -7,10 +7,13 @@ import { Redis } from 'ioredis';
 import { constants as zlib } from 'node:zlib';
 import { loadConfig, type Config } from './config.js';
 import { JOB_TYPES, jobHandlers, type JobPayloads } from './jobs.js';
+import { registerGraphql } from './graphql/plugin.js';
+import { accountsGraphql } from './modules/accounts/accounts.graphql.js';
 import { AccountsRepository } from './modules/accounts/accounts.repository.js';
 import { accountsRoutes } from './modules/accounts/accounts.routes.js';
 import { AccountsService } from './modules/accounts/accounts.service.js';
 import { AuthService } from './modules/auth/auth.service.js';
+import { ordersGraphql } from './modules/orders/orders.graphql.js';
 import { OrdersRepository } from './modules/orders/orders.repository.js';
 import { ordersRoutes } from './modules/orders/orders.routes.js';
 import { OrdersService } from './modules/orders/orders.service.js';
@@ -26,6 +29,7 @@ import { PostgresProfilesRepository } from './modules/users/profiles.repository.
 import { profilesRoutes } from './modules/users/profiles.routes.js';
 import { ProfilesService } from './modules/users/profiles.service.js';
 import { userByIdCache } from './modules/users/users.caches.js';
+import { usersGraphql } from './modules/users/users.graphql.js';
 import { PostgresUsersRepository } from './modules/users/users.repository.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { UsersService } from './modules/users/users.service.js';
@@ -399,6 +403,12 @@ export async function buildApp(
   const { accounts, orders, idempotency } = services;
   await server.register(accountsRoutes, { prefix: '/api/v1', accounts, idempotency });
   await server.register(ordersRoutes, { prefix: '/api/v1', orders, idempotency });
+  // The other door into the same services.
+  await registerGraphql(server, config, [
+    usersGraphql(services.users),
+    ordersGraphql(orders),
+    accountsGraphql(accounts),
+  ]);
 
   deps.cache.logTo(server.log);
   const viewFlusher = new WriteBehindFlusher(
