@@ -20,6 +20,7 @@ import { OrdersService } from './modules/orders/orders.service.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { PostgresSessionsRepository } from './modules/auth/sessions.repository.js';
 import { SessionsService } from './modules/auth/sessions.service.js';
+import { postsGraphql } from './modules/posts/posts.graphql.js';
 import { PostgresPostsRepository } from './modules/posts/posts.repository.js';
 import { postsRoutes } from './modules/posts/posts.routes.js';
 import { PostSchema } from './modules/posts/posts.schemas.js';
@@ -432,6 +433,7 @@ export async function buildApp(
   // The other door into the same services.
   await registerGraphql(server, config, [
     usersGraphql(services.users),
+    postsGraphql(services.posts, services.profiles),
     ordersGraphql(orders),
     accountsGraphql(accounts),
   ]);

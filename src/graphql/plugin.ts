@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { GraphQLError, Location, NoSchemaIntrospectionCustomRule } from 'graphql';
 import mercurius from 'mercurius';
 import type { Config } from '../config.js';
 import { formatGraphqlErrors } from './errors.js';
@@ -47,8 +47,21 @@ export async function registerGraphql(
         ...(config.graphqlIntrospection ? [] : [NoSchemaIntrospectionCustomRule]),
       ],
     });
+    // mercurius reads a query that isn't GraphQL as a JSON syntax tree, which nothing here
+    // expects (`"query": "1"` would be a 500): only what GraphQL's parser produced (it alone
+    // sets a Location) goes on.
+    scope.graphql.addHook('preValidation', (_schema, document) => {
+      if (!(document.loc instanceof Location)) {
+        throw new GraphQLError('Syntax Error: the query is not a GraphQL document');
+      }
+    });
     scope.graphql.addHook('preExecution', (schema, document, _context, variables) => {
       checkCost(schema, document, variables, limits.maxCost);
+    });
+    // GraphQL over HTTP allows `"extensions": null`, which mercurius' body schema refuses.
+    scope.addHook('preValidation', async (request) => {
+      const body = request.body as { extensions?: unknown } | null | undefined;
+      if (body && typeof body === 'object' && body.extensions === null) delete body.extensions;
     });
     scope.addHook('onSend', async (request, reply, payload) => {
       const type = reply.getHeader('content-type');
