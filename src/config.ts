@@ -174,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ...jobsConfig(env),
     ...commerceConfig(env),
     ...metricsConfig(env, nodeEnv),
+    ...graphqlConfig(env, nodeEnv),
   };
 }
 
@@ -192,6 +193,18 @@ function metricsConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
       addressList,
       nodeEnv === 'production' ? ['127.0.0.0/8', '::1'] : [],
     ),
+  };
+}
+
+function graphqlConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
+  // A schema map and a query console help a developer; in production they help an attacker.
+  const exploring = nodeEnv !== 'production';
+  return {
+    graphqlGraphiql: read(env, 'GRAPHQL_GRAPHIQL', bool, exploring),
+    graphqlIntrospection: read(env, 'GRAPHQL_INTROSPECTION', bool, exploring),
+    graphqlMaxDepth: read(env, 'GRAPHQL_MAX_DEPTH', int(1, 100), 8),
+    graphqlMaxAliases: read(env, 'GRAPHQL_MAX_ALIASES', int(0, 1000), 20),
+    graphqlMaxCost: read(env, 'GRAPHQL_MAX_COST', int(1, 10_000_000), 5_000),
   };
 }
 

@@ -1,3 +1,4 @@
+import { graphqlUsersPosts } from './graphql-users-posts.js';
 import type { Scenario } from './scenario.js';
 import { logins } from './logins.js';
 import { orders } from './orders.js';
@@ -5,6 +6,13 @@ import { transfers } from './transfers.js';
 import { usersById, usersByIdCached } from './users-by-id.js';
 
 /** Every scenario `npm run bench` runs, in order; a new one is a file here and a line below. */
-export const scenarios: Scenario[] = [usersById, usersByIdCached, logins, transfers, orders];
+export const scenarios: Scenario[] = [
+  usersById,
+  usersByIdCached,
+  logins,
+  transfers,
+  orders,
+  graphqlUsersPosts,
+];
 
 export type { Baseline, LoadPlan, Scenario, ScenarioContext } from './scenario.js';

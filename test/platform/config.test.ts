@@ -88,6 +88,11 @@ describe('loadConfig', () => {
     ['REQUEST_TIMEOUT_MS', '30s'],
     ['SHUTDOWN_TIMEOUT_MS', '99'],
     ['SHUTDOWN_DRAIN_MS', '-1'],
+    ['GRAPHQL_GRAPHIQL', 'sometimes'],
+    ['GRAPHQL_INTROSPECTION', '2'],
+    ['GRAPHQL_MAX_DEPTH', '0'],
+    ['GRAPHQL_MAX_ALIASES', '-1'],
+    ['GRAPHQL_MAX_COST', 'lots'],
   ];
   for (const [variable, value] of badValues) {
     it(`when ${variable} is "${value}", then the error names ${variable}`, () => {
@@ -118,6 +123,24 @@ describe('loadConfig', () => {
       assert.deepEqual(loadConfig({ TRUST_PROXY: raw }).trustProxy, expected);
     });
   }
+
+  it('when NODE_ENV is production, then GraphiQL and introspection are off unless set', () => {
+    const secret = { JWT_SECRET: 'x'.repeat(32) };
+    const production = loadConfig({ NODE_ENV: 'production', ...secret });
+    assert.equal(production.graphqlGraphiql, false);
+    assert.equal(production.graphqlIntrospection, false);
+    const opened = loadConfig({
+      NODE_ENV: 'production',
+      GRAPHQL_GRAPHIQL: 'true',
+      GRAPHQL_INTROSPECTION: 'true',
+      ...secret,
+    });
+    assert.equal(opened.graphqlGraphiql, true);
+    assert.equal(opened.graphqlIntrospection, true);
+    const development = loadConfig({});
+    assert.equal(development.graphqlGraphiql, true);
+    assert.equal(development.graphqlIntrospection, true);
+  });
 
   it('when DATABASE_URL is unset, then MIGRATE_ON_START defaults to true (embedded)', () => {
     assert.equal(loadConfig({}).migrateOnStart, true);

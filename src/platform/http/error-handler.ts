@@ -10,7 +10,7 @@ interface AjvIssue {
 }
 
 /** Per-field details from a schema validation failure, e.g. `body.email: must match format`. */
-function fieldErrors(context: string | undefined, issues: AjvIssue[]): FieldError[] {
+export function fieldErrors(context: string | undefined, issues: AjvIssue[]): FieldError[] {
   return issues.map((issue) => {
     const segments = issue.instancePath.split('/').filter(Boolean);
     const extra = issue.params?.missingProperty ?? issue.params?.additionalProperty;
@@ -53,7 +53,8 @@ const frameworkErrors: Record<string, { status: number; code: string; message: s
   FST_ERR_BAD_URL: { status: 400, code: 'BAD_REQUEST', message: 'Malformed URL' },
 };
 
-function toAppError(error: FastifyError): AppError | undefined {
+/** What an error means to a client, or undefined for a fault of ours (a 500). */
+export function toAppError(error: FastifyError): AppError | undefined {
   if (error instanceof AppError) return error;
   if (error.validation) {
     return new AppError(

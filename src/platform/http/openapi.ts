@@ -16,6 +16,7 @@ export async function registerOpenApi(app: FastifyInstance) {
       tags: [
         { name: 'auth' },
         { name: 'users' },
+        { name: 'posts' },
         { name: 'products' },
         { name: 'accounts' },
         { name: 'orders' },

@@ -12,6 +12,8 @@ export const PageQuerySchema = {
 export interface PageRequest {
   page: number;
   pageSize: number;
+  /** Rows to skip, when the caller counts in rows (GraphQL's limit/offset); wins over page. */
+  offset?: number;
 }
 
 export interface Page<T> {
@@ -19,8 +21,8 @@ export interface Page<T> {
   totalCount: number;
 }
 
-export function offsetOf({ page, pageSize }: PageRequest) {
-  return { offset: (page - 1) * pageSize, limit: pageSize };
+export function offsetOf({ page, pageSize, offset }: PageRequest) {
+  return { offset: offset ?? (page - 1) * pageSize, limit: pageSize };
 }
 
 /** Builds the page URL from the request's own path and query, with another page number. */

@@ -1,0 +1,45 @@
+import { Compile } from 'typebox/compile';
+import { Type, type Static, type TSchema } from 'typebox';
+import { ValidationError } from '../platform/http/errors.js';
+import { fieldErrors } from '../platform/http/error-handler.js';
+import { MAX_PAGE_SIZE, type PageRequest } from '../platform/http/pagination.js';
+
+/**
+ * GraphQL checks types; the REST schemas check the rest (lengths, formats, ranges). Arguments
+ * go through the very TypeBox schemas the routes use, so both doors refuse the same input
+ * with the same VALIDATION_ERROR and field names.
+ */
+export function argumentsChecker<T extends TSchema>(schema: T, context = 'input') {
+  const compiled = Compile(schema);
+  return (value: unknown): Static<T> => {
+    if (compiled.Check(value)) return value;
+    throw new ValidationError(
+      'Arguments are invalid',
+      fieldErrors(
+        context,
+        // Required and extra fields are GraphQL's to refuse; what is left has a path and a message.
+        [...compiled.Errors(value)].map(({ instancePath, message }) => ({ instancePath, message })),
+      ),
+    );
+  };
+}
+
+export const checkId = argumentsChecker(
+  Type.Object({ id: Type.String({ format: 'uuid' }) }),
+  'args',
+);
+
+const checkPage = argumentsChecker(
+  Type.Object({
+    limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE }),
+    // As deep as REST's last page (1,000,000 pages of 100).
+    offset: Type.Integer({ minimum: 0, maximum: 100_000_000 }),
+  }),
+  'args',
+);
+
+/** `limit`/`offset` arguments as the page request services take. */
+export function pageOf(args: { limit: number; offset: number }): PageRequest {
+  const { limit, offset } = checkPage({ limit: args.limit, offset: args.offset });
+  return { page: 1, pageSize: limit, offset };
+}

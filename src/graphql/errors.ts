@@ -1,0 +1,114 @@
+import type { FastifyError, FastifyReply } from 'fastify';
+import { GraphQLError, type ExecutionResult, type SourceLocation } from 'graphql';
+import type { MercuriusContext } from 'mercurius';
+import { toAppError } from '../platform/http/error-handler.js';
+import { AppError } from '../platform/http/errors.js';
+import { wantsGraphqlResponse } from './media.js';
+
+/**
+ * The GraphQL error formatter: the one place, besides the Fastify error handler, where errors
+ * become responses. Service errors keep their REST code in `extensions.code` (with `details`);
+ * the document's own faults are GRAPHQL_VALIDATION_FAILED, or the limit's code (QUERY_TOO_DEEP,
+ * TOO_MANY_ALIASES, QUERY_TOO_COMPLEX); anything unexpected is logged and answered as
+ * INTERNAL_SERVER_ERROR without detail.
+ *
+ * Status codes follow GraphQL over HTTP: once the operation ran, 200 (errors sit next to the
+ * data); a document that doesn't parse, validate or fit the limits is 400 for clients that
+ * accept application/graphql-response+json and 200 for plain application/json ones; what
+ * fails before GraphQL (a bad token, the rate limit, malformed JSON) keeps its HTTP status.
+ */
+
+interface FormattedError {
+  message: string;
+  locations?: readonly SourceLocation[];
+  path?: readonly (string | number)[];
+  extensions: { code: string; details?: unknown };
+}
+
+/** A problem of the HTTP request itself, answered with its own status like REST answers it. */
+interface Described {
+  error: FormattedError;
+  http?: AppError;
+}
+
+const INTERNAL = new AppError(500, 'INTERNAL_SERVER_ERROR', 'Something went wrong on our side');
+
+// mercurius' own request errors, named with this API's codes.
+const mercuriusCodes: Record<string, { status: number; code: string }> = {
+  MER_ERR_GQL_VALIDATION: { status: 400, code: 'GRAPHQL_VALIDATION_FAILED' },
+  MER_ERR_GQL_PERSISTED_QUERY_NOT_FOUND: { status: 400, code: 'GRAPHQL_VALIDATION_FAILED' },
+  MER_ERR_METHOD_NOT_ALLOWED: { status: 405, code: 'METHOD_NOT_ALLOWED' },
+};
+
+function fromAppError(error: AppError, where?: GraphQLError): FormattedError {
+  const extensions: FormattedError['extensions'] = { code: error.code };
+  if (error.details !== undefined) extensions.details = error.details;
+  return { message: error.message, locations: where?.locations, path: where?.path, extensions };
+}
+
+function documentError(error: GraphQLError): FormattedError {
+  const code = typeof error.extensions.code === 'string' ? error.extensions.code : undefined;
+  return {
+    message: error.message,
+    locations: error.locations,
+    extensions: { code: code ?? 'GRAPHQL_VALIDATION_FAILED', details: error.extensions.details },
+  };
+}
+
+function describeCause(cause: Error, wrapper: FastifyError | undefined, log: Logger): Described {
+  if (cause instanceof GraphQLError) return { error: documentError(cause) };
+  const known = wrapper?.code ? mercuriusCodes[wrapper.code] : undefined;
+  const appError = toAppError(cause as FastifyError);
+  // A schema failure of the HTTP request (say, a non-string query) is REST's VALIDATION_ERROR.
+  if (appError && (cause as FastifyError).validation) return http(appError);
+  if (known && known.status !== 400)
+    return http(new AppError(known.status, known.code, cause.message));
+  if (known) return { error: { message: cause.message, extensions: { code: known.code } } };
+  if (appError) return http(appError);
+  log.error({ err: cause }, 'unhandled error');
+  return http(INTERNAL);
+}
+
+type Logger = FastifyReply['log'];
+
+const http = (appError: AppError): Described => ({ error: fromAppError(appError), http: appError });
+
+function describe(error: GraphQLError, executed: boolean, log: Logger): Described[] {
+  const original = error.originalError as (FastifyError & { errors?: Error[] }) | undefined;
+  if (original && Array.isArray(original.errors)) {
+    return original.errors.map((cause) => describeCause(cause, original, log));
+  }
+  if (!original) {
+    if (!executed || error.extensions.code) return [{ error: documentError(error) }];
+    // A field the schema promises non-null came back null: a fault of ours.
+    log.error({ err: error }, 'GraphQL execution error');
+    return [{ error: fromAppError(INTERNAL, error) }];
+  }
+  if (original instanceof GraphQLError && original.extensions.code) {
+    return [{ error: documentError(original) }];
+  }
+  const appError = toAppError(original);
+  if (appError) {
+    if (appError.statusCode >= 500) log.warn({ err: original }, appError.message);
+    return [executed ? { error: fromAppError(appError, error) } : http(appError)];
+  }
+  if (!executed) return [describeCause(original, undefined, log)];
+  log.error({ err: original }, 'unhandled error');
+  return [{ error: fromAppError(INTERNAL, error) }];
+}
+
+export function formatGraphqlErrors(
+  execution: ExecutionResult & Required<Pick<ExecutionResult, 'errors'>>,
+  context: MercuriusContext,
+) {
+  const { reply } = context;
+  // mercurius hands over executed results with a data entry (null when a root field failed).
+  const executed = execution.data !== undefined;
+  const described = execution.errors.flatMap((error) => describe(error, executed, reply.log));
+  const errors = described.map((d) => d.error);
+  if (executed) return { statusCode: 200, response: { data: execution.data, errors } };
+  const failure = described.find((d) => d.http)?.http;
+  if (failure?.headers) void reply.headers(failure.headers);
+  const statusCode = failure?.statusCode ?? (wantsGraphqlResponse(reply.request) ? 400 : 200);
+  return { statusCode, response: { errors } };
+}
