@@ -28,6 +28,7 @@ import { ProfilesService } from './modules/users/profiles.service.js';
 import { userByIdCache } from './modules/users/users.caches.js';
 import { PostgresUsersRepository } from './modules/users/users.repository.js';
 import { usersRoutes } from './modules/users/users.routes.js';
+import { usersV2Routes } from './modules/users/users.v2.routes.js';
 import { UsersService } from './modules/users/users.service.js';
 import { PublicProfileSchema, UserSchema } from './modules/users/users.schemas.js';
 import { registerAuthentication } from './platform/auth/authenticate.js';
@@ -68,6 +69,7 @@ import { registerOpenApi } from './platform/http/openapi.js';
 import { registerRateLimit } from './platform/http/rate-limit.js';
 import { registerQueuesDashboard } from './platform/http/queues-dashboard.js';
 import { requestIdFrom } from './platform/http/request-id.js';
+import { registerVersioning, rewriteApiUrl } from './platform/http/versioning.js';
 import { closeQueues, connectQueueRedis, openQueues } from './platform/jobs/bullmq.js';
 import { registerWorkerHealth } from './platform/jobs/worker-health.js';
 import { startWorkers } from './platform/jobs/workers.js';
@@ -345,12 +347,19 @@ export async function buildApp(
     http: { requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
     trustProxy: trustProxyOption(config.trustProxy),
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+    // An unversioned /api request is routed by its api-version header (versioning.ts).
+    rewriteUrl: rewriteApiUrl,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Bodies are JSON; anything else is refused rather than parsed as text.
   server.removeContentTypeParser('text/plain');
   server.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+  });
+  registerVersioning(server, {
+    deprecation: config.apiV1Deprecation,
+    sunset: config.apiV1Sunset,
+    link: config.apiV1DeprecationLink,
   });
   // A response sent during shutdown closes its connection: a keep-alive client would otherwise
   // hold server.close() open until the shutdown timeout kills the process.
@@ -372,14 +381,19 @@ export async function buildApp(
     // The docs UI sets its own policy; JSON responses need none beyond helmet's defaults.
     contentSecurityPolicy: false,
   });
-  await server.register(cors, { origin: config.corsOrigins.length ? config.corsOrigins : false });
+  await server.register(cors, {
+    origin: config.corsOrigins.length ? config.corsOrigins : false,
+    // Browsers hide response headers from scripts unless listed: these tell a client which
+    // version answered and when v1 goes away.
+    exposedHeaders: ['api-version', 'deprecation', 'sunset', 'link', 'x-request-id'],
+  });
   await server.register(compress, {
     global: true,
     encodings: ['br', 'gzip', 'deflate'],
     zlibOptions: { level: 6 },
     brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 6 } },
   });
-  await registerOpenApi(server);
+  await registerOpenApi(server, config.apiV1Deprecation !== undefined);
 
   // Order matters: the actor is known before the limiter keys on it; a bad token is refused after.
   registerAuthentication(server, services.tokens, deps.revocations);
@@ -399,6 +413,14 @@ export async function buildApp(
   const { accounts, orders, idempotency } = services;
   await server.register(accountsRoutes, { prefix: '/api/v1', accounts, idempotency });
   await server.register(ordersRoutes, { prefix: '/api/v1', orders, idempotency });
+
+  // API v2: the resources whose representation changed; the same services behind them.
+  const exactCountLimit = config.apiExactCountLimit;
+  await server.register(usersV2Routes, {
+    prefix: '/api/v2',
+    users: services.users,
+    exactCountLimit,
+  });
 
   deps.cache.logTo(server.log);
   const viewFlusher = new WriteBehindFlusher(
