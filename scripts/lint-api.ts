@@ -15,7 +15,6 @@ import { API_VERSIONS } from '../src/platform/http/versioning.js';
  */
 
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'stratum-openapi-'));
-let status = 1;
 try {
   const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dir, JWT_SECRET: 'x'.repeat(32) });
   const database = await createPglite(path.join(dir, 'pglite'));
@@ -39,8 +38,7 @@ try {
     ['lint', '--ruleset', '.spectral.yaml', '--fail-severity', 'error', ...files],
     { stdio: 'inherit', shell: false },
   );
-  status = spectral.status ?? 1;
+  process.exitCode = spectral.status ?? 1;
 } finally {
   await fs.rm(dir, { recursive: true, force: true });
 }
-process.exit(status);

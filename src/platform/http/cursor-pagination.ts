@@ -3,8 +3,7 @@ import { Type, type TSchema } from 'typebox';
 import type { CollectionCount } from '../db/count.js';
 import type { Keyset } from '../db/keyset.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { meta } from './envelope.js';
-import { MAX_PAGE_SIZE } from './pagination.js';
+import { LINK_MAX_LENGTH, MAX_PAGE_SIZE, meta, MetaSchema } from './envelope.js';
 
 /** v2 lists: a cursor instead of a page number, and a count only when asked for. */
 
@@ -79,15 +78,14 @@ export function cursorListEnvelopeSchema<T extends TSchema>(item: T) {
   return Type.Object({
     data: Type.Array(item, { maxItems: MAX_PAGE_SIZE }),
     meta: Type.Object({
-      timestamp: Type.String({ format: 'date-time' }),
-      requestId: Type.String(),
+      ...MetaSchema.properties,
       limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE }),
       totalCount: Type.Optional(Type.Integer({ minimum: 0 })),
       totalCountEstimated: Type.Optional(Type.Boolean()),
     }),
     links: Type.Object({
-      self: Type.String(),
-      next: Type.Union([Type.String(), Type.Null()], {
+      self: Type.String({ maxLength: LINK_MAX_LENGTH }),
+      next: Type.Union([Type.String({ maxLength: LINK_MAX_LENGTH }), Type.Null()], {
         description: 'The next page; null on the last one',
       }),
     }),

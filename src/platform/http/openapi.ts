@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { withGlobalResponses, withImplicitBounds } from './openapi-limits.js';
 import {
   API_VERSION_HEADER,
   API_VERSIONS,
@@ -13,6 +14,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 /** The parts of an OpenAPI document this file reads or writes; the rest passes through. */
 interface Operation {
   parameters?: unknown[];
+  responses?: Record<string, unknown>;
   [field: string]: unknown;
 }
 type PathItem = Partial<Record<(typeof METHODS)[number], Operation>> & Record<string, unknown>;
@@ -48,13 +50,10 @@ function versionParameter(version: ApiVersion) {
   };
 }
 
-function withVersionHeader(
-  operation: Operation,
-  version: ApiVersion,
-  deprecated: boolean,
-): Operation {
+function forVersion(operation: Operation, version: ApiVersion, deprecated: boolean): Operation {
   const parameters = [...(operation.parameters ?? []), versionParameter(version)];
-  return { ...operation, parameters, ...(deprecated ? { deprecated: true } : {}) };
+  const responses = withGlobalResponses(operation.responses ?? {});
+  return { ...operation, parameters, responses, ...(deprecated ? { deprecated: true } : {}) };
 }
 
 function belongsTo(path: string, version: ApiVersion): boolean {
@@ -80,16 +79,15 @@ export function versionDocument(
     const versioned: PathItem = { ...item };
     for (const method of METHODS) {
       const operation = item[method];
-      if (operation)
-        versioned[method] = withVersionHeader(operation, version, !!options.deprecated);
+      if (operation) versioned[method] = forVersion(operation, version, !!options.deprecated);
     }
     paths[path] = versioned;
   }
-  return {
+  return withImplicitBounds({
     ...full,
     info: { ...full.info, title: `${full.info.title} v${version}`, version: `${version}.0.0` },
     paths,
-  };
+  }) as Document;
 }
 
 /** The OpenAPI documents generated from the route schemas, one per version, and a docs UI. */
@@ -109,7 +107,14 @@ export async function registerOpenApi(app: FastifyInstance, v1Deprecated = false
       ],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              'Access token from /api/v1/auth/login, valid 15 minutes by default. Verified as ' +
+              'RFC8725 advises: one configured HMAC algorithm, issuer, audience and expiry checked.',
+          },
         },
       },
     },
