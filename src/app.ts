@@ -17,6 +17,10 @@ import { OrdersService } from './modules/orders/orders.service.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { PostgresSessionsRepository } from './modules/auth/sessions.repository.js';
 import { SessionsService } from './modules/auth/sessions.service.js';
+import { PostgresPostsRepository } from './modules/posts/posts.repository.js';
+import { postsRoutes } from './modules/posts/posts.routes.js';
+import { PostSchema } from './modules/posts/posts.schemas.js';
+import { PostsService } from './modules/posts/posts.service.js';
 import { productCache } from './modules/products/products.caches.js';
 import { PostgresProductsRepository } from './modules/products/products.repository.js';
 import { productsRoutes } from './modules/products/products.routes.js';
@@ -93,7 +97,7 @@ export interface Dependencies {
   revocations: RevocationList;
   loginFailures: FailureCounter;
   cache: GuardedCache;
-  /** Pending profile views (write-behind). */
+  /** Pending post views (write-behind). */
   viewCounters: PendingCounters;
 }
 
@@ -151,7 +155,9 @@ export function adapters(
     viewCountersName?: string;
   } = {},
 ): Dependencies {
-  const { queueRedis, viewCountersName = 'views' } = options;
+  // Not 'views': batches of profile views left there by an older version must not be
+  // applied as post views.
+  const { queueRedis, viewCountersName = 'post-views' } = options;
   const store = redis ? new RedisCache(redis) : new MemoryCache(settings.cacheMaxEntries);
   return {
     database,
@@ -195,7 +201,13 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.jwtAccessTtlMs,
   );
   const cacheSettings = { ttlMs: config.cacheUserTtlMs, negativeTtlMs: config.cacheNegativeTtlMs };
-  const profiles = new ProfilesService(db, new PostgresProfilesRepository(db), deps.viewCounters);
+  const profiles = new ProfilesService(new PostgresProfilesRepository(db));
+  const posts = new PostsService(
+    db,
+    new PostgresPostsRepository(db),
+    deps.viewCounters,
+    (actor, id) => profiles.exists(actor, id),
+  );
   const accounts = new AccountsService(db, new AccountsRepository(db), config.defaultCurrency);
   const users = new UsersService(
     db,
@@ -221,7 +233,19 @@ export function buildServices(config: Config, deps: Dependencies) {
     productCache(deps.cache, cacheSettings),
   );
   const orders = new OrdersService(db, new OrdersRepository(db), accounts, products, users, jobs);
-  return { tokens, sessions, users, profiles, auth, jobs, accounts, idempotency, products, orders };
+  return {
+    tokens,
+    sessions,
+    users,
+    profiles,
+    posts,
+    auth,
+    jobs,
+    accounts,
+    idempotency,
+    products,
+    orders,
+  };
 }
 
 export type Services = ReturnType<typeof buildServices>;
@@ -311,7 +335,7 @@ export interface App {
   services: Services;
   jobs: Jobs;
   lifecycle: Lifecycle;
-  /** Profile views into the database; flushes on its own and once more on server close. */
+  /** Post views into the database; flushes on its own and once more on server close. */
   viewFlusher: WriteBehindFlusher;
 }
 
@@ -377,6 +401,7 @@ export async function buildApp(
   server.addSchema(UserSchema);
   server.addSchema(PublicProfileSchema);
   server.addSchema(ProductSchema);
+  server.addSchema(PostSchema);
   await server.register(helmet, {
     // The docs UI sets its own policy; JSON responses need none beyond helmet's defaults.
     contentSecurityPolicy: false,
@@ -409,6 +434,7 @@ export async function buildApp(
   await server.register(usersRoutes, { prefix: '/api/v1', users: services.users });
   await server.register(authRoutes, { prefix: '/api/v1', auth: services.auth });
   await server.register(profilesRoutes, { prefix: '/api/v1', profiles: services.profiles });
+  await server.register(postsRoutes, { prefix: '/api/v1', posts: services.posts });
   await server.register(productsRoutes, { prefix: '/api/v1', products: services.products });
   const { accounts, orders, idempotency } = services;
   await server.register(accountsRoutes, { prefix: '/api/v1', accounts, idempotency });
@@ -425,7 +451,7 @@ export async function buildApp(
   deps.cache.logTo(server.log);
   const viewFlusher = new WriteBehindFlusher(
     deps.viewCounters,
-    (batch) => services.profiles.applyViews(batch),
+    (batch) => services.posts.applyViews(batch),
     // A batch's transaction takes milliseconds; a flusher silent this long has died.
     { intervalMs: config.flushIntervalMs, leaseMs: 30_000, logger: server.log },
   );

@@ -39,6 +39,15 @@ const MATRIX: Record<string, Row> = {
   'DELETE /api/v1/users/{id}': { guest: 401, user: 404, self: 403, other: 404, admin: 204 },
   // Public profiles: anyone, guests included (README, "Caching").
   'GET /api/v1/users/{id}/profile': all(200),
+  // Posts: anyone reads them; write:posts writes as oneself; the author or moderate:posts
+  // (admins) changes and deletes. Posts are public, so others' answer 403, not 404 (README).
+  'GET /api/v1/posts': all(200),
+  'POST /api/v1/posts': { guest: 401, user: 201, self: 201, other: 201, admin: 201 },
+  'GET /api/v1/posts/{id}': all(200),
+  'PUT /api/v1/posts/{id}': authorOrModerator(200),
+  'PATCH /api/v1/posts/{id}': authorOrModerator(200),
+  'DELETE /api/v1/posts/{id}': authorOrModerator(204),
+  'GET /api/v1/users/{id}/posts': all(200),
   // The catalogue: anyone reads it; only write:products (admins) changes it.
   'GET /api/v1/products': all(200),
   'POST /api/v1/products': { guest: 401, user: 403, self: 403, other: 403, admin: 201 },
@@ -70,15 +79,22 @@ function ownerOrAdmin(status: number): Row {
   return { guest: 401, user: 404, self: status, other: 404, admin: status };
 }
 
+function authorOrModerator(status: number): Row {
+  return { guest: 401, user: 403, self: status, other: 403, admin: status };
+}
+
 const product = { name: 'Kettle', description: '', priceMinor: 3500, currency: 'USD' };
+const post = { title: 'Matrix', content: 'A post the target wrote.' };
 
 /**
- * What a case's :id names. target: the user of a users route; productId: a product; walletId:
+ * What a case's :id names. target: the user of a users route; productId: a product; postId: a
+ * post the target wrote; walletId:
  * the target's wallet (funded); transferId: a deposit into it; orderId: a paid order of theirs.
  */
 interface Fixture {
   target: TestUser;
   productId: string;
+  postId: string;
   walletId: string;
   payeeWalletId: string;
   transferId: string;
@@ -87,6 +103,7 @@ interface Fixture {
 
 function idFor(path: string, f: Fixture): string {
   if (path.includes('/products/')) return f.productId;
+  if (path.includes('/posts/')) return f.postId;
   if (path.includes('/accounts/')) return f.walletId;
   if (path.includes('/transfers/')) return f.transferId;
   if (path.includes('/orders/')) return f.orderId;
@@ -108,6 +125,9 @@ function requestFor(route: string, fixture: Fixture) {
     'POST /api/v1/products': product,
     'PUT /api/v1/products/{id}': { ...product, active: true },
     'PATCH /api/v1/products/{id}': { priceMinor: 3600 },
+    'POST /api/v1/posts': post,
+    'PUT /api/v1/posts/{id}': { ...post, title: 'Replaced' },
+    'PATCH /api/v1/posts/{id}': { content: 'Edited.' },
     'POST /api/v1/transfers': {
       fromAccountId: fixture.walletId,
       toAccountId: fixture.payeeWalletId,
@@ -152,8 +172,12 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
     const adminActor = { userId: admin.id, role: 'admin' as const };
     const target = await createUserAndLogin(app.server, services);
     const { id: productId } = await services.products.createProduct(adminActor, product);
+    const { id: postId } = await services.posts.createPost(
+      { userId: target.id, role: 'user' },
+      post,
+    );
     const none = { walletId: '', payeeWalletId: '', transferId: '', orderId: '' };
-    if (!/accounts|transfers|orders/.test(route)) return { target, productId, ...none };
+    if (!/accounts|transfers|orders/.test(route)) return { target, productId, postId, ...none };
     const payee = await createUserAndLogin(app.server, services);
     const wallet = (await services.accounts.walletOf(target.id))!;
     const deposit = await services.accounts.deposit(adminActor, wallet.id, {
@@ -166,6 +190,7 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
     return {
       target,
       productId,
+      postId,
       walletId: wallet.id,
       payeeWalletId: (await services.accounts.walletOf(payee.id))!.id,
       transferId: deposit.id,

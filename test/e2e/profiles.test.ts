@@ -8,15 +8,11 @@ interface ProfileBody {
   id: string;
   name: string;
   createdAt: string;
-  profileViews: number;
 }
 
 for (const setup of cacheSetups) {
   describe(`public profiles on ${setup.name}`, { skip: setup.skip }, () => {
-    const context = useInstrumentedApp(setup, {
-      // Flushes only when a test asks: the counts are checked exactly.
-      env: { FLUSH_INTERVAL_MS: '3600000' },
-    });
+    const context = useInstrumentedApp(setup);
 
     const profile = (id: string) =>
       context.app.server.inject({ method: 'GET', url: `/api/v1/users/${id}/profile` });
@@ -33,9 +29,8 @@ for (const setup of cacheSetups) {
       const res = await profile(user.id);
       assert.equal(res.statusCode, 200, res.body);
       const body = res.json<{ data: ProfileBody }>().data;
-      assert.deepEqual(Object.keys(body).sort(), ['createdAt', 'id', 'name', 'profileViews']);
+      assert.deepEqual(Object.keys(body).sort(), ['createdAt', 'id', 'name']);
       assert.equal(body.id, user.id);
-      assert.equal(body.profileViews, 0);
     });
 
     it('when a user is renamed, then the next profile read has the new name', async () => {
@@ -73,15 +68,6 @@ for (const setup of cacheSetups) {
       const res = await profile(randomUUID());
       assert.equal(res.statusCode, 404);
       assert.equal(res.json<{ error: { code: string } }>().error.code, 'NOT_FOUND');
-    });
-
-    it('when views are flushed, then the profile shows them', async () => {
-      const user = await createUserAndLogin(context.app.server, context.app.services);
-      await Promise.all(Array.from({ length: 50 }, () => profile(user.id)));
-      assert.equal((await profile(user.id)).json<{ data: ProfileBody }>().data.profileViews, 0);
-      await context.app.viewFlusher.flush();
-      const res = await profile(user.id);
-      assert.equal(res.json<{ data: ProfileBody }>().data.profileViews, 51);
     });
   });
 }

@@ -6,7 +6,7 @@ import { UserIdParams } from './users.schemas.js';
 
 const PublicProfile = Type.Ref('PublicProfile');
 
-/** Public profiles: readable by anyone, guests included; every read counts as a view. */
+/** Public profiles: readable by anyone, guests included. */
 export const profilesRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfilesService }> = async (
   app,
   { profiles },

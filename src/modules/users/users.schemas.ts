@@ -33,10 +33,6 @@ export const PublicProfileSchema = Type.Object(
     id: Type.String({ format: 'uuid' }),
     name: Name,
     createdAt: Type.String({ format: 'date-time' }),
-    profileViews: Type.Integer({
-      minimum: 0,
-      description: 'Views as of the last flush (FLUSH_INTERVAL_MS); the latest ones follow',
-    }),
   },
   { $id: 'PublicProfile', title: 'PublicProfile' },
 );

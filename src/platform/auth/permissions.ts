@@ -9,6 +9,7 @@ export const PERMISSIONS = [
   'delete:users',
   'read:posts',
   'write:posts',
+  'moderate:posts',
   'read:products',
   'write:products',
   'read:orders',
@@ -23,7 +24,8 @@ export type Permission = (typeof PERMISSIONS)[number];
 /**
  * The one role-to-permissions map. `read:users` means reading *other* users (everyone may read
  * and edit themselves); `*:orders` and `*:accounts` likewise cover other people's, which only
- * admins may touch. Ownership is checked by the services.
+ * admins may touch; `moderate:posts` is changing and deleting other people's posts.
+ * Ownership is checked by the services.
  */
 export const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
   admin: PERMISSIONS,

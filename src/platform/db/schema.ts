@@ -14,8 +14,6 @@ export interface UsersTable {
   role: UserRole;
   status: UserStatus;
   password_hash: string | null;
-  /** bigint: the driver returns it as a string (or bigint); convert with Number(). */
-  profile_views: ColumnType<string | number | bigint, never, string | number | bigint>;
   version: ColumnType<string | number | bigint, never, string | number | bigint>;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -157,7 +155,21 @@ export interface OrderItemsTable {
   updated_at: Timestamp;
 }
 
+export interface PostsTable {
+  id: string;
+  author_id: string;
+  title: string;
+  content: string;
+  /** bigint: the driver returns it as a string (or bigint); convert with Number(). */
+  view_count: BigintDefault;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  /** Generated from title and content; never written. Read only inside SQL. */
+  search: ColumnType<string, never, never>;
+}
+
 export interface DB {
+  posts: PostsTable;
   orders: OrdersTable;
   order_items: OrderItemsTable;
   accounts: AccountsTable;

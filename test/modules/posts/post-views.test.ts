@@ -13,7 +13,13 @@ const engine = engines.find((e) => e.name === 'postgres')!;
 const skip = engine.skip ?? redisSkip;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('profile views written behind (PostgreSQL + Redis)', { skip }, () => {
+const createPost = (app: StartedApp, authorId: string) =>
+  app.services.posts.createPost(
+    { userId: authorId, role: 'user' },
+    { title: 'Counted', content: 'Every read of this post is a view.' },
+  );
+
+describe('post views written behind (PostgreSQL + Redis)', { skip }, () => {
   let database: DatabaseHandle;
   let first: StartedApp;
   let second: StartedApp;
@@ -41,36 +47,35 @@ describe('profile views written behind (PostgreSQL + Redis)', { skip }, () => {
 
   async function storedViews(id: string): Promise<number> {
     const row = await database.db
-      .selectFrom('users')
-      .select(sql<string>`profile_views::text`.as('views'))
+      .selectFrom('posts')
+      .select(sql<string>`view_count::text`.as('views'))
       .where('id', '=', id)
       .executeTakeFirstOrThrow();
     return Number(row.views);
   }
 
   const view = (app: StartedApp, id: string) =>
-    app.server.inject({ method: 'GET', url: `/api/v1/users/${id}/profile` });
+    app.server.inject({ method: 'GET', url: `/api/v1/posts/${id}` });
 
-  async function someUsers(n: number) {
-    return Promise.all(
-      Array.from({ length: n }, () => createUserAndLogin(first.server, first.services)),
-    );
+  async function somePosts(n: number) {
+    const author = await createUserAndLogin(first.server, first.services);
+    return Promise.all(Array.from({ length: n }, () => createPost(first, author.id)));
   }
 
   it('when views arrive concurrently on two processes, then one flush adds exactly them', async () => {
-    const users = await someUsers(3);
+    const posts = await somePosts(3);
     await Promise.all(
-      Array.from({ length: 300 }, (_, i) => view(i % 2 ? first : second, users[i % 3]!.id)),
+      Array.from({ length: 300 }, (_, i) => view(i % 2 ? first : second, posts[i % 3]!.id)),
     );
     await first.viewFlusher.flush();
-    for (const user of users) assert.equal(await storedViews(user.id), 100);
+    for (const post of posts) assert.equal(await storedViews(post.id), 100);
   });
 
   it('when two processes flush at once while views keep coming, then the totals are exact', async () => {
-    const [user] = await someUsers(1);
+    const [post] = await somePosts(1);
     let sent = 0;
     for (let round = 0; round < 10; round++) {
-      const views = Array.from({ length: 40 }, (_, i) => view(i % 2 ? first : second, user!.id));
+      const views = Array.from({ length: 40 }, (_, i) => view(i % 2 ? first : second, post!.id));
       sent += views.length;
       await Promise.all([
         ...views,
@@ -80,37 +85,37 @@ describe('profile views written behind (PostgreSQL + Redis)', { skip }, () => {
       ]);
     }
     await Promise.all([first.viewFlusher.flush(), second.viewFlusher.flush()]);
-    assert.equal(await storedViews(user!.id), sent);
+    assert.equal(await storedViews(post!.id), sent);
   });
 
   it('when a flusher dies between claiming a batch and writing it, then another applies it once', async () => {
-    const [user] = await someUsers(1);
-    await Promise.all(Array.from({ length: 25 }, () => view(first, user!.id)));
+    const [post] = await somePosts(1);
+    await Promise.all(Array.from({ length: 25 }, () => view(first, post!.id)));
     // The dying flusher: claims (the RENAME) with a short lease, then never writes or acks.
     const crashed = new RedisPendingCounters(redis!, viewCountersName);
     const orphan = await crashed.claim(100);
-    assert.equal(orphan?.counts.get(user!.id), 25);
-    await Promise.all(Array.from({ length: 5 }, () => view(first, user!.id)));
+    assert.equal(orphan?.counts.get(post!.id), 25);
+    await Promise.all(Array.from({ length: 5 }, () => view(first, post!.id)));
     await second.viewFlusher.flush();
-    assert.equal(await storedViews(user!.id), 5, 'the orphan is leased: not taken yet');
+    assert.equal(await storedViews(post!.id), 5, 'the orphan is leased: not taken yet');
     await sleep(150);
     await Promise.all([first.viewFlusher.flush(), second.viewFlusher.flush()]);
-    assert.equal(await storedViews(user!.id), 30);
+    assert.equal(await storedViews(post!.id), 30);
     await Promise.all([first.viewFlusher.flush(), second.viewFlusher.flush()]);
-    assert.equal(await storedViews(user!.id), 30);
+    assert.equal(await storedViews(post!.id), 30);
     assert.equal(await redis!.scard(`stratum:v1:${viewCountersName}:batches`), 0);
   });
 
   it('when a flusher dies after its transaction committed but before the ack, then the batch is not counted twice', async () => {
-    const [user] = await someUsers(1);
-    await Promise.all(Array.from({ length: 7 }, () => view(first, user!.id)));
+    const [post] = await somePosts(1);
+    await Promise.all(Array.from({ length: 7 }, () => view(first, post!.id)));
     const crashed = new RedisPendingCounters(redis!, viewCountersName);
     const batch = (await crashed.claim(100))!;
-    await first.services.profiles.applyViews(batch); // committed; the ack never happens
-    assert.equal(await storedViews(user!.id), 7);
+    await first.services.posts.applyViews(batch); // committed; the ack never happens
+    assert.equal(await storedViews(post!.id), 7);
     await sleep(150);
     await second.viewFlusher.flush();
-    assert.equal(await storedViews(user!.id), 7);
+    assert.equal(await storedViews(post!.id), 7);
     assert.equal(await redis!.exists(`stratum:v1:${viewCountersName}:batch:${batch.id}`), 0);
   });
 
@@ -121,15 +126,15 @@ describe('profile views written behind (PostgreSQL + Redis)', { skip }, () => {
       viewCountersName,
       env: { FLUSH_INTERVAL_MS: '3600000' },
     });
-    const [user] = await someUsers(1);
-    await Promise.all(Array.from({ length: 12 }, () => view(third, user!.id)));
+    const [post] = await somePosts(1);
+    await Promise.all(Array.from({ length: 12 }, () => view(third, post!.id)));
     await third.close();
-    assert.equal(await storedViews(user!.id), 12);
+    assert.equal(await storedViews(post!.id), 12);
   });
 });
 
 describe(
-  'profile views written behind (embedded, memory counters)',
+  'post views written behind (embedded, memory counters)',
   { skip: engines[0]!.skip },
   () => {
     it('when the API process closes, then the views it counted are flushed', async () => {
@@ -138,16 +143,17 @@ describe(
       try {
         const app = await startApp(embedded, { database, env: { FLUSH_INTERVAL_MS: '3600000' } });
         const user = await createUserAndLogin(app.server, app.services);
+        const post = await createPost(app, user.id);
         await Promise.all(
           Array.from({ length: 9 }, () =>
-            app.server.inject({ method: 'GET', url: `/api/v1/users/${user.id}/profile` }),
+            app.server.inject({ method: 'GET', url: `/api/v1/posts/${post.id}` }),
           ),
         );
         await app.close();
         const row = await database.db
-          .selectFrom('users')
-          .select(sql<string>`profile_views::text`.as('views'))
-          .where('id', '=', user.id)
+          .selectFrom('posts')
+          .select(sql<string>`view_count::text`.as('views'))
+          .where('id', '=', post.id)
           .executeTakeFirstOrThrow();
         assert.equal(Number(row.views), 9);
       } finally {

@@ -1,0 +1,159 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requirePermission } from '../../platform/auth/permissions.js';
+import {
+  envelopeSchema,
+  errorResponses,
+  listEnvelopeSchema,
+  ok,
+} from '../../platform/http/envelope.js';
+import { paginated } from '../../platform/http/pagination.js';
+import { UserIdParams } from '../users/users.schemas.js';
+import {
+  CreatePostBody,
+  ListPostsQuery,
+  ListUserPostsQuery,
+  PatchPostBody,
+  PostIdParams,
+  ReplacePostBody,
+} from './posts.schemas.js';
+import type { PostsService } from './posts.service.js';
+
+const PostRef = Type.Ref('Post');
+const tags = ['posts'];
+const security = [{ bearerAuth: [] }];
+// Anyone may read posts; a token is accepted but changes nothing.
+const optionalSecurity: Record<string, string[]>[] = [{}, { bearerAuth: [] }];
+
+/** The posts controller: HTTP in, service call, envelope out. No rules here. */
+export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = async (
+  app,
+  { posts },
+) => {
+  app.get(
+    '/posts',
+    {
+      schema: {
+        tags,
+        security: optionalSecurity,
+        summary: 'List or search posts, newest or most relevant first (anyone)',
+        querystring: ListPostsQuery,
+        response: { 200: listEnvelopeSchema(PostRef), ...errorResponses(400, 429) },
+      },
+    },
+    async (request) => {
+      const { page = 1, pageSize = 20, q } = request.query;
+      const result = await posts.listPosts(request.actor, { page, pageSize, q });
+      return paginated(request, { page, pageSize }, result);
+    },
+  );
+
+  app.get(
+    '/posts/:id',
+    {
+      schema: {
+        tags,
+        security: optionalSecurity,
+        summary: 'Read a post (anyone); counts a view',
+        params: PostIdParams,
+        response: { 200: envelopeSchema(PostRef), ...errorResponses(400, 404, 429) },
+      },
+    },
+    async (request) => ok(request, await posts.getPost(request.actor, request.params.id)),
+  );
+
+  app.post(
+    '/posts',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Write a post as the caller (write:posts)',
+        body: CreatePostBody,
+        response: { 201: envelopeSchema(PostRef), ...errorResponses(400, 401, 403, 429) },
+      },
+      preHandler: requirePermission('write:posts'),
+    },
+    async (request, reply) => {
+      const post = await posts.createPost(request.actor, request.body);
+      return reply
+        .status(201)
+        .header('location', `${request.url.split('?')[0]}/${post.id}`)
+        .send(ok(request, post));
+    },
+  );
+
+  app.put(
+    '/posts/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Replace a post (its author, or moderate:posts)',
+        params: PostIdParams,
+        body: ReplacePostBody,
+        response: { 200: envelopeSchema(PostRef), ...errorResponses(400, 401, 403, 404, 429) },
+      },
+      preHandler: requirePermission('write:posts'),
+    },
+    async (request) =>
+      ok(request, await posts.updatePost(request.actor, request.params.id, request.body)),
+  );
+
+  app.patch(
+    '/posts/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Change the title or content of a post (its author, or moderate:posts)',
+        params: PostIdParams,
+        body: PatchPostBody,
+        response: { 200: envelopeSchema(PostRef), ...errorResponses(400, 401, 403, 404, 429) },
+      },
+      preHandler: requirePermission('write:posts'),
+    },
+    async (request) =>
+      ok(request, await posts.updatePost(request.actor, request.params.id, request.body)),
+  );
+
+  app.delete(
+    '/posts/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Delete a post (its author, or moderate:posts)',
+        params: PostIdParams,
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 429) },
+      },
+      preHandler: requirePermission('write:posts'),
+    },
+    async (request, reply) => {
+      await posts.deletePost(request.actor, request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/users/:id/posts',
+    {
+      schema: {
+        tags,
+        security: optionalSecurity,
+        summary: "List a user's posts, newest first (anyone)",
+        params: UserIdParams,
+        querystring: ListUserPostsQuery,
+        response: { 200: listEnvelopeSchema(PostRef), ...errorResponses(400, 404, 429) },
+      },
+    },
+    async (request) => {
+      const { page = 1, pageSize = 20 } = request.query;
+      const result = await posts.listUserPosts(request.actor, request.params.id, {
+        page,
+        pageSize,
+      });
+      return paginated(request, { page, pageSize }, result);
+    },
+  );
+};
