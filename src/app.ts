@@ -21,6 +21,8 @@ import { PostgresPostsRepository } from './modules/posts/posts.repository.js';
 import { postsRoutes } from './modules/posts/posts.routes.js';
 import { PostSchema } from './modules/posts/posts.schemas.js';
 import { PostsService } from './modules/posts/posts.service.js';
+import { postsV2Routes } from './modules/posts/posts.v2.routes.js';
+import { PostV2Schema } from './modules/posts/posts.v2.schemas.js';
 import { productCache } from './modules/products/products.caches.js';
 import { PostgresProductsRepository } from './modules/products/products.repository.js';
 import { productsRoutes } from './modules/products/products.routes.js';
@@ -402,6 +404,7 @@ export async function buildApp(
   server.addSchema(PublicProfileSchema);
   server.addSchema(ProductSchema);
   server.addSchema(PostSchema);
+  server.addSchema(PostV2Schema);
   await server.register(helmet, {
     // The docs UI sets its own policy; JSON responses need none beyond helmet's defaults.
     contentSecurityPolicy: false,
@@ -444,6 +447,12 @@ export async function buildApp(
   const exactCountLimit = config.apiExactCountLimit;
   await server.register(usersV2Routes, {
     prefix: '/api/v2',
+    users: services.users,
+    exactCountLimit,
+  });
+  await server.register(postsV2Routes, {
+    prefix: '/api/v2',
+    posts: services.posts,
     users: services.users,
     exactCountLimit,
   });

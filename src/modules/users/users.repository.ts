@@ -3,7 +3,7 @@ import { countOrEstimate, type CollectionCount } from '../../platform/db/count.j
 import type { Database } from '../../platform/db/database.js';
 import { isUniqueViolation, UniqueViolationError } from '../../platform/db/errors.js';
 import type { UserRole, UsersTable, UserStatus } from '../../platform/db/schema.js';
-import { rowsAfter, type Keyset } from '../../platform/db/keyset.js';
+import type { Keyset } from '../../platform/db/keyset.js';
 import type { Tx } from '../../platform/db/transaction.js';
 import type { UserSort } from './users.schemas.js';
 
@@ -81,6 +81,19 @@ function toUser(row: Pick<Selectable<UsersTable>, (typeof columns)[number]>): Us
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/**
+ * "The row comes after `after`" in (created_at DESC, id DESC) order. users.created_at keeps
+ * microseconds but a Date (and so a cursor) only milliseconds, so the position's exact
+ * timestamp is read back from its row by primary key; without that, rows sharing its
+ * millisecond (a batch inserted in one statement shares one now()) would be skipped. If the row
+ * was deleted meanwhile, the cursor's own timestamp stands in. (posts stores milliseconds.)
+ */
+function usersAfter(after: Keyset) {
+  const exact = sql`(select k.created_at from users as k where k.id = ${after.id}::uuid)`;
+  const createdAt = sql`coalesce(${exact}, ${after.createdAt.toISOString()}::timestamptz)`;
+  return sql<boolean>`(users.created_at, users.id) < (${createdAt}, ${after.id}::uuid)`;
 }
 
 const sortColumns = { createdAt: 'created_at', name: 'name', email: 'email' } as const;
@@ -168,7 +181,7 @@ export class PostgresUsersRepository implements UsersRepository {
       .orderBy('id', 'desc')
       .limit(limit);
     if (status) query = query.where('status', '=', status);
-    if (after) query = query.where(rowsAfter('users', after));
+    if (after) query = query.where(usersAfter(after));
     return (await query.execute()).map(toUser);
   }
 
