@@ -1,8 +1,9 @@
 import type { Scenario } from './scenario.js';
 import { logins } from './logins.js';
 import { usersById, usersByIdCached } from './users-by-id.js';
+import { v2DeepPage, v2FirstPage } from './v2-pages.js';
 
 /** Every scenario `npm run bench` runs, in order; a new one is a file here and a line below. */
-export const scenarios: Scenario[] = [usersById, usersByIdCached, logins];
+export const scenarios: Scenario[] = [usersById, usersByIdCached, logins, v2FirstPage, v2DeepPage];
 
 export type { LoadPlan, Scenario, ScenarioContext } from './scenario.js';
