@@ -21,7 +21,7 @@ function pagePlan(depth: number): Scenario['prepare'] {
     if (depth > 0) {
       const { rows } = await sql<{ created_at: Date; id: string }>`
         select created_at, id from users order by created_at desc, id desc
-        offset (select floor(count(*) * ${depth})::int from users) limit 1`.execute(db);
+        offset (select floor(count(*) * ${depth}::float8)::int from users) limit 1`.execute(db);
       const row = rows[0];
       if (!row) throw new Error('the users table is empty');
       path += `&cursor=${encodeCursor({ createdAt: row.created_at, id: row.id })}`;
