@@ -25,6 +25,8 @@ import { PostgresPostsRepository } from './modules/posts/posts.repository.js';
 import { postsRoutes } from './modules/posts/posts.routes.js';
 import { PostSchema } from './modules/posts/posts.schemas.js';
 import { PostsService } from './modules/posts/posts.service.js';
+import { postsV2Routes } from './modules/posts/posts.v2.routes.js';
+import { PostV2Schema } from './modules/posts/posts.v2.schemas.js';
 import { productCache } from './modules/products/products.caches.js';
 import { PostgresProductsRepository } from './modules/products/products.repository.js';
 import { productsRoutes } from './modules/products/products.routes.js';
@@ -37,6 +39,7 @@ import { userByIdCache } from './modules/users/users.caches.js';
 import { usersGraphql } from './modules/users/users.graphql.js';
 import { PostgresUsersRepository } from './modules/users/users.repository.js';
 import { usersRoutes } from './modules/users/users.routes.js';
+import { usersV2Routes } from './modules/users/users.v2.routes.js';
 import { UsersService } from './modules/users/users.service.js';
 import { PublicProfileSchema, UserSchema } from './modules/users/users.schemas.js';
 import { registerAuthentication } from './platform/auth/authenticate.js';
@@ -77,6 +80,7 @@ import { registerOpenApi } from './platform/http/openapi.js';
 import { registerRateLimit } from './platform/http/rate-limit.js';
 import { registerQueuesDashboard } from './platform/http/queues-dashboard.js';
 import { requestIdFrom } from './platform/http/request-id.js';
+import { registerVersioning, rewriteApiUrl } from './platform/http/versioning.js';
 import { closeQueues, connectQueueRedis, openQueues } from './platform/jobs/bullmq.js';
 import { Metrics } from './platform/metrics/metrics.js';
 import { registerMetricsRoute } from './platform/metrics/route.js';
@@ -378,12 +382,19 @@ export async function buildApp(
     http: { requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
     trustProxy: trustProxyOption(config.trustProxy),
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+    // An unversioned /api request is routed by its api-version header (versioning.ts).
+    rewriteUrl: rewriteApiUrl,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Bodies are JSON; anything else is refused rather than parsed as text.
   server.removeContentTypeParser('text/plain');
   server.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+  });
+  registerVersioning(server, {
+    deprecation: config.apiV1Deprecation,
+    sunset: config.apiV1Sunset,
+    link: config.apiV1DeprecationLink,
   });
   // A response sent during shutdown closes its connection: a keep-alive client would otherwise
   // hold server.close() open until the shutdown timeout kills the process.
@@ -402,18 +413,24 @@ export async function buildApp(
   server.addSchema(PublicProfileSchema);
   server.addSchema(ProductSchema);
   server.addSchema(PostSchema);
+  server.addSchema(PostV2Schema);
   await server.register(helmet, {
     // The docs UI sets its own policy; JSON responses need none beyond helmet's defaults.
     contentSecurityPolicy: false,
   });
-  await server.register(cors, { origin: config.corsOrigins.length ? config.corsOrigins : false });
+  await server.register(cors, {
+    origin: config.corsOrigins.length ? config.corsOrigins : false,
+    // Browsers hide response headers from scripts unless listed: these tell a client which
+    // version answered and when v1 goes away.
+    exposedHeaders: ['api-version', 'deprecation', 'sunset', 'link', 'x-request-id'],
+  });
   await server.register(compress, {
     global: true,
     encodings: ['br', 'gzip', 'deflate'],
     zlibOptions: { level: 6 },
     brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 6 } },
   });
-  await registerOpenApi(server);
+  await registerOpenApi(server, config.apiV1Deprecation !== undefined);
 
   const metrics = instrument(server, config, deps, jobs);
   // Order matters: the actor is known before the limiter keys on it; a bad token is refused after.
@@ -442,6 +459,20 @@ export async function buildApp(
     ordersGraphql(orders),
     accountsGraphql(accounts),
   ]);
+
+  // API v2: the resources whose representation changed; the same services behind them.
+  const exactCountLimit = config.apiExactCountLimit;
+  await server.register(usersV2Routes, {
+    prefix: '/api/v2',
+    users: services.users,
+    exactCountLimit,
+  });
+  await server.register(postsV2Routes, {
+    prefix: '/api/v2',
+    posts: services.posts,
+    users: services.users,
+    exactCountLimit,
+  });
 
   deps.cache.logTo(server.log);
   const viewFlusher = new WriteBehindFlusher(

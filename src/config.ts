@@ -95,6 +95,19 @@ const text: Parser<string> = (raw) => {
   return raw;
 };
 
+const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** A moment as an ISO date (`2026-12-31`, midnight UTC), an ISO date-time, or an HTTP-date. */
+const date: Parser<Date> = (raw) => {
+  const value = raw.trim();
+  const parsed = new Date(value);
+  if ((!ISO_DATE.test(value) && !HTTP_DATE.test(value)) || Number.isNaN(parsed.getTime())) {
+    throw new Error(`must be an ISO date or an HTTP-date, got "${raw}"`);
+  }
+  return parsed;
+};
+
 /** An IP address or a CIDR range, as the proxy check accepts it (it throws on anything else). */
 function isAddressOrCidr(entry: string): boolean {
   const [address = '', prefix, ...rest] = entry.split('/');
@@ -175,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ...commerceConfig(env),
     ...metricsConfig(env, nodeEnv),
     ...graphqlConfig(env, nodeEnv),
+    ...apiConfig(env),
   };
 }
 
@@ -205,6 +219,24 @@ function graphqlConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
     graphqlMaxDepth: read(env, 'GRAPHQL_MAX_DEPTH', int(1, 100), 8),
     graphqlMaxAliases: read(env, 'GRAPHQL_MAX_ALIASES', int(0, 1000), 20),
     graphqlMaxCost: read(env, 'GRAPHQL_MAX_COST', int(1, 10_000_000), 5_000),
+  };
+}
+
+function apiConfig(env: NodeJS.ProcessEnv) {
+  const apiV1Deprecation = read(env, 'API_V1_DEPRECATION', date);
+  const apiV1Sunset = read(env, 'API_V1_SUNSET', date);
+  // RFC 9745: a resource is not retired before it is deprecated.
+  if (apiV1Deprecation && apiV1Sunset && apiV1Sunset < apiV1Deprecation) {
+    throw new ConfigError('API_V1_SUNSET', 'must not be before API_V1_DEPRECATION');
+  }
+  return {
+    // v2 lists count exactly up to this many rows and answer PostgreSQL's estimate above.
+    apiExactCountLimit: read(env, 'API_EXACT_COUNT_LIMIT', int(0, 10_000_000), 10_000),
+    // When set, v1 responses carry Deprecation (RFC 9745) / Sunset (RFC 8594) headers.
+    apiV1Deprecation,
+    apiV1Sunset,
+    // Where the retirement is explained: sent as Link rel="deprecation" (and rel="sunset").
+    apiV1DeprecationLink: read(env, 'API_V1_DEPRECATION_LINK', url('http:', 'https:')),
   };
 }
 

@@ -43,7 +43,7 @@ export const graphqlUsersPosts: Scenario = {
   name: 'graphql-users-posts',
   description: `POST /graphql ${QUERY} vs the 21 REST requests for the same data (one unit)`,
   ratioTarget: 0.5,
-  baseline: 'bench/baseline-graphql-rest.ts',
+  baseline: { kind: 'server', script: 'bench/baseline-graphql-rest.ts' },
   async prepare({ db, jwtSecret }) {
     const admin = await createBenchUser(db, 'admin');
     await seedPosts(db);

@@ -4,6 +4,7 @@ import { logins } from './logins.js';
 import { orders } from './orders.js';
 import { transfers } from './transfers.js';
 import { usersById, usersByIdCached } from './users-by-id.js';
+import { v2DeepPage, v2FirstPage } from './v2-pages.js';
 
 /** Every scenario `npm run bench` runs, in order; a new one is a file here and a line below. */
 export const scenarios: Scenario[] = [
@@ -13,6 +14,8 @@ export const scenarios: Scenario[] = [
   transfers,
   orders,
   graphqlUsersPosts,
+  v2FirstPage,
+  v2DeepPage,
 ];
 
 export type { Baseline, LoadPlan, Scenario, ScenarioContext } from './scenario.js';

@@ -97,7 +97,8 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
         summary: "A user's wallets (the user, or read:accounts)",
         params: UserIdParams,
         response: {
-          200: envelopeSchema(Type.Array(Account)),
+          // One wallet per currency (accounts_wallet_key); ISO 4217 has fewer than 200 codes.
+          200: envelopeSchema(Type.Array(Account, { maxItems: 200 })),
           ...errorResponses(400, 401, 404, 429),
         },
       },

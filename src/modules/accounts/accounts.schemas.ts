@@ -7,6 +7,7 @@ export const MAX_AMOUNT_MINOR = 100_000_000_000;
 const Id = Type.String({ format: 'uuid' });
 export const Currency = Type.String({
   pattern: '^[A-Z]{3}$',
+  maxLength: 3,
   description: 'ISO 4217 code, e.g. USD',
   examples: ['USD'],
 });

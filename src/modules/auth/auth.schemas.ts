@@ -14,13 +14,13 @@ export const RefreshBody = Type.Object(
 );
 
 export const TokenPairSchema = Type.Object({
-  accessToken: Type.String(),
-  refreshToken: Type.String(),
+  accessToken: Type.String({ maxLength: 4096 }),
+  refreshToken: Type.String({ maxLength: 512 }),
   tokenType: Type.Literal('Bearer'),
   expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
   user: Type.Object({
     id: Type.String({ format: 'uuid' }),
-    email: Type.String(),
-    role: Type.String(),
+    email: Type.String({ maxLength: 254 }),
+    role: Type.String({ maxLength: 16 }),
   }),
 });

@@ -22,11 +22,12 @@ export const OrderSchema = Type.Object(
     items: Type.Array(
       Type.Object({
         productId: Id,
-        name: Type.String(),
+        name: Type.String({ maxLength: 200 }),
         unitPrice: Type.Integer({ description: 'Integer minor units, as priced when ordered' }),
         quantity: Type.Integer(),
         lineTotal: Type.Integer(),
       }),
+      { maxItems: MAX_ORDER_LINES },
     ),
     total: Type.Integer({ description: 'Integer minor units' }),
     currency: Currency,

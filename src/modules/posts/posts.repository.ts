@@ -1,4 +1,5 @@
 import { sql, type Selectable } from 'kysely';
+import { countOrEstimate, type CollectionCount } from '../../platform/db/count.js';
 import type { Database } from '../../platform/db/database.js';
 import type { PostsTable } from '../../platform/db/schema.js';
 import type { Tx } from '../../platform/db/transaction.js';
@@ -42,6 +43,8 @@ export interface PostsRepository {
   listByAuthors(authorIds: readonly string[], limitPerAuthor: number): Promise<Post[]>;
   /** The page after the cursor (exclusive), newest first. */
   listAfter(after: PostCursor | undefined, limit: number): Promise<Post[]>;
+  /** Exact up to `exactUpTo` posts, an estimate above. */
+  count(exactUpTo: number): Promise<CollectionCount>;
   create(post: NewPost): Promise<Post>;
   update(id: string, changes: PostChanges): Promise<Post | undefined>;
   delete(id: string): Promise<boolean>;
@@ -183,6 +186,10 @@ export class PostgresPostsRepository implements PostsRepository {
       .limit(limit)
       .execute();
     return rows.map(toPost);
+  }
+
+  async count(exactUpTo: number) {
+    return countOrEstimate(this.db, this.db.selectFrom('posts').select('id'), exactUpTo);
   }
 
   async create(post: NewPost) {

@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Actor } from '../../platform/auth/actor.js';
 import { authorize, can, requireUser } from '../../platform/auth/permissions.js';
 import type { CounterBatch, PendingCounters } from '../../platform/cache/counters.js';
+import type { CollectionCount } from '../../platform/db/count.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
 import { ForbiddenError, NotFoundError } from '../../platform/http/errors.js';
@@ -118,6 +119,12 @@ export class PostsService {
   async listPostsAfter(actor: Actor, input: ListPostsAfterInput): Promise<Post[]> {
     authorize(actor, 'read:posts');
     return this.posts.listAfter(input.after, input.limit);
+  }
+
+  /** How many posts listPostsAfter pages through: exact up to `exactUpTo`, estimated above. */
+  async countPosts(actor: Actor, input: { exactUpTo: number }): Promise<CollectionCount> {
+    authorize(actor, 'read:posts');
+    return this.posts.count(input.exactUpTo);
   }
 
   /** The flusher's apply step: one transaction per batch. */

@@ -13,6 +13,7 @@ const PriceMinor = Type.Integer({
 });
 const Currency = Type.String({
   pattern: '^[A-Z]{3}$',
+  maxLength: 3,
   description: 'ISO 4217 code, upper case',
   examples: ['USD'],
 });

@@ -1,7 +1,9 @@
 import { sql, type Selectable } from 'kysely';
+import { countOrEstimate, type CollectionCount } from '../../platform/db/count.js';
 import type { Database } from '../../platform/db/database.js';
 import { isUniqueViolation, UniqueViolationError } from '../../platform/db/errors.js';
 import type { UserRole, UsersTable, UserStatus } from '../../platform/db/schema.js';
+import type { Keyset } from '../../platform/db/keyset.js';
 import type { Tx } from '../../platform/db/transaction.js';
 import type { UserSort } from './users.schemas.js';
 
@@ -35,6 +37,18 @@ export interface ListUsersOptions {
   status?: UserStatus;
 }
 
+export interface ListUsersAfterOptions {
+  after?: Keyset;
+  limit: number;
+  status?: UserStatus;
+}
+
+/** What a post shows of its author. */
+export interface Author {
+  id: string;
+  name: string;
+}
+
 /** Storage-neutral: plain domain objects in and out. */
 export interface UsersRepository {
   findById(id: string, tx?: Tx): Promise<User | undefined>;
@@ -45,6 +59,11 @@ export interface UsersRepository {
   ): Promise<{ user: User; passwordHash: string | null } | undefined>;
   countByRole(role: UserRole): Promise<number>;
   list(options: ListUsersOptions): Promise<{ items: User[]; totalCount: number }>;
+  /** Newest first, the rows after a position (keyset pagination). */
+  listAfter(options: ListUsersAfterOptions): Promise<User[]>;
+  /** Exact up to `exactUpTo` users, an estimate above. */
+  count(filter: { status?: UserStatus }, exactUpTo: number): Promise<CollectionCount>;
+  findAuthors(ids: readonly string[]): Promise<Author[]>;
   create(user: NewUser, tx?: Tx): Promise<User>;
   update(id: string, changes: UserChanges, tx?: Tx): Promise<User | undefined>;
   delete(id: string, tx?: Tx): Promise<boolean>;
@@ -62,6 +81,19 @@ function toUser(row: Pick<Selectable<UsersTable>, (typeof columns)[number]>): Us
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/**
+ * "The row comes after `after`" in (created_at DESC, id DESC) order. users.created_at keeps
+ * microseconds but a Date (and so a cursor) only milliseconds, so the position's exact
+ * timestamp is read back from its row by primary key; without that, rows sharing its
+ * millisecond (a batch inserted in one statement shares one now()) would be skipped. If the row
+ * was deleted meanwhile, the cursor's own timestamp stands in. (posts stores milliseconds.)
+ */
+function usersAfter(after: Keyset) {
+  const exact = sql`(select k.created_at from users as k where k.id = ${after.id}::uuid)`;
+  const createdAt = sql`coalesce(${exact}, ${after.createdAt.toISOString()}::timestamptz)`;
+  return sql<boolean>`(users.created_at, users.id) < (${createdAt}, ${after.id}::uuid)`;
 }
 
 const sortColumns = { createdAt: 'created_at', name: 'name', email: 'email' } as const;
@@ -138,6 +170,30 @@ export class PostgresUsersRepository implements UsersRepository {
       totalCount = (await countQuery.executeTakeFirstOrThrow()).n;
     }
     return { items: rows.map(toUser), totalCount };
+  }
+
+  async listAfter({ after, limit, status }: ListUsersAfterOptions) {
+    // users_created_idx, or users_active_created_idx for status=active, in index order.
+    let query = this.db
+      .selectFrom('users')
+      .select(columns)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit);
+    if (status) query = query.where('status', '=', status);
+    if (after) query = query.where(usersAfter(after));
+    return (await query.execute()).map(toUser);
+  }
+
+  async count({ status }: { status?: UserStatus }, exactUpTo: number) {
+    let rows = this.db.selectFrom('users').select('id');
+    if (status) rows = rows.where('status', '=', status);
+    return countOrEstimate(this.db, rows, exactUpTo);
+  }
+
+  async findAuthors(ids: readonly string[]) {
+    if (ids.length === 0) return [];
+    return this.db.selectFrom('users').select(['id', 'name']).where('id', 'in', ids).execute();
   }
 
   async create(user: NewUser, tx: Tx | Database = this.db) {

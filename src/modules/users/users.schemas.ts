@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../platform/auth/passwords.js';
+import { CursorQuerySchema } from '../../platform/http/cursor-pagination.js';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 100 });
@@ -98,3 +99,9 @@ export type CreateUserInput = Static<typeof CreateUserBody>;
 export type ReplaceUserInput = Static<typeof ReplaceUserBody>;
 export type PatchUserInput = Static<typeof PatchUserBody>;
 export type UserSort = (typeof USER_SORTS)[number];
+
+/** v2: a cursor instead of page numbers, newest first only (the order its index serves). */
+export const ListUsersV2Query = Type.Object(
+  { ...CursorQuerySchema, status: Type.Optional(Status) },
+  { additionalProperties: false },
+);

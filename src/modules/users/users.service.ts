@@ -15,7 +15,9 @@ import {
 import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
 import type { CacheAside } from '../../platform/cache/cache-aside.js';
 import type { SessionsService } from '../auth/sessions.service.js';
-import type { NewUser, User, UserChanges, UsersRepository } from './users.repository.js';
+import type { CollectionCount } from '../../platform/db/count.js';
+import type { Keyset } from '../../platform/db/keyset.js';
+import type { Author, NewUser, User, UserChanges, UsersRepository } from './users.repository.js';
 import type {
   CreateUserInput,
   PatchUserInput,
@@ -26,6 +28,12 @@ import type {
 
 export interface ListUsersInput extends PageRequest {
   sort: UserSort;
+  status?: UserStatus;
+}
+
+export interface ListUsersAfterInput {
+  after?: Keyset;
+  limit: number;
   status?: UserStatus;
 }
 
@@ -71,6 +79,30 @@ export class UsersService {
   async listUsers(actor: Actor, input: ListUsersInput): Promise<Page<User>> {
     authorize(actor, 'read:users');
     return this.users.list({ ...offsetOf(input), sort: input.sort, status: input.status });
+  }
+
+  /** The keyset form of listUsers (API v2): the same permission, no count. */
+  async listUsersAfter(actor: Actor, input: ListUsersAfterInput): Promise<User[]> {
+    authorize(actor, 'read:users');
+    return this.users.listAfter(input);
+  }
+
+  /** The size of what listUsers lists: exact up to `exactUpTo`, estimated above. */
+  async countUsers(
+    actor: Actor,
+    input: { status?: UserStatus; exactUpTo: number },
+  ): Promise<CollectionCount> {
+    authorize(actor, 'read:users');
+    return this.users.count({ status: input.status }, input.exactUpTo);
+  }
+
+  /**
+   * Authors of posts, in one query for a whole page. Anyone may ask, guests included: a name is
+   * public, as on the public profile.
+   */
+  async findAuthors(_actor: Actor, ids: readonly string[]): Promise<Map<string, Author>> {
+    const authors = await this.users.findAuthors([...new Set(ids)]);
+    return new Map(authors.map((author) => [author.id, author]));
   }
 
   async createUser(actor: Actor, input: CreateUserInput, tx?: Tx): Promise<User> {

@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 
+export const MAX_PAGE_SIZE = 100;
+
 export interface Meta {
   timestamp: string;
   requestId: string;
@@ -15,16 +17,18 @@ export function ok<T>(request: FastifyRequest, data: T) {
   return { data, meta: meta(request) };
 }
 
-const MetaSchema = Type.Object({
+const RequestId = Type.String({ maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' });
+
+export const MetaSchema = Type.Object({
   timestamp: Type.String({ format: 'date-time' }),
-  requestId: Type.String(),
+  requestId: RequestId,
 });
 
 export const ErrorEnvelopeSchema = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({ examples: ['NOT_FOUND'] }),
-      message: Type.String(),
+      code: Type.String({ maxLength: 64, pattern: '^[A-Z][A-Z0-9_]*$', examples: ['NOT_FOUND'] }),
+      message: Type.String({ maxLength: 1000 }),
       details: Type.Optional(Type.Unknown()),
     }),
     meta: MetaSchema,
@@ -32,21 +36,23 @@ export const ErrorEnvelopeSchema = Type.Object(
   { $id: 'ErrorEnvelope', title: 'ErrorEnvelope' },
 );
 
+/** A link is the request's own path and query with another page: bounded by Node's URL limit. */
+export const LINK_MAX_LENGTH = 16_384;
+
 export function envelopeSchema<T extends TSchema>(data: T) {
   return Type.Object({ data, meta: MetaSchema });
 }
 
 export function listEnvelopeSchema<T extends TSchema>(item: T) {
-  const link = Type.Union([Type.String(), Type.Null()]);
+  const link = Type.Union([Type.String({ maxLength: LINK_MAX_LENGTH }), Type.Null()]);
   return Type.Object({
-    data: Type.Array(item),
+    data: Type.Array(item, { maxItems: MAX_PAGE_SIZE }),
     meta: Type.Object({
-      timestamp: Type.String({ format: 'date-time' }),
-      requestId: Type.String(),
-      page: Type.Integer(),
-      pageSize: Type.Integer(),
-      totalPages: Type.Integer(),
-      totalCount: Type.Integer(),
+      ...MetaSchema.properties,
+      page: Type.Integer({ minimum: 1 }),
+      pageSize: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE }),
+      totalPages: Type.Integer({ minimum: 0 }),
+      totalCount: Type.Integer({ minimum: 0 }),
     }),
     links: Type.Object({ self: link, next: link, prev: link, first: link, last: link }),
   });

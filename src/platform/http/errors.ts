@@ -65,3 +65,10 @@ export class ServiceUnavailableError extends AppError {
     });
   }
 }
+
+/** A malformed request that schema validation can't describe, with a code of its own. */
+export class BadRequestError extends AppError {
+  constructor(code: string, message: string, details?: unknown) {
+    super(400, code, message, details);
+  }
+}

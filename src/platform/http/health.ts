@@ -24,7 +24,7 @@ function withTimeout(work: Promise<void>, ms: number): Promise<void> {
 const HealthSchema = envelopeSchema(
   Type.Object({
     status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
-    checks: Type.Optional(Type.Record(Type.String(), Type.String())),
+    checks: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 500 }))),
   }),
 );
 

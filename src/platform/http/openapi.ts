@@ -1,18 +1,101 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { withGlobalResponses, withImplicitBounds } from './openapi-limits.js';
+import {
+  API_VERSION_HEADER,
+  API_VERSIONS,
+  DEFAULT_API_VERSION,
+  type ApiVersion,
+} from './versioning.js';
 
-/** The OpenAPI document generated from the route schemas, and a docs UI over it. */
-export async function registerOpenApi(app: FastifyInstance) {
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+/** The parts of an OpenAPI document this file reads or writes; the rest passes through. */
+interface Operation {
+  parameters?: unknown[];
+  responses?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+type PathItem = Partial<Record<(typeof METHODS)[number], Operation>> & Record<string, unknown>;
+export interface Document {
+  info: { title: string; version: string; [field: string]: unknown };
+  paths?: Record<string, PathItem | undefined>;
+  [field: string]: unknown;
+}
+
+const DESCRIPTION = [
+  'Every success is `{ data, meta }`; every error is `{ error: { code, message, details }, meta }`.',
+  '',
+  'Versions: `/api/v1/...` and `/api/v2/...`. An unversioned `/api/...` takes its version from',
+  `the \`${API_VERSION_HEADER}\` header (\`1\` or \`2\`, also \`v1\`/\`v2\`; none means ${DEFAULT_API_VERSION}),`,
+  'so each operation below is also served at its path without the version segment. A versioned',
+  'URL wins over the header; an unknown version is `400 UNSUPPORTED_API_VERSION`. Responses say',
+  `which version served them in \`${API_VERSION_HEADER}\`. One document per version:`,
+  '`/openapi/v1.json`, `/openapi/v2.json`.',
+].join('\n');
+
+/** The header form of a version, as a parameter of each of its operations. */
+function versionParameter(version: ApiVersion) {
+  const values = [String(version), `v${version}`];
+  return {
+    name: API_VERSION_HEADER,
+    in: 'header',
+    required: false,
+    schema: { type: 'string', enum: values },
+    description:
+      `Selects v${version} for the same path without \`/v${version}\` (e.g. \`/api/users\`)` +
+      (version === DEFAULT_API_VERSION ? ', which is also the default. ' : '. ') +
+      'Ignored on a versioned path: the URL wins.',
+  };
+}
+
+function forVersion(operation: Operation, version: ApiVersion, deprecated: boolean): Operation {
+  const parameters = [...(operation.parameters ?? []), versionParameter(version)];
+  const responses = withGlobalResponses(operation.responses ?? {});
+  return { ...operation, parameters, responses, ...(deprecated ? { deprecated: true } : {}) };
+}
+
+function belongsTo(path: string, version: ApiVersion): boolean {
+  return !path.startsWith('/api/') || path.startsWith(`/api/v${version}/`);
+}
+
+/**
+ * One version's document, cut from the one Fastify generates from every route: its own /api
+ * paths and the unversioned ones (health), with the api-version header on each operation.
+ */
+export function versionDocument(
+  full: Document,
+  version: ApiVersion,
+  options: { deprecated?: boolean } = {},
+): Document {
+  const paths: Record<string, PathItem> = {};
+  for (const [path, item] of Object.entries(full.paths ?? {})) {
+    if (!item || !belongsTo(path, version)) continue;
+    if (!path.startsWith('/api/')) {
+      paths[path] = item;
+      continue;
+    }
+    const versioned: PathItem = { ...item };
+    for (const method of METHODS) {
+      const operation = item[method];
+      if (operation) versioned[method] = forVersion(operation, version, !!options.deprecated);
+    }
+    paths[path] = versioned;
+  }
+  return withImplicitBounds({
+    ...full,
+    info: { ...full.info, title: `${full.info.title} v${version}`, version: `${version}.0.0` },
+    paths,
+  }) as Document;
+}
+
+/** The OpenAPI documents generated from the route schemas, one per version, and a docs UI. */
+export async function registerOpenApi(app: FastifyInstance, v1Deprecated = false) {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: {
-        title: 'Stratum API',
-        version: '1.0.0',
-        description:
-          'Every success is `{ data, meta }`; every error is `{ error: { code, message, details }, meta }`.',
-      },
+      info: { title: 'Stratum API', version: '1.0.0', description: DESCRIPTION },
       tags: [
         { name: 'auth' },
         { name: 'users' },
@@ -24,7 +107,14 @@ export async function registerOpenApi(app: FastifyInstance) {
       ],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              'Access token from /api/v1/auth/login, valid 15 minutes by default. Verified as ' +
+              'RFC8725 advises: one configured HMAC algorithm, issuer, audience and expiry checked.',
+          },
         },
       },
     },
@@ -34,6 +124,27 @@ export async function registerOpenApi(app: FastifyInstance) {
         typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: {
+      urls: API_VERSIONS.map((v) => ({ url: `/openapi/v${v}.json`, name: `v${v}` })),
+    },
+  });
+  const documents = new Map<ApiVersion, Document>();
+  const documentOf = (version: ApiVersion) => {
+    let document = documents.get(version);
+    if (!document) {
+      const full = app.swagger() as Document;
+      document = versionDocument(full, version, { deprecated: version === 1 && v1Deprecated });
+      documents.set(version, document);
+    }
+    return document;
+  };
+  for (const version of API_VERSIONS) {
+    app.get(`/openapi/v${version}.json`, { schema: { hide: true } }, async () =>
+      documentOf(version),
+    );
+  }
+  // The address clients knew before v2: the v1 document.
+  app.get('/openapi.json', { schema: { hide: true } }, async () => documentOf(1));
 }
