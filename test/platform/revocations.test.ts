@@ -3,20 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { connectRedis } from '../../src/app.js';
 import { RedisRevocationList } from '../../src/platform/auth/revocations.js';
+import { eventually } from '../helpers/jobs.js';
 import { startRedisProxy } from '../helpers/queues.js';
 import { openRedis, redisSkip, TEST_REDIS_URL } from '../helpers/redis.js';
 
 const OPTIONS = { heartbeatMs: 50, staleAfterMs: 300 };
 const MINUTE = 60_000;
-
-async function eventually(check: () => boolean | Promise<boolean>, withinMs: number) {
-  const started = performance.now();
-  while (!(await check())) {
-    if (performance.now() - started > withinMs) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
-}
 
 describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
   // A key of its own, so other suites' revocations don't mingle with this one's.
@@ -42,13 +34,17 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
     const revoker = list();
     const checker = list();
     checker.start();
-    assert.ok(await eventually(() => checker.mirrorIsCurrent(), 2000), 'mirror never current');
+    await eventually(() => checker.mirrorIsCurrent(), 'the mirror current', 2000);
     const jti = randomUUID();
     assert.equal(await checker.isRevoked(jti, randomUUID()), false);
 
     await revoker.revoke('jti', jti, MINUTE);
     const revokedAt = performance.now();
-    assert.ok(await eventually(() => checker.isRevoked(jti, randomUUID()), OPTIONS.staleAfterMs));
+    await eventually(
+      () => checker.isRevoked(jti, randomUUID()),
+      'the refusal',
+      OPTIONS.staleAfterMs,
+    );
     assert.ok(performance.now() - revokedAt <= OPTIONS.staleAfterMs);
   });
 
@@ -65,11 +61,11 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
     const revoker = list();
     const checker = list();
     checker.start();
-    assert.ok(await eventually(() => checker.mirrorIsCurrent(), 2000));
+    await eventually(() => checker.mirrorIsCurrent(), 'the mirror current', 2000);
     const jti = randomUUID();
     await revoker.revoke('jti', jti, 150);
-    assert.ok(await eventually(() => checker.isRevoked(jti, 'x'), OPTIONS.staleAfterMs));
-    assert.ok(await eventually(async () => !(await checker.isRevoked(jti, 'x')), 1000));
+    await eventually(() => checker.isRevoked(jti, 'x'), 'the refusal', OPTIONS.staleAfterMs);
+    await eventually(async () => !(await checker.isRevoked(jti, 'x')), 'the expiry', 1000);
     assert.equal(await revoker.isRevoked(jti, 'x'), false);
   });
 
@@ -79,15 +75,15 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
       const revoker = list();
       const checker = list(proxy.url);
       checker.start();
-      assert.ok(await eventually(() => checker.mirrorIsCurrent(), 2000));
+      await eventually(() => checker.mirrorIsCurrent(), 'the mirror current', 2000);
 
       await proxy.down();
-      assert.ok(await eventually(() => !checker.mirrorIsCurrent(), 1000), 'still trusted');
+      await eventually(() => !checker.mirrorIsCurrent(), 'the mirror distrusted', 1000);
       const jti = randomUUID();
       await revoker.revoke('jti', jti, MINUTE);
       await proxy.up();
 
-      assert.ok(await eventually(() => checker.mirrorIsCurrent(), 5000), 'never resynced');
+      await eventually(() => checker.mirrorIsCurrent(), 'the resync', 5000);
       assert.equal(await checker.isRevoked(jti, randomUUID()), true);
     } finally {
       await proxy.close();
