@@ -41,7 +41,7 @@ import { RedisCache } from './platform/cache/redis-cache.js';
 import { RedisPendingCounters } from './platform/cache/redis-counters.js';
 import { WriteBehindFlusher } from './platform/cache/write-behind.js';
 import { AccessTokens } from './platform/auth/tokens.js';
-import type { DatabaseHandle } from './platform/db/database.js';
+import type { Database, DatabaseHandle } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
 import { createPglite } from './platform/db/pglite.js';
 import { createPostgres } from './platform/db/postgres.js';
@@ -66,7 +66,8 @@ import { OutboxScheduler } from './platform/jobs/outbox.js';
 import type { OutboxDrainer } from './platform/jobs/poller.js';
 import { JobRegistry } from './platform/jobs/registry.js';
 import { createOutboxRelay } from './platform/jobs/relay.js';
-import { OnceMailer } from './platform/mail/deliveries.js';
+import { Pruner } from './platform/jobs/pruner.js';
+import { OnceMailer, pruneDeliveries } from './platform/mail/deliveries.js';
 import type { Mailer } from './platform/mail/mailer.js';
 import { fileMailer, smtpMailer } from './platform/mail/nodemailer.js';
 
@@ -271,15 +272,40 @@ export function buildJobs(
           log,
         );
   services.jobs.onCommitted(() => drainer.nudge());
+  const pruner = buildPruner(config, db, log);
   return {
     registry,
     queues,
     drainer,
+    pruner,
+    start() {
+      drainer.start();
+      pruner.start();
+    },
     async close() {
-      await drainer.stop();
+      await Promise.all([drainer.stop(), pruner.stop()]);
       if (queues) await closeQueues(queues);
     },
   };
+}
+
+/** Deletes finished bookkeeping rows past their retention; each rule says which rows. */
+export function buildPruner(config: Config, db: Database, log: FastifyBaseLogger): Pruner {
+  const outbox = new OutboxRepository(db);
+  const profiles = new PostgresProfilesRepository(db);
+  const { outboxRetentionMs, deliveryRetentionMs, viewFlushRetentionMs } = config;
+  return new Pruner(
+    [
+      { table: 'outbox', pruneBatch: (n) => outbox.pruneFinished(outboxRetentionMs, n) },
+      { table: 'deliveries', pruneBatch: (n) => pruneDeliveries(db, deliveryRetentionMs, n) },
+      {
+        table: 'view_flushes',
+        pruneBatch: (n) => profiles.pruneAppliedBatches(viewFlushRetentionMs, n),
+      },
+    ],
+    { intervalMs: config.pruneIntervalMs, batchSize: config.pruneBatchSize },
+    log,
+  );
 }
 
 export type Jobs = ReturnType<typeof buildJobs>;
@@ -344,7 +370,7 @@ export async function buildApp(
   });
   // The API drains the outbox too: its own commits leave at once, not at the next poll.
   const jobs = buildJobs(config, deps, services, server.log, options.mailer);
-  server.addHook('onReady', async () => jobs.drainer.start());
+  server.addHook('onReady', async () => jobs.start());
   server.addHook('onClose', async () => jobs.close());
   registerErrorHandling(server);
   // Shared schemas, referenced by $id from every module's routes.
@@ -420,7 +446,7 @@ export function buildWorker(config: Config, deps: Dependencies, options: BuildAp
     },
     server.log,
   );
-  jobs.drainer.start();
+  jobs.start();
   registerWorkerHealth(
     server,
     [...(jobs.queues?.values() ?? [])],

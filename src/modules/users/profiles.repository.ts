@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
+import { deleteBatch, olderThan } from '../../platform/db/delete-batch.js';
 import type { Tx } from '../../platform/db/transaction.js';
 
 /** A user's public face, with the row version the write-through cache orders writes by. */
@@ -20,6 +21,8 @@ export interface ProfilesRepository {
    * applied (a retry after a crash), in which case nothing changes.
    */
   addViews(batchId: string, counts: Map<string, number>, tx: Tx): Promise<Profile[] | undefined>;
+  /** Forgets up to `limit` applied batch ids older than `retentionMs`; returns how many. */
+  pruneAppliedBatches(retentionMs: number, limit: number): Promise<number>;
 }
 
 const profileColumns = ['id', 'name', 'created_at', 'profile_views', 'version'] as const;
@@ -81,5 +84,10 @@ export class PostgresProfilesRepository implements ProfilesRepository {
       tx,
     );
     return rows.map(toProfile);
+  }
+
+  pruneAppliedBatches(retentionMs: number, limit: number) {
+    const expired = olderThan(sql.ref('created_at'), retentionMs);
+    return deleteBatch(this.db, 'view_flushes', 'batch_id', expired, limit);
   }
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../db/database.js';
+import { deleteBatch, olderThan } from '../db/delete-batch.js';
 import type { Tx } from '../db/transaction.js';
 
 export interface OutboxRow {
@@ -99,5 +100,12 @@ export class OutboxRepository {
       .set({ failed_at: new Date(), last_error: error.slice(0, 2000), updated_at: new Date() })
       .where('id', '=', id)
       .execute();
+  }
+
+  /** Deletes up to `limit` rows sent or dead for longer than `retentionMs`; never pending ones. */
+  async pruneFinished(retentionMs: number, limit: number): Promise<number> {
+    const finished = sql<boolean>`(sent_at is not null or failed_at is not null)
+      and ${olderThan(sql`coalesce(sent_at, failed_at)`, retentionMs)}`;
+    return deleteBatch(this.db, 'outbox', 'id', finished, limit);
   }
 }
