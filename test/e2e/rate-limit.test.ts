@@ -50,6 +50,23 @@ describe('global rate limit shared through Redis', { skip: engine.skip ?? redisS
     assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
   });
 
+  it('when one client sends many requests at once to both instances, then exactly the limit passes, each with its own count', async () => {
+    const remoteAddress = randomAddress();
+    const responses = await Promise.all(
+      Array.from({ length: LIMIT * 4 }, (_, i) =>
+        (i % 2 === 0 ? first : second).server.inject({
+          method: 'GET',
+          url: '/api/v1/users/me',
+          remoteAddress,
+        }),
+      ),
+    );
+    const passed = responses.filter((res) => res.statusCode !== 429);
+    assert.equal(passed.length, LIMIT);
+    const remaining = passed.map((res) => Number(res.headers['ratelimit-remaining'])).sort();
+    assert.deepEqual(remaining, [0, 1, 2, 3, 4]);
+  });
+
   it('when X-Forwarded-For is sent without TRUST_PROXY, then it does not change the key', async () => {
     const remoteAddress = randomAddress();
     const statuses: number[] = [];
