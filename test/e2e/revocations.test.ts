@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { REVOCATION_MIRROR } from '../../src/platform/auth/revocations.js';
 import { engines } from '../helpers/databases.js';
-import { startApp, type StartedApp } from '../helpers/app.js';
+import { startTwoApps, type StartedApp } from '../helpers/app.js';
 import { bearer, createUserAndLogin } from '../helpers/auth.js';
-import { openRedis, redisSkip } from '../helpers/redis.js';
+import { redisSkip } from '../helpers/redis.js';
 
 const engine = engines.find((e) => e.name === 'postgres')!;
 const skip = engine.skip ?? redisSkip;
@@ -12,19 +12,12 @@ const skip = engine.skip ?? redisSkip;
 describe('access-token revocation across API processes', { skip }, () => {
   let first: StartedApp;
   let second: StartedApp;
-  const redisA = skip ? undefined : openRedis();
-  const redisB = skip ? undefined : openRedis();
+  let close: () => Promise<void>;
 
   before(async () => {
-    first = await startApp(engine, { redis: redisA });
-    second = await startApp(engine, { redis: redisB, database: first.database });
+    ({ first, second, close } = await startTwoApps(engine));
   });
-  after(async () => {
-    await second.close();
-    await first.close();
-    redisA?.disconnect();
-    redisB?.disconnect();
-  });
+  after(() => close());
 
   it('when a user logs out through one process, then the other refuses the token within the bound', async () => {
     const user = await createUserAndLogin(first.server, first.services);

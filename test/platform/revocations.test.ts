@@ -25,6 +25,13 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
     lists.push(created);
     return created;
   };
+  /** A list whose mirror is running and current, on a connection of its own. */
+  const mirrored = async (url?: string) => {
+    const created = list(url);
+    created.start();
+    await eventually(() => created.mirrorIsCurrent(), 'the mirror current', 2000);
+    return created;
+  };
   after(async () => {
     await Promise.all(lists.map((l) => l.stop()));
     for (const c of connections) c.disconnect();
@@ -32,9 +39,7 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
 
   it('when the mirror is current, then a revocation elsewhere reaches it within the bound', async () => {
     const revoker = list();
-    const checker = list();
-    checker.start();
-    await eventually(() => checker.mirrorIsCurrent(), 'the mirror current', 2000);
+    const checker = await mirrored();
     const jti = randomUUID();
     assert.equal(await checker.isRevoked(jti, randomUUID()), false);
 
@@ -59,9 +64,7 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
 
   it('when an entry outlives its ttl, then it no longer denies', async () => {
     const revoker = list();
-    const checker = list();
-    checker.start();
-    await eventually(() => checker.mirrorIsCurrent(), 'the mirror current', 2000);
+    const checker = await mirrored();
     const jti = randomUUID();
     await revoker.revoke('jti', jti, 150);
     await eventually(() => checker.isRevoked(jti, 'x'), 'the refusal', OPTIONS.staleAfterMs);
@@ -73,9 +76,7 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
     const proxy = await startRedisProxy();
     try {
       const revoker = list();
-      const checker = list(proxy.url);
-      checker.start();
-      await eventually(() => checker.mirrorIsCurrent(), 'the mirror current', 2000);
+      const checker = await mirrored(proxy.url);
 
       await proxy.down();
       await eventually(() => !checker.mirrorIsCurrent(), 'the mirror distrusted', 1000);
