@@ -172,7 +172,11 @@ export class RedisRevocationList implements RevocationList {
   start() {
     if (this.subscriber) return;
     // Its own connection: a subscribed connection can run nothing but (un)subscribe and PING.
-    const subscriber = this.redis.duplicate({ autoResubscribe: false });
+    // PINGs go out at once, not pipelined, so the time a proof claims is when it was sent.
+    const subscriber = this.redis.duplicate({
+      autoResubscribe: false,
+      enableAutoPipelining: false,
+    });
     subscriber.on('error', () => {});
     subscriber.on('close', () => {
       this.epoch++;
