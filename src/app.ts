@@ -381,7 +381,8 @@ export async function buildApp(
     // The docs UI sets its own policy; JSON responses need none beyond helmet's defaults.
     contentSecurityPolicy: false,
   });
-  await server.register(cors, { origin: config.corsOrigins.length ? config.corsOrigins : false });
+  // Without origins the plugin would only add a hook that does nothing on every request.
+  if (config.corsOrigins.length) await server.register(cors, { origin: config.corsOrigins });
   await server.register(compress, {
     global: true,
     encodings: ['br', 'gzip', 'deflate'],
