@@ -1,5 +1,6 @@
 import net from 'node:net';
 import path from 'node:path';
+import { backoffDelay, RETRYABLE_JOB_AGE_MS } from './platform/jobs/job.js';
 
 /**
  * The one schema for the environment. Every variable the service reads is declared here,
@@ -265,13 +266,17 @@ function cacheConfig(env: NodeJS.ProcessEnv) {
 }
 
 function jobsConfig(env: NodeJS.ProcessEnv) {
+  const retry = {
+    jobAttempts: read(env, 'JOB_ATTEMPTS', int(1, 100), 3),
+    jobBackoffMs: read(env, 'JOB_BACKOFF_MS', int(1, 3_600_000), 2_000),
+  };
   return {
+    ...retry,
+    ...retentionConfig(env, { attempts: retry.jobAttempts, backoffMs: retry.jobBackoffMs }),
     // BullMQ may live on its own Redis (blocking connections, other eviction policy).
     queueRedisUrl: read(env, 'QUEUE_REDIS_URL', url('redis:', 'rediss:')),
     queuePrefix: read(env, 'QUEUE_PREFIX', text, 'stratum'),
     outboxPollMs: read(env, 'OUTBOX_POLL_MS', int(10, 3_600_000), 1_000),
-    jobAttempts: read(env, 'JOB_ATTEMPTS', int(1, 100), 3),
-    jobBackoffMs: read(env, 'JOB_BACKOFF_MS', int(1, 3_600_000), 2_000),
     workerConcurrency: read(env, 'WORKER_CONCURRENCY', int(1, 1000), 5),
     // 0 = no health endpoint.
     workerPort: read(env, 'WORKER_PORT', int(0, 65535), 0),
@@ -283,6 +288,44 @@ function jobsConfig(env: NodeJS.ProcessEnv) {
     workerStuckAfterMs: read(env, 'WORKER_STUCK_AFTER_MS', int(100, 86_400_000), 60_000),
     smtpUrl: read(env, 'SMTP_URL', url('smtp:', 'smtps:')),
     mailFrom: read(env, 'MAIL_FROM', text, 'Stratum <no-reply@stratum.local>'),
+  };
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** How long finished bookkeeping rows stay before the pruner deletes them. */
+function retentionConfig(env: NodeJS.ProcessEnv, retry: { attempts: number; backoffMs: number }) {
+  // A delivery row is what stops a job from mailing twice, so it must outlive every run of its
+  // job: the retries (the backoffs between attempts), then a dead job stays retryable from the
+  // dashboard for RETRYABLE_JOB_AGE_MS. A day on top covers the time a job waits for a worker.
+  let retrySpanMs = 0;
+  for (let attempt = 1; attempt < retry.attempts; attempt++) {
+    retrySpanMs += backoffDelay(retry, attempt);
+  }
+  // A retry policy spanning years (JOB_ATTEMPTS=100) is held by the ten-year ceiling.
+  const deliveryMaxMs = 10 * 365 * DAY_MS;
+  const deliveryFloorMs = Math.min(RETRYABLE_JOB_AGE_MS + retrySpanMs + DAY_MS, deliveryMaxMs);
+  return {
+    // Sent and dead outbox rows; pending ones are never pruned.
+    outboxRetentionMs: read(env, 'OUTBOX_RETENTION_MS', int(HOUR_MS, 365 * DAY_MS), 7 * DAY_MS),
+    deliveryRetentionMs: read(
+      env,
+      'DELIVERY_RETENTION_MS',
+      int(deliveryFloorMs, deliveryMaxMs),
+      Math.max(14 * DAY_MS, deliveryFloorMs),
+    ),
+    // A batch applied but not acked in Redis (a crash in between) is applied again by the next
+    // flush after its lease, and must find its record then; an hour is far past any lease.
+    viewFlushRetentionMs: read(
+      env,
+      'VIEW_FLUSH_RETENTION_MS',
+      int(HOUR_MS, 365 * DAY_MS),
+      7 * DAY_MS,
+    ),
+    pruneIntervalMs: read(env, 'PRUNE_INTERVAL_MS', int(1000, DAY_MS), 10 * 60_000),
+    // Rows per DELETE: each statement holds its locks only that long.
+    pruneBatchSize: read(env, 'PRUNE_BATCH_SIZE', int(1, 100_000), 1000),
   };
 }
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { engines } from '../helpers/databases.js';
-import { startApp, type StartedApp } from '../helpers/app.js';
+import { startTwoApps, type StartedApp } from '../helpers/app.js';
 import { bearer, createUserAndLogin } from '../helpers/auth.js';
-import { openRedis, redisSkip } from '../helpers/redis.js';
+import { redisSkip } from '../helpers/redis.js';
 
 const engine = engines.find((e) => e.name === 'postgres')!;
 const LIMIT = 5;
@@ -14,20 +14,13 @@ const randomAddress = () => `10.${randomInt(255)}.${randomInt(255)}.${randomInt(
 describe('global rate limit shared through Redis', { skip: engine.skip ?? redisSkip }, () => {
   let first: StartedApp;
   let second: StartedApp;
-  const redisA = (engine.skip ?? redisSkip) ? undefined : openRedis();
-  const redisB = (engine.skip ?? redisSkip) ? undefined : openRedis();
+  let close: () => Promise<void>;
 
   before(async () => {
     const env = { RATE_LIMIT_MAX: String(LIMIT), RATE_LIMIT_WINDOW_MS: '60000' };
-    first = await startApp(engine, { env, redis: redisA });
-    second = await startApp(engine, { env, redis: redisB, database: first.database });
+    ({ first, second, close } = await startTwoApps(engine, { env }));
   });
-  after(async () => {
-    await second.close();
-    await first.close();
-    redisA?.disconnect();
-    redisB?.disconnect();
-  });
+  after(() => close());
 
   it('when one client spreads requests over two instances, then the limit holds across both', async () => {
     const remoteAddress = randomAddress();
@@ -48,6 +41,23 @@ describe('global rate limit shared through Redis', { skip: engine.skip ?? redisS
       }
     }
     assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
+  });
+
+  it('when one client sends many requests at once to both instances, then exactly the limit passes, each with its own count', async () => {
+    const remoteAddress = randomAddress();
+    const responses = await Promise.all(
+      Array.from({ length: LIMIT * 4 }, (_, i) =>
+        (i % 2 === 0 ? first : second).server.inject({
+          method: 'GET',
+          url: '/api/v1/users/me',
+          remoteAddress,
+        }),
+      ),
+    );
+    const passed = responses.filter((res) => res.statusCode !== 429);
+    assert.equal(passed.length, LIMIT);
+    const remaining = passed.map((res) => Number(res.headers['ratelimit-remaining'])).sort();
+    assert.deepEqual(remaining, [0, 1, 2, 3, 4]);
   });
 
   it('when X-Forwarded-For is sent without TRUST_PROXY, then it does not change the key', async () => {

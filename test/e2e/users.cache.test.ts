@@ -31,7 +31,8 @@ for (const setup of cacheSetups) {
       assert.equal(selects(context.db.statements), 1);
       context.db.reset();
       assert.equal((await get(user.id)).statusCode, 200);
-      assert.equal(context.db.statements.length, 0, 'the next read is a hit');
+      // Only SELECTs count: the outbox poller's statements may land in between.
+      assert.equal(selects(context.db.statements), 0, 'the next read is a hit');
     });
 
     it('when a user is read twice, then the second read costs no query', async () => {
@@ -44,7 +45,7 @@ for (const setup of cacheSetups) {
         headers: bearer(user.accessToken),
       });
       assert.equal(me.statusCode, 200);
-      assert.equal(context.db.statements.length, 0);
+      assert.equal(selects(context.db.statements), 0);
     });
 
     it('when a user is written in any way, then the next read returns the new row', async () => {
@@ -93,7 +94,7 @@ for (const setup of cacheSetups) {
       assert.equal((await get(id)).statusCode, 404);
       context.db.reset();
       assert.equal((await get(id)).statusCode, 404);
-      assert.equal(context.db.statements.length, 0, 'negative entry served from the cache');
+      assert.equal(selects(context.db.statements), 0, 'negative entry served from the cache');
     });
 
     it('when a slow read spans a write, then neither it nor a read joining later keeps the old row', async () => {

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import type { Mailer } from '../../src/platform/mail/mailer.js';
 import type { Engine } from './databases.js';
+import { openRedis } from './redis.js';
 
 /** Small enough that a test can exceed it cheaply, large enough for every ordinary request. */
 export const TEST_BODY_LIMIT_BYTES = 8 * 1024;
@@ -91,4 +92,22 @@ export async function startApp(engine: Engine, options: StartAppOptions = {}): P
     await database.close();
     throw err;
   }
+}
+
+/** Two API processes over one database, each with its own Redis connection, as on two hosts. */
+export async function startTwoApps(engine: Engine, options: StartAppOptions = {}) {
+  const redisA = openRedis();
+  const redisB = openRedis();
+  const first = await startApp(engine, { ...options, redis: redisA });
+  const second = await startApp(engine, { ...options, redis: redisB, database: first.database });
+  return {
+    first,
+    second,
+    close: async () => {
+      await second.close();
+      await first.close();
+      redisA.disconnect();
+      redisB.disconnect();
+    },
+  };
 }

@@ -93,6 +93,12 @@ describe('loadConfig', () => {
     ['GRAPHQL_MAX_DEPTH', '0'],
     ['GRAPHQL_MAX_ALIASES', '-1'],
     ['GRAPHQL_MAX_COST', 'lots'],
+
+    ['OUTBOX_RETENTION_MS', '60000'],
+    ['VIEW_FLUSH_RETENTION_MS', '7d'],
+    ['DELIVERY_RETENTION_MS', String(7 * 86_400_000)],
+    ['PRUNE_INTERVAL_MS', '999'],
+    ['PRUNE_BATCH_SIZE', '0'],
   ];
   for (const [variable, value] of badValues) {
     it(`when ${variable} is "${value}", then the error names ${variable}`, () => {
@@ -140,6 +146,29 @@ describe('loadConfig', () => {
     const development = loadConfig({});
     assert.equal(development.graphqlGraphiql, true);
     assert.equal(development.graphqlIntrospection, true);
+  });
+
+  it('when nothing is set, then finished rows are kept a week and deliveries two', () => {
+    const config = loadConfig({});
+    assert.equal(config.outboxRetentionMs, 7 * 86_400_000);
+    assert.equal(config.viewFlushRetentionMs, 7 * 86_400_000);
+    assert.equal(config.deliveryRetentionMs, 14 * 86_400_000);
+    assert.equal(config.pruneIntervalMs, 600_000);
+    assert.equal(config.pruneBatchSize, 1000);
+  });
+
+  it('when jobs retry for longer, then deliveries must be kept past the last retry', () => {
+    // 6 attempts an hour apart, doubling: 31 h of backoff on top of the 7 dead-letter days.
+    const env = { JOB_ATTEMPTS: '6', JOB_BACKOFF_MS: '3600000' };
+    const floorMs = (7 * 24 + 31 + 24) * 3_600_000;
+    assert.equal(
+      loadConfig({ ...env, DELIVERY_RETENTION_MS: String(floorMs) }).deliveryRetentionMs,
+      floorMs,
+    );
+    assert.throws(
+      () => loadConfig({ ...env, DELIVERY_RETENTION_MS: String(floorMs - 1) }),
+      /DELIVERY_RETENTION_MS: must be between/,
+    );
   });
 
   it('when DATABASE_URL is unset, then MIGRATE_ON_START defaults to true (embedded)', () => {

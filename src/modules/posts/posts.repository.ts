@@ -2,6 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import { countOrEstimate, type CollectionCount } from '../../platform/db/count.js';
 import type { Database } from '../../platform/db/database.js';
 import type { PostsTable } from '../../platform/db/schema.js';
+import { deleteBatch, olderThan } from '../../platform/db/delete-batch.js';
 import type { Tx } from '../../platform/db/transaction.js';
 
 export interface Post {
@@ -54,6 +55,8 @@ export interface PostsRepository {
    * crash), in which case nothing changes.
    */
   addViews(batchId: string, counts: Map<string, number>, tx: Tx): Promise<boolean>;
+  /** Forgets up to `limit` applied view batches older than `retentionMs`; returns how many. */
+  pruneAppliedBatches(retentionMs: number, limit: number): Promise<number>;
 }
 
 const columns = [
@@ -246,5 +249,10 @@ export class PostgresPostsRepository implements PostsRepository {
       from unnest(${ids}::uuid[], ${increments}::bigint[]) as c(id, n)
       where posts.id = c.id`.execute(tx);
     return true;
+  }
+
+  pruneAppliedBatches(retentionMs: number, limit: number) {
+    const expired = olderThan(sql.ref('created_at'), retentionMs);
+    return deleteBatch(this.db, 'view_flushes', 'batch_id', expired, limit);
   }
 }

@@ -52,6 +52,8 @@ export function registerAuthentication(
   // Set on every request by the hook below; null only keeps the request's shape stable.
   app.decorateRequest('actor', null as unknown as Actor);
   app.decorateRequest('authError', null);
+  app.addHook('onReady', async () => revocations.start());
+  app.addHook('onClose', async () => revocations.stop());
   app.addHook('onRequest', async (request) => {
     try {
       request.actor = await actorFrom(request, tokens, revocations);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
+import { LRUCache } from 'lru-cache';
 import type { UserRole } from '../db/schema.js';
 import { UnauthorizedError } from '../http/errors.js';
 
@@ -42,10 +43,15 @@ type Verifier = (token: string) => Record<string, unknown>;
  * Access tokens with fast-jwt (the library behind @fastify/jwt): synchronous HMAC with the key
  * imported once, and a small cache of verified tokens, because every request verifies one.
  * The algorithm is pinned on verification; issuer, audience and expiry are checked.
+ *
+ * The cache is keyed by the token itself (fast-jwt's own keys by a SHA-256 of it: a hash per
+ * request for nothing, as the token is already a unique key) and a hit is still checked
+ * against its expiry.
  */
 export class AccessTokens {
   private readonly signer: Signer;
   private readonly verifier: Verifier;
+  private readonly verified = new LRUCache<string, AccessClaims>({ max: 10_000 });
 
   constructor(private readonly settings: TokenSettings) {
     const key = Buffer.from(settings.secret);
@@ -62,7 +68,6 @@ export class AccessTokens {
       allowedIss: settings.issuer,
       allowedAud: settings.audience,
       requiredClaims: ['sub', 'jti', 'exp', 'iat'],
-      cache: 10_000,
     }) as Verifier;
   }
 
@@ -74,6 +79,14 @@ export class AccessTokens {
 
   /** Verifies signature, algorithm (pinned), issuer, audience and expiry. */
   async verify(token: string): Promise<AccessClaims> {
+    const cached = this.verified.get(token);
+    if (cached && cached.exp * 1000 > Date.now()) return cached;
+    const claims = this.verifyUncached(token);
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  private verifyUncached(token: string): AccessClaims {
     let payload: Record<string, unknown>;
     try {
       payload = this.verifier(token);

@@ -51,11 +51,11 @@ redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
-/** The shared cache of every API process. Each operation is one atomic script. */
+/** The shared cache of every API process. Each operation is one atomic script or command. */
 export class RedisCache implements Cache {
   private readonly scripts: Record<'lookup' | 'fill' | 'put' | 'invalidate', LuaScript>;
 
-  constructor(redis: Redis) {
+  constructor(private readonly redis: Redis) {
     this.scripts = {
       lookup: luaScript(redis, LOOKUP),
       fill: luaScript(redis, FILL),
@@ -65,6 +65,10 @@ export class RedisCache implements Cache {
   }
 
   async lookup(key: string): Promise<Lookup> {
+    // A hit, nearly every read, needs only the entry: one GET. A miss then runs the script,
+    // which looks again (a fill may have landed meanwhile) and hands out the ticket atomically.
+    const stored = await this.redis.get(key);
+    if (stored !== null) return { hit: true, entry: decode(stored) };
     const [hit, value] = (await this.scripts.lookup(
       [key, generationKey(key)],
       [randomUUID(), GENERATION_TTL_MS],

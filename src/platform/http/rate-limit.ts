@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config.js';
 import { AppError } from './errors.js';
+import { coalescingRedisStore } from './rate-limit-store.js';
 
 /** Signed-in callers are limited per user, everyone else per client address. */
 function rateLimitKey(request: FastifyRequest): string {
@@ -25,8 +26,8 @@ export async function registerRateLimit(
     max: config.rateLimitMax,
     timeWindow: config.rateLimitWindowMs,
     keyGenerator: rateLimitKey,
-    redis,
-    nameSpace: 'stratum:v1:rate-limit:',
+    // Without Redis, the plugin's in-memory store.
+    store: redis && coalescingRedisStore(redis, 'stratum:v1:rate-limit:'),
     skipOnError: true,
     enableDraftSpec: true,
     // Probes and scrapes come from the platform, on their own schedule.

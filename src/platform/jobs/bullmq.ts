@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
-import type { RetryPolicy } from './job.js';
+import { RETRYABLE_JOB_AGE_MS, type RetryPolicy } from './job.js';
 
 export interface QueueSettings {
   connection: Redis;
@@ -33,7 +33,7 @@ export function jobOptions(retry: RetryPolicy): JobsOptions {
     // Bounded, so Redis doesn't grow forever: finished jobs a day (at most 1,000), failed
     // ones (the dead letters, retryable from the dashboard) a week (at most 10,000).
     removeOnComplete: { age: 24 * 3600, count: 1_000 },
-    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    removeOnFail: { age: RETRYABLE_JOB_AGE_MS / 1000, count: 10_000 },
   };
 }
 

@@ -43,6 +43,12 @@ export interface RetryPolicy {
   backoffMs: number;
 }
 
+/**
+ * How long a dead job (all attempts failed) stays in its queue, retryable from the dashboard;
+ * finished ones stay a day. Records that stop a job from acting twice must outlive this.
+ */
+export const RETRYABLE_JOB_AGE_MS = 7 * 24 * 3_600_000;
+
 /** BullMQ's exponential backoff: backoff × 2^(attempt − 1) after the failed attempt. */
 export function backoffDelay(policy: RetryPolicy, failedAttempt: number): number {
   return Math.round(policy.backoffMs * 2 ** (failedAttempt - 1));

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../db/database.js';
+import { deleteBatch, olderThan } from '../db/delete-batch.js';
 import type { Tx } from '../db/transaction.js';
 
 export interface OutboxRow {
@@ -110,5 +111,12 @@ export class OutboxRepository {
       .where('failed_at', 'is', null)
       .executeTakeFirstOrThrow();
     return row.n;
+  }
+
+  /** Deletes up to `limit` rows sent or dead for longer than `retentionMs`; never pending ones. */
+  async pruneFinished(retentionMs: number, limit: number): Promise<number> {
+    const finished = sql<boolean>`(sent_at is not null or failed_at is not null)
+      and ${olderThan(sql`coalesce(sent_at, failed_at)`, retentionMs)}`;
+    return deleteBatch(this.db, 'outbox', 'id', finished, limit);
   }
 }

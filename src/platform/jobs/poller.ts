@@ -24,6 +24,8 @@ export class Poller implements OutboxDrainer {
     private readonly drainOnce: () => Promise<boolean>,
     private readonly intervalMs: number,
     private readonly log: FastifyBaseLogger,
+    /** What the logs call a failed drain. */
+    private readonly work = 'outbox drain',
   ) {}
 
   start() {
@@ -56,7 +58,7 @@ export class Poller implements OutboxDrainer {
         while (!this.stopped && (await this.drainOnce()));
       } catch (err) {
         // The database or the queue is away: the rows stay pending and the next tick retries.
-        this.log.warn({ err }, 'outbox drain failed; retrying at the next poll');
+        this.log.warn({ err }, `${this.work} failed; retrying at the next poll`);
         return;
       }
     } while (this.again && !this.stopped);

@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import type { Database } from '../db/database.js';
+import { deleteBatch, olderThan } from '../db/delete-batch.js';
 import type { MailMessage, Mailer } from './mailer.js';
 
 /**
@@ -36,4 +38,18 @@ export class OnceMailer {
       .execute();
     return true;
   }
+}
+
+/**
+ * Deletes up to `limit` delivery records older than `retentionMs`. A record must outlive every
+ * run of its job (see DELIVERY_RETENTION_MS), and one whose outbox row is still pending is kept
+ * whatever its age: the relay may yet enqueue that row again. The record's id is the job's,
+ * which is the outbox row's.
+ */
+export function pruneDeliveries(db: Database, retentionMs: number, limit: number) {
+  const expired = sql<boolean>`${olderThan(sql.ref('created_at'), retentionMs)}
+    and not exists (
+      select 1 from outbox
+       where outbox.id = deliveries.id and outbox.sent_at is null and outbox.failed_at is null)`;
+  return deleteBatch(db, 'deliveries', 'id', expired, limit);
 }

@@ -34,6 +34,9 @@ export function fileMailer(dir: string, from: string): Mailer {
   return new NodemailerMailer(transport, from, async (messageId, raw) => {
     await fs.mkdir(dir, { recursive: true });
     const name = messageId.replace(/^<|>$/g, '').replace(/[^\w.@-]/g, '_');
-    await fs.writeFile(path.join(dir, `${name}.eml`), raw);
+    // Written aside, then renamed: whoever watches the folder never reads half a message.
+    const file = path.join(dir, `${name}.eml`);
+    await fs.writeFile(`${file}.tmp`, raw);
+    await fs.rename(`${file}.tmp`, file);
   });
 }

@@ -130,6 +130,11 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
     await eventually(() => mailsTo(email).length === 1, 'the welcome email');
     const row = await eventually(() => sentRow(email), 'the row marked sent');
     const queue = app.jobs.queues!.get('email')!;
+    // The email leaves before the job is marked completed: count once it is.
+    await eventually(
+      async () => (await (await queue.getJob(row.id))?.getState()) === 'completed',
+      'the job completed',
+    );
     const before = await queue.getJobCounts('completed', 'wait', 'active', 'failed');
     await database.db
       .updateTable('outbox')

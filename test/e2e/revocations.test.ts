@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { REVOCATION_MIRROR } from '../../src/platform/auth/revocations.js';
+import { engines } from '../helpers/databases.js';
+import { startTwoApps, type StartedApp } from '../helpers/app.js';
+import { bearer, createUserAndLogin } from '../helpers/auth.js';
+import { redisSkip } from '../helpers/redis.js';
+
+const engine = engines.find((e) => e.name === 'postgres')!;
+const skip = engine.skip ?? redisSkip;
+
+describe('access-token revocation across API processes', { skip }, () => {
+  let first: StartedApp;
+  let second: StartedApp;
+  let close: () => Promise<void>;
+
+  before(async () => {
+    ({ first, second, close } = await startTwoApps(engine));
+  });
+  after(() => close());
+
+  it('when a user logs out through one process, then the other refuses the token within the bound', async () => {
+    const user = await createUserAndLogin(first.server, first.services);
+    const me = (app: StartedApp) =>
+      app.server.inject({
+        method: 'GET',
+        url: '/api/v1/users/me',
+        headers: bearer(user.accessToken),
+      });
+    assert.equal((await me(second)).statusCode, 200);
+
+    const logout = await first.server.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: bearer(user.accessToken),
+    });
+    assert.equal(logout.statusCode, 204, logout.body);
+    const loggedOutAt = performance.now();
+    assert.equal((await me(first)).statusCode, 401, 'the revoking process refuses at once');
+
+    let refusedAfterMs: number | undefined;
+    while (performance.now() - loggedOutAt < REVOCATION_MIRROR.staleAfterMs * 3) {
+      const res = await me(second);
+      if (res.statusCode === 401) {
+        assert.equal(res.json<{ error: { code: string } }>().error.code, 'INVALID_TOKEN');
+        refusedAfterMs = performance.now() - loggedOutAt;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.ok(refusedAfterMs !== undefined, 'the other process never refused the token');
+    assert.ok(
+      refusedAfterMs <= REVOCATION_MIRROR.staleAfterMs,
+      `refused after ${refusedAfterMs} ms`,
+    );
+  });
+});
