@@ -8,20 +8,10 @@ import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import { migrate, readMigrations } from '../../src/platform/db/migrate.js';
 import { pgliteHandle } from '../../src/platform/db/pglite.js';
 import { createPostgres } from '../../src/platform/db/postgres.js';
+import { skipOrFail } from './skip.js';
 
 export const TEST_DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/test';
-
-/**
- * A suite that needs a server it can't reach is skipped with the reason on a developer's
- * machine, and fails when CI is set: CI must never pass by skipping.
- */
-export function skipOrFail(service: string, reason: string): string {
-  const message = `${service} unreachable (${reason})`;
-  if (process.env.CI) throw new Error(`${message}; CI requires it`);
-  process.stderr.write(`# skipping ${service} suites: ${message}\n`);
-  return message;
-}
 
 async function probePostgres(): Promise<string | undefined> {
   const client = new pg.Client({

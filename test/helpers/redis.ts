@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { skipOrFail } from './databases.js';
+import { skipOrFail } from './skip.js';
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 

@@ -118,6 +118,23 @@ describe('driver errors from a real PostgreSQL', { skip: postgresSkip }, () => {
     assert.equal(isDatabaseUnavailable(error), true);
   });
 
+  it('when the backend of a client held between queries dies, then the process survives and the next query is unavailable', async () => {
+    // The client is checked out (a transaction in progress), where the pool doesn't listen for
+    // its 'error' event: the fault test of a PostgreSQL restart crashed the API here.
+    const victim = createPostgres({ ...poolOptions, url: TEST_DATABASE_URL });
+    const err = await rejection(
+      withTransaction(victim.db, async (tx) => {
+        const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx);
+        await sql`select pg_terminate_backend(${rows[0]!.pid})`.execute(database.db);
+        await new Promise((r) => setTimeout(r, 200));
+        await sql`select 1`.execute(tx);
+      }),
+    );
+    assert.equal(isDatabaseUnavailable(err), true, String(err));
+    assert.equal(await victim.ping().then(() => 'ok'), 'ok', 'the pool dropped the dead client');
+    await victim.close();
+  });
+
   it('when a unique index is violated, then it is a unique violation, not unavailable', async () => {
     const user = {
       name: 'Dup',

@@ -28,6 +28,10 @@ export function createPostgres(options: PostgresOptions): DatabaseHandle {
   });
   // An idle client losing its server emits here; without a listener it would crash the process.
   pool.on('error', () => {});
+  // A checked-out client losing its server (PostgreSQL restarted mid-request) emits 'error' on
+  // itself, where the pool listens only while it is idle: unheard, that crashed the process.
+  // Its queries fail anyway (503), and on release the pool drops it as no longer queryable.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -46,6 +46,10 @@ export interface RunningService {
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   signal(name: NodeJS.Signals): void;
   kill(): void;
+  /** Every stdout line so far (pino JSON, one per line). */
+  logLines(): string[];
+  /** Everything written to stderr so far (a crash's stack, say). */
+  stderr(): string;
 }
 
 /** Starts the service on a free port and resolves once it listens. */
@@ -106,6 +110,8 @@ export async function startService(
     port,
     exited,
     waitForLog,
+    logLines: () => lines,
+    stderr: () => stderr,
     signal: (name) => void child.kill(name),
     kill: () =>
       void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')),

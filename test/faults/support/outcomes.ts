@@ -1,0 +1,37 @@
+import type { Outcome } from './http-client.js';
+
+/** The outcomes of requests started within [from, to). */
+export function startedBetween(outcomes: Outcome[], from: number, to: number): Outcome[] {
+  return outcomes.filter((o) => o.startedAt >= from && o.startedAt < to);
+}
+
+export const serverErrors = (outcomes: Outcome[]) => outcomes.filter((o) => o.status >= 500);
+
+export const noResponse = (outcomes: Outcome[]) => outcomes.filter((o) => o.status === 0);
+
+export const slowest = (outcomes: Outcome[]) => Math.max(0, ...outcomes.map((o) => o.ms));
+
+/** "GET /api/v1/users/:id 200 ×12, ..." for failure messages and the report. */
+export function summarize(outcomes: Outcome[]): string {
+  const counts = new Map<string, number>();
+  for (const o of outcomes) {
+    const route = o.path.replace(/[0-9a-f-]{36}/g, ':id');
+    const key = `${o.method} ${route} ${o.status || o.error}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([key, n]) => `${key} ×${n}`).join(', ');
+}
+
+/** Polls until check passes; resolves with the milliseconds it took. */
+export async function timeUntil(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return Date.now() - started;
+}
