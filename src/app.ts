@@ -81,6 +81,7 @@ import { registerRateLimit } from './platform/http/rate-limit.js';
 import { registerQueuesDashboard } from './platform/http/queues-dashboard.js';
 import { requestIdFrom } from './platform/http/request-id.js';
 import { registerVersioning, rewriteApiUrl } from './platform/http/versioning.js';
+import { tagRequestSpans } from './platform/tracing/request-span.js';
 import { closeQueues, connectQueueRedis, openQueues } from './platform/jobs/bullmq.js';
 import { Metrics } from './platform/metrics/metrics.js';
 import { registerMetricsRoute } from './platform/metrics/route.js';
@@ -428,6 +429,7 @@ export async function buildApp(
     sunset: config.apiV1Sunset,
     link: config.apiV1DeprecationLink,
   });
+  if (config.otelEndpoint) tagRequestSpans(server);
   // A response sent during shutdown closes its connection: a keep-alive client would otherwise
   // hold server.close() open until the shutdown timeout kills the process.
   server.addHook('onSend', async (_request, reply, payload) => {

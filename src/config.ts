@@ -190,6 +190,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ...metricsConfig(env, nodeEnv),
     ...graphqlConfig(env, nodeEnv),
     ...apiConfig(env),
+    ...tracingConfig(env),
+  };
+}
+
+function tracingConfig(env: NodeJS.ProcessEnv) {
+  return {
+    // Unset = tracing off: the SDK is never loaded and @opentelemetry/api stays a no-op.
+    otelEndpoint: read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', url('http:', 'https:')),
+    // Unset = stratum-api or stratum-worker, by process.
+    otelServiceName: read(env, 'OTEL_SERVICE_NAME', text),
+    otelBatchDelayMs: read(env, 'OTEL_BSP_SCHEDULE_DELAY', int(1, 600_000), 5_000),
   };
 }
 

@@ -1,7 +1,10 @@
-import { buildApp, closeDependencies, createDependencies } from './app.js';
 import { loadConfigOrExit } from './config.js';
+import { startTracing } from './tracing.js';
 
 const config = loadConfigOrExit();
+// Before the app's modules load: tracing patches http, pg and ioredis as they are required.
+const tracing = await startTracing(config, 'stratum-api');
+const { buildApp, closeDependencies, createDependencies } = await import('./app.js');
 const deps = await createDependencies(config);
 const { server, lifecycle } = await buildApp(config, deps);
 
@@ -24,6 +27,7 @@ async function shutdown(signal: string) {
   // the pool and Redis close after that, since the flush needs them.
   await server.close();
   await closeDependencies(deps);
+  await tracing.shutdown();
   process.exit(0);
 }
 

@@ -1,5 +1,5 @@
-import { buildWorker, closeDependencies, createDependencies } from './app.js';
 import { loadConfigOrExit } from './config.js';
+import { startTracing } from './tracing.js';
 
 const config = loadConfigOrExit();
 if (!config.queueRedisUrl && !config.redisUrl) {
@@ -9,6 +9,9 @@ if (!config.queueRedisUrl && !config.redisUrl) {
   );
   process.exit(1);
 }
+// Before the app's modules load: tracing patches http, pg and ioredis as they are required.
+const tracing = await startTracing(config, 'stratum-worker');
+const { buildWorker, closeDependencies, createDependencies } = await import('./app.js');
 const deps = await createDependencies(config);
 const worker = buildWorker(config, deps);
 const log = worker.server.log;
@@ -31,6 +34,7 @@ async function shutdown(signal: string) {
   }, config.workerShutdownTimeoutMs).unref();
   await worker.close();
   await closeDependencies(deps);
+  await tracing.shutdown();
   log.info('worker stopped');
   process.exit(0);
 }

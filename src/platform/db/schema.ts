@@ -50,6 +50,7 @@ export interface OutboxTable {
   type: string;
   payload: ColumnType<unknown, string, string>;
   request_id: string | null;
+  traceparent: string | null;
   created_at: Timestamp;
   available_at: Timestamp;
   sent_at: Date | null;

@@ -13,6 +13,8 @@ export interface QueueSettings {
 export interface QueuedJob {
   payload: unknown;
   requestId: string | null;
+  /** The span that scheduled it; absent on jobs queued before tracing existed. */
+  traceparent?: string | null;
 }
 
 /**

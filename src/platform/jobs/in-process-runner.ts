@@ -37,6 +37,7 @@ export function createInProcessRunner(
           type: row.type,
           payload: row.payload,
           requestId: row.requestId,
+          traceparent: row.traceparent,
           attempt: row.attempts,
         },
         log,

@@ -8,6 +8,8 @@ export interface OutboxRow {
   type: string;
   payload: unknown;
   requestId: string | null;
+  /** The scheduling span (W3C traceparent), for the job span's link. */
+  traceparent: string | null;
   /** Claims so far, this one included. */
   attempts: number;
 }
@@ -17,6 +19,7 @@ export interface NewOutboxRow {
   type: string;
   payload: unknown;
   requestId?: string;
+  traceparent?: string;
 }
 
 /** The outbox table: written inside business transactions, drained by a relay or runner. */
@@ -31,6 +34,7 @@ export class OutboxRepository {
         type: row.type,
         payload: JSON.stringify(row.payload),
         request_id: row.requestId ?? null,
+        traceparent: row.traceparent ?? null,
       })
       .execute();
   }
@@ -46,6 +50,7 @@ export class OutboxRepository {
       type: string;
       payload: unknown;
       request_id: string | null;
+      traceparent: string | null;
       attempts: number;
     }>`
       update outbox
@@ -58,13 +63,14 @@ export class OutboxRepository {
           order by available_at
           limit ${limit}
           for update skip locked)
-      returning id, type, payload, request_id, attempts`.execute(this.db);
+      returning id, type, payload, request_id, traceparent, attempts`.execute(this.db);
     return rows
       .map((r) => ({
         id: r.id,
         type: r.type,
         payload: r.payload,
         requestId: r.request_id,
+        traceparent: r.traceparent,
         attempts: r.attempts,
       }))
       .sort((a, b) => a.id.localeCompare(b.id));

@@ -1,5 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Tx } from '../db/transaction.js';
+import { activeTraceparent } from '../tracing/trace-context.js';
 import type { AfterCommit, JobScheduler } from './job.js';
 import type { OutboxRepository } from './outbox.repository.js';
 
@@ -23,7 +24,13 @@ export class OutboxScheduler<Payloads> implements JobScheduler<Payloads> {
     payload: Payloads[Type],
     meta: { requestId?: string } = {},
   ): Promise<AfterCommit> {
-    await this.outbox.add(tx, { id: uuidv7(), type, payload, requestId: meta.requestId });
+    await this.outbox.add(tx, {
+      id: uuidv7(),
+      type,
+      payload,
+      requestId: meta.requestId,
+      traceparent: activeTraceparent(),
+    });
     return () => this.wake();
   }
 }

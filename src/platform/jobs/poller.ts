@@ -1,3 +1,4 @@
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 
 /** Something that empties the outbox: the BullMQ relay or the in-process runner. */
@@ -42,7 +43,11 @@ export class Poller implements OutboxDrainer {
       this.again = true;
       return;
     }
-    this.running = this.loop().finally(() => (this.running = undefined));
+    // A nudge comes from the request that just committed; the drain is not part of that
+    // request, so it must not run (and trace its queries) in the request's context.
+    this.running = context
+      .with(ROOT_CONTEXT, () => this.loop())
+      .finally(() => (this.running = undefined));
   }
 
   async stop() {

@@ -60,7 +60,11 @@ export function createOutboxRelay(
       queue.addBulk(
         batch.map((row) => ({
           name: row.type,
-          data: { payload: row.payload, requestId: row.requestId } satisfies QueuedJob,
+          data: {
+            payload: row.payload,
+            requestId: row.requestId,
+            traceparent: row.traceparent,
+          } satisfies QueuedJob,
           opts: { jobId: row.id },
         })),
       ),

@@ -1,4 +1,7 @@
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
+import { ATTR_REQUEST_ID } from '../tracing/request-span.js';
+import { linksTo } from '../tracing/trace-context.js';
 import type { JobRegistry } from './registry.js';
 
 export interface JobRun {
@@ -6,8 +9,12 @@ export interface JobRun {
   type: string;
   payload: unknown;
   requestId?: string | null;
+  /** The span that scheduled the job (W3C traceparent), when tracing was on. */
+  traceparent?: string | null;
   attempt: number;
 }
+
+const tracer = trace.getTracer('stratum-jobs');
 
 /**
  * The one path from a job to its handler, for BullMQ's worker and the in-process runner alike.
@@ -18,6 +25,36 @@ export async function runJob(
   run: JobRun,
   baseLog: FastifyBaseLogger,
 ): Promise<void> {
+  // A trace of its own, linked to the request's: a job runs after the request ended, maybe
+  // several times, and a parent/child link would stretch the request's trace over its retries.
+  return tracer.startActiveSpan(
+    `job ${run.type}`,
+    {
+      root: true,
+      kind: SpanKind.CONSUMER,
+      links: linksTo(run.traceparent),
+      attributes: {
+        'job.id': run.jobId,
+        'job.type': run.type,
+        'job.attempt': run.attempt,
+        ...(run.requestId ? { [ATTR_REQUEST_ID]: run.requestId } : {}),
+      },
+    },
+    async (span) => {
+      try {
+        await handleJob(registry, run, baseLog);
+      } catch (err) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+async function handleJob(registry: JobRegistry, run: JobRun, baseLog: FastifyBaseLogger) {
   const log = baseLog.child({
     jobId: run.jobId,
     jobType: run.type,

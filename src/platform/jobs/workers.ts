@@ -41,6 +41,7 @@ export function startWorkers(
             type: job.name,
             payload: job.data.payload,
             requestId: job.data.requestId,
+            traceparent: job.data.traceparent,
             attempt: job.attemptsMade + 1,
           },
           log,
