@@ -2,6 +2,7 @@ import { graphqlUsersPosts } from './graphql-users-posts.js';
 import type { Scenario } from './scenario.js';
 import { logins } from './logins.js';
 import { orders } from './orders.js';
+import { postsSearch } from './posts-search.js';
 import { transfers } from './transfers.js';
 import { usersById, usersByIdCached } from './users-by-id.js';
 import { v2DeepPage, v2FirstPage } from './v2-pages.js';
@@ -16,6 +17,7 @@ export const scenarios: Scenario[] = [
   graphqlUsersPosts,
   v2FirstPage,
   v2DeepPage,
+  postsSearch,
 ];
 
 export type { Baseline, LoadPlan, Scenario, ScenarioContext } from './scenario.js';

@@ -3,29 +3,33 @@ import { closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
 import type { Database } from '../platform/db/database.js';
 import { progressBar } from './progress-bar.js';
+import { seedAuthors, seedPosts } from './seed-posts.js';
 import { seedDemoProducts } from './seed-products.js';
 import { seedDemoData, seedUsers } from './seed-users.js';
 
 /**
- * `npm run db:seed`: the demo data set, or `-- --users N` random users in bulk.
+ * `npm run db:seed`: the demo data set, or `-- --users N` random users in bulk, and/or
+ * `-- --posts N` random posts by existing users (the demo users when there are none).
  * Works on DATABASE_URL or the embedded database, and migrates first.
  */
 
-const USAGE = 'usage: npm run db:seed [-- --users N]';
+const USAGE = 'usage: npm run db:seed [-- --users N] [--posts N]';
 const MAX_USERS = 10_000_000;
+const MAX_POSTS = 100_000_000;
 
 class UsageError extends Error {}
 
 interface SeedOptions {
   users?: number;
+  posts?: number;
   help: boolean;
 }
 
-function parseUserCount(raw: string): number {
-  if (!/^\d+$/.test(raw)) throw new UsageError(`--users must be a whole number, got "${raw}"`);
+function parseCount(flag: string, raw: string, max: number): number {
+  if (!/^\d+$/.test(raw)) throw new UsageError(`--${flag} must be a whole number, got "${raw}"`);
   const count = Number(raw);
-  if (count < 1 || count > MAX_USERS) {
-    throw new UsageError(`--users must be between 1 and ${MAX_USERS}, got ${count}`);
+  if (count < 1 || count > max) {
+    throw new UsageError(`--${flag} must be between 1 and ${max}, got ${count}`);
   }
   return count;
 }
@@ -34,7 +38,11 @@ function readFlags(argv: string[]) {
   try {
     return parseArgs({
       args: argv,
-      options: { users: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        users: { type: 'string' },
+        posts: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: false,
     }).values;
@@ -46,8 +54,9 @@ function readFlags(argv: string[]) {
 
 function parseSeedArgs(argv: string[]): SeedOptions {
   const flags = readFlags(argv);
-  const users = flags.users === undefined ? undefined : parseUserCount(flags.users);
-  return { users, help: flags.help ?? false };
+  const users = flags.users === undefined ? undefined : parseCount('users', flags.users, MAX_USERS);
+  const posts = flags.posts === undefined ? undefined : parseCount('posts', flags.posts, MAX_POSTS);
+  return { users, posts, help: flags.help ?? false };
 }
 
 async function seedDemo(db: Database) {
@@ -71,6 +80,25 @@ async function seedBulk(db: Database, count: number) {
   process.stdout.write(`inserted ${inserted} users in ${seconds.toFixed(2)} s\n`);
 }
 
+async function seedBulkPosts(db: Database, count: number) {
+  let authors = await seedAuthors(db);
+  if (authors.length === 0) {
+    await seedDemo(db);
+    authors = await seedAuthors(db);
+  }
+  const bar = progressBar(count, 'posts');
+  const started = performance.now();
+  bar.update(0);
+  const inserted = await seedPosts(db, authors, count, {
+    onProgress: ({ done }) => bar.update(done),
+  });
+  bar.finish();
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `inserted ${inserted} posts by ${authors.length} authors in ${seconds.toFixed(2)} s\n`,
+  );
+}
+
 function optionsOrExit(): SeedOptions {
   try {
     return parseSeedArgs(process.argv.slice(2));
@@ -89,8 +117,10 @@ if (options.help) {
 const config = loadConfigOrExit();
 const deps = await createDependencies({ ...config, migrateOnStart: true, redisUrl: undefined });
 try {
-  if (options.users === undefined) await seedDemo(deps.database.db);
-  else await seedBulk(deps.database.db, options.users);
+  const { db } = deps.database;
+  if (options.users !== undefined) await seedBulk(db, options.users);
+  else if (options.posts === undefined) await seedDemo(db);
+  if (options.posts !== undefined) await seedBulkPosts(db, options.posts);
 } finally {
   await closeDependencies(deps);
 }

@@ -83,8 +83,12 @@ function toPost(row: PostRow): Post {
   };
 }
 
-/** The search's tsquery: websearch syntax accepts any text, and the text is always bound. */
-const tsquery = (query: string) => sql`websearch_to_tsquery('english', ${query})`;
+/**
+ * The search's tsquery: websearch syntax accepts any text, and the text is always bound. NUL is
+ * the one character PostgreSQL text can't hold (an error, not a miss): it separates words here.
+ */
+const tsquery = (query: string) =>
+  sql`websearch_to_tsquery('english', ${query.replaceAll('\u0000', ' ')})`;
 
 export class PostgresPostsRepository implements PostsRepository {
   constructor(private readonly db: Database) {}

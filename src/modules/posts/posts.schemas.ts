@@ -6,8 +6,10 @@ export const CONTENT_MAX_LENGTH = 20_000;
 /** Longer search text adds no precision, only work for the parser and the index. */
 export const SEARCH_MAX_LENGTH = 200;
 
-const Title = Type.String({ minLength: 1, maxLength: TITLE_MAX_LENGTH });
-const Content = Type.String({ minLength: 1, maxLength: CONTENT_MAX_LENGTH });
+// NUL is the one character PostgreSQL text can't store: refused here (400), not by the database.
+const noNul = '^[^\\x00]*$';
+const Title = Type.String({ minLength: 1, maxLength: TITLE_MAX_LENGTH, pattern: noNul });
+const Content = Type.String({ minLength: 1, maxLength: CONTENT_MAX_LENGTH, pattern: noNul });
 
 export const PostSchema = Type.Object(
   {
