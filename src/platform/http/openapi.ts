@@ -56,13 +56,14 @@ function forVersion(operation: Operation, version: ApiVersion, deprecated: boole
   return { ...operation, parameters, responses, ...(deprecated ? { deprecated: true } : {}) };
 }
 
+/** Its own /api paths and the health checks; GraphQL describes itself (introspection). */
 function belongsTo(path: string, version: ApiVersion): boolean {
-  return !path.startsWith('/api/') || path.startsWith(`/api/v${version}/`);
+  return path.startsWith('/health/') || path.startsWith(`/api/v${version}/`);
 }
 
 /**
  * One version's document, cut from the one Fastify generates from every route: its own /api
- * paths and the unversioned ones (health), with the api-version header on each operation.
+ * paths and the health checks, with the api-version header on each /api operation.
  */
 export function versionDocument(
   full: Document,
