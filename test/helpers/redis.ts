@@ -6,7 +6,8 @@ export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6
 async function probeRedis(): Promise<string | undefined> {
   const redis = new Redis(TEST_REDIS_URL, {
     lazyConnect: true,
-    connectTimeout: 2000,
+    // Generous, like the PostgreSQL probe: slow under load is not unreachable.
+    connectTimeout: 10_000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
