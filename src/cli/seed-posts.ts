@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../platform/db/database.js';
 import { FUNCTION_WORDS, GENERAL_WORDS, TOPICS } from './seed-words.js';
-import { SEED_BATCH_SIZE, type BulkSeedOptions } from './seed-users.js';
+import { insertInBatches, SEED_BATCH_SIZE, type BulkSeedOptions } from './seed-users.js';
 
 /** Fake posts for development and the search benchmark; `npm run db:seed -- --posts N`. */
 
@@ -95,8 +95,7 @@ export interface PostSeedOptions extends BulkSeedOptions {
 
 /**
  * Inserts count posts by the given authors, oldest first so their UUIDv7 ids arrive in index
- * order, spread over spanDays up to now. The next batch is written while the previous one is
- * in the database. Returns how many rows were inserted.
+ * order, spread over spanDays up to now. Returns how many rows were inserted.
  */
 export async function seedPosts(
   db: Database,
@@ -109,12 +108,9 @@ export async function seedPosts(
   const writer = new PostWriter(random);
   const to = Date.now();
   const step = (spanDays * DAY_MS) / count;
-  let inserted = 0;
-  let inFlight: Promise<number> = Promise.resolve(0);
-  for (let done = 0; done < count;) {
-    const size = Math.min(batchSize, count - done);
+  const build = (done: number, size: number) => {
     const bytes = crypto.randomBytes(16 * size);
-    const posts = Array.from({ length: size }, (_, i): SeedPost => {
+    return Array.from({ length: size }, (_, i): SeedPost => {
       const msecs = Math.floor(to - (count - done - i) * step);
       return {
         id: uuidv7({ msecs, random: bytes.subarray(16 * i, 16 * i + 16) }),
@@ -123,12 +119,6 @@ export async function seedPosts(
         createdAt: new Date(msecs),
       };
     });
-    inserted += await inFlight;
-    if (done > 0) onProgress?.({ done, total: count });
-    inFlight = insertPosts(db, posts);
-    done += size;
-  }
-  inserted += await inFlight;
-  onProgress?.({ done: count, total: count });
-  return inserted;
+  };
+  return insertInBatches(count, batchSize, build, (posts) => insertPosts(db, posts), onProgress);
 }

@@ -126,9 +126,33 @@ export interface BulkSeedOptions {
 }
 
 /**
- * Inserts count random users in batches; returns how many rows were actually inserted.
- * The next batch is built while the previous one is in the database, so the two overlap.
+ * Inserts count rows in batches of batchSize, built by build(done, size) and written by insert;
+ * returns how many rows were actually inserted. The next batch is built while the previous one
+ * is in the database, so the two overlap.
  */
+export async function insertInBatches<T>(
+  count: number,
+  batchSize: number,
+  build: (done: number, size: number) => T[],
+  insert: (rows: T[]) => Promise<number>,
+  onProgress?: (progress: SeedProgress) => void,
+): Promise<number> {
+  let inserted = 0;
+  let inFlight: Promise<number> = Promise.resolve(0);
+  for (let done = 0; done < count;) {
+    const size = Math.min(batchSize, count - done);
+    const rows = build(done, size);
+    inserted += await inFlight;
+    if (done > 0) onProgress?.({ done, total: count });
+    inFlight = insert(rows);
+    done += size;
+  }
+  inserted += await inFlight;
+  onProgress?.({ done: count, total: count });
+  return inserted;
+}
+
+/** Inserts count random users in batches; returns how many rows were actually inserted. */
 export async function seedUsers(
   db: Database,
   count: number,
@@ -137,20 +161,16 @@ export async function seedUsers(
   const to = Date.now();
   const from = to - spanDays * DAY_MS;
   const slice = (to - from) / count;
-  let inserted = 0;
-  let inFlight: Promise<number> = Promise.resolve(0);
-  for (let done = 0; done < count;) {
-    const size = Math.min(batchSize, count - done);
-    const batchFrom = from + done * slice;
-    const users = randomUsers(size, batchFrom, batchFrom + size * slice);
-    inserted += await inFlight;
-    if (done > 0) onProgress?.({ done, total: count });
-    inFlight = insertUsers(db, users);
-    done += size;
-  }
-  inserted += await inFlight;
-  onProgress?.({ done: count, total: count });
-  return inserted;
+  return insertInBatches(
+    count,
+    batchSize,
+    (done, size) => {
+      const batchFrom = from + done * slice;
+      return randomUsers(size, batchFrom, batchFrom + size * slice);
+    },
+    (users) => insertUsers(db, users),
+    onProgress,
+  );
 }
 
 /** The small data set a developer starts with; returns how many of its rows were new. */

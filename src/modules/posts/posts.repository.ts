@@ -1,4 +1,4 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type Expression, type Selectable, type SqlBool } from 'kysely';
 import { countOrEstimate, type CollectionCount } from '../../platform/db/count.js';
 import type { Database } from '../../platform/db/database.js';
 import type { PostsTable } from '../../platform/db/schema.js';
@@ -113,58 +113,17 @@ export class PostgresPostsRepository implements PostsRepository {
       .offset(offset)
       .limit(limit)
       .execute();
-    const { n } = await this.db
-      .selectFrom('posts')
-      .select(sql<number>`count(*)::int`.as('n'))
-      .executeTakeFirstOrThrow();
-    return { items: rows.map(toPost), totalCount: n };
+    return { items: rows.map(toPost), totalCount: await this.count() };
   }
 
-  async search(query: string, { offset, limit }: PageWindow) {
+  async search(query: string, window: PageWindow) {
     // Ranking needs every match anyway, so the total rides along in the same statement.
-    const rows = await this.db
-      .selectFrom('posts')
-      .select([...columns, sql<number>`(count(*) over ())::int`.as('total_count')])
-      .where(sql<boolean>`search @@ ${tsquery(query)}`)
-      .orderBy(sql`ts_rank_cd(search, ${tsquery(query)})`, 'desc')
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .offset(offset)
-      .limit(limit)
-      .execute();
-    let totalCount = rows[0]?.total_count ?? 0;
-    if (rows.length === 0 && offset > 0) {
-      const { n } = await this.db
-        .selectFrom('posts')
-        .select(sql<number>`count(*)::int`.as('n'))
-        .where(sql<boolean>`search @@ ${tsquery(query)}`)
-        .executeTakeFirstOrThrow();
-      totalCount = n;
-    }
-    return { items: rows.map(toPost), totalCount };
+    const rank = sql`ts_rank_cd(search, ${tsquery(query)})`;
+    return this.pageWithTotal(sql<SqlBool>`search @@ ${tsquery(query)}`, window, rank);
   }
 
-  async listByAuthor(authorId: string, { offset, limit }: PageWindow) {
-    const rows = await this.db
-      .selectFrom('posts')
-      .select([...columns, sql<number>`(count(*) over ())::int`.as('total_count')])
-      .where('author_id', '=', authorId)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .offset(offset)
-      .limit(limit)
-      .execute();
-    let totalCount = rows[0]?.total_count ?? 0;
-    // A page past the end has no rows to carry the total: count on its own.
-    if (rows.length === 0 && offset > 0) {
-      const { n } = await this.db
-        .selectFrom('posts')
-        .select(sql<number>`count(*)::int`.as('n'))
-        .where('author_id', '=', authorId)
-        .executeTakeFirstOrThrow();
-      totalCount = n;
-    }
-    return { items: rows.map(toPost), totalCount };
+  async listByAuthor(authorId: string, window: PageWindow) {
+    return this.pageWithTotal(sql<SqlBool>`author_id = ${authorId}`, window);
   }
 
   async listByAuthors(authorIds: readonly string[], limitPerAuthor: number) {
@@ -258,5 +217,37 @@ export class PostgresPostsRepository implements PostsRepository {
   pruneAppliedBatches(retentionMs: number, limit: number) {
     const expired = olderThan(sql.ref('created_at'), retentionMs);
     return deleteBatch(this.db, 'view_flushes', 'batch_id', expired, limit);
+  }
+
+  /**
+   * The matching page, ranked first when a rank is given, then newest first, and the total in
+   * the same statement: count(*) over () is computed before LIMIT.
+   */
+  private async pageWithTotal(
+    filter: Expression<SqlBool>,
+    { offset, limit }: PageWindow,
+    rank?: Expression<unknown>,
+  ) {
+    let query = this.db
+      .selectFrom('posts')
+      .select([...columns, sql<number>`(count(*) over ())::int`.as('total_count')])
+      .where(filter);
+    if (rank) query = query.orderBy(rank, 'desc');
+    const rows = await query
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+    // A page past the end has no rows to carry the total: count on its own.
+    const totalCount =
+      rows.length === 0 && offset > 0 ? await this.count(filter) : (rows[0]?.total_count ?? 0);
+    return { items: rows.map(toPost), totalCount };
+  }
+
+  private async count(filter?: Expression<SqlBool>): Promise<number> {
+    let query = this.db.selectFrom('posts').select(sql<number>`count(*)::int`.as('n'));
+    if (filter) query = query.where(filter);
+    return (await query.executeTakeFirstOrThrow()).n;
   }
 }

@@ -7,6 +7,7 @@ import {
   type NewPost,
   type Post,
 } from '../../../src/modules/posts/posts.repository.js';
+import { seedPosts } from '../../../src/cli/seed-posts.js';
 import type { DatabaseHandle } from '../../../src/platform/db/database.js';
 import { withTransaction } from '../../../src/platform/db/transaction.js';
 import { engines } from '../../helpers/databases.js';
@@ -256,6 +257,26 @@ for (const engine of engines) {
 
         assert.deepEqual(walked, expected);
         assert.equal(walked.length, 9);
+      });
+    });
+
+    describe('seeding', () => {
+      it('when posts are seeded in batches, then all arrive, searchable, and a seed repeats its texts', async () => {
+        const authors = [authorId, await newAuthor()];
+        const texts = async () =>
+          (await posts.list({ offset: 0, limit: 100 })).items
+            .map((p) => `${p.title}|${p.content}`)
+            .sort();
+
+        const inserted = await seedPosts(database.db, authors, 60, { batchSize: 25, seed: 7 });
+        const first = await texts();
+        await sql`truncate posts`.execute(database.db);
+        await seedPosts(database.db, authors, 60, { batchSize: 25, seed: 7 });
+
+        assert.equal(inserted, 60);
+        assert.equal(first.length, 60);
+        assert.deepEqual(await texts(), first);
+        assert.ok((await posts.search('the time', window)).totalCount > 0);
       });
     });
 
