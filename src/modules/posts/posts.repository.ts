@@ -113,7 +113,7 @@ export class PostgresPostsRepository implements PostsRepository {
       .offset(offset)
       .limit(limit)
       .execute();
-    return { items: rows.map(toPost), totalCount: await this.count() };
+    return { items: rows.map(toPost), totalCount: await this.countWhere() };
   }
 
   async search(query: string, window: PageWindow) {
@@ -241,11 +241,11 @@ export class PostgresPostsRepository implements PostsRepository {
       .execute();
     // A page past the end has no rows to carry the total: count on its own.
     const totalCount =
-      rows.length === 0 && offset > 0 ? await this.count(filter) : (rows[0]?.total_count ?? 0);
+      rows.length === 0 && offset > 0 ? await this.countWhere(filter) : (rows[0]?.total_count ?? 0);
     return { items: rows.map(toPost), totalCount };
   }
 
-  private async count(filter?: Expression<SqlBool>): Promise<number> {
+  private async countWhere(filter?: Expression<SqlBool>): Promise<number> {
     let query = this.db.selectFrom('posts').select(sql<number>`count(*)::int`.as('n'));
     if (filter) query = query.where(filter);
     return (await query.executeTakeFirstOrThrow()).n;
