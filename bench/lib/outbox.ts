@@ -1,21 +1,13 @@
-import { sql } from 'kysely';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../../src/platform/db/database.js';
+import { OutboxRepository } from '../../src/platform/jobs/outbox.repository.js';
 
 /** The outbox rows a drainer has yet to deliver: emails the load caused and nobody sent yet. */
 
 const DRAIN_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
 
-async function pendingRows(db: Database): Promise<number> {
-  const row = await db
-    .selectFrom('outbox')
-    .select(sql<number>`count(*)::int`.as('n'))
-    .where('sent_at', 'is', null)
-    .where('failed_at', 'is', null)
-    .executeTakeFirstOrThrow();
-  return row.n;
-}
+const pendingRows = (db: Database) => new OutboxRepository(db).countPending();
 
 export interface OutboxDrain {
   /** Rows pending when the wait began (when the load stopped). */

@@ -1,15 +1,9 @@
 import { UnprocessableError, ValidationError } from '../../platform/http/errors.js';
 import { MAX_AMOUNT_MINOR } from '../accounts/accounts.schemas.js';
+import type { PricedProduct } from '../products/products.service.js';
 import type { PlaceOrderInput } from './orders.schemas.js';
 
-/** A product as the catalogue prices it at the moment of ordering. */
-export interface PricedProduct {
-  id: string;
-  name: string;
-  priceMinor: number;
-  currency: string;
-  active: boolean;
-}
+export type { PricedProduct };
 
 export interface OrderLine {
   productId: string;
