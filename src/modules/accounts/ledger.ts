@@ -8,10 +8,6 @@ export interface MovementRequest {
   currency: string;
 }
 
-export function insufficientFunds() {
-  return new UnprocessableError('The account has insufficient funds', 'INSUFFICIENT_FUNDS');
-}
-
 /**
  * The ledger's rules for one movement, checked on the locked rows: both accounts exist, they
  * differ, their currency is the movement's, and the payer can afford it (only the issuer may
@@ -36,6 +32,8 @@ export function checkMovement(
       { fromCurrency: from.currency, toCurrency: to.currency, currency: request.currency },
     );
   }
-  if (from.kind !== 'issuer' && from.balance < request.amount) throw insufficientFunds();
+  if (from.kind !== 'issuer' && from.balance < request.amount) {
+    throw new UnprocessableError('The account has insufficient funds', 'INSUFFICIENT_FUNDS');
+  }
   return { from, to };
 }

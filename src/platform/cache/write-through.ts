@@ -1,4 +1,4 @@
-import { ABSENT_VERSION, cacheKey, jitter, TOMBSTONE_VERSION, type Cache } from './cache.js';
+import { ABSENT_VERSION, cacheKey, jitter, type Cache } from './cache.js';
 import { readThrough, type Codec } from './read-through.js';
 import { SingleFlight } from './single-flight.js';
 
@@ -15,9 +15,9 @@ export interface WriteThroughOptions<T> {
 /**
  * Write-through: every write stores the new value in the database and then in the cache (no
  * delete), so the read after a write hits. Cache writes carry the row version and the cache
- * keeps the highest, so two writers whose cache writes cross still leave the newer row. A
- * delete leaves a tombstone above every version for a while, so a late write can't bring the
- * row back. Misses (a cold or evicted key) read through like cache-aside.
+ * keeps the highest, so two writers whose cache writes cross still leave the newer row. Rows
+ * it serves are deactivated, never deleted (products), so it has no delete. Misses (a cold or
+ * evicted key) read through like cache-aside.
  */
 export class WriteThroughCache<T> {
   private readonly flights = new SingleFlight<T | undefined>();
@@ -56,22 +56,6 @@ export class WriteThroughCache<T> {
       { version: versionOf(value), data: codec.encode(value) },
       jitter(ttlMs),
     );
-  }
-
-  /** Call after the row's deletion has committed. */
-  async remove(id: string): Promise<void> {
-    this.flights.forget(this.key(id));
-    await this.cache.put(
-      this.key(id),
-      { version: TOMBSTONE_VERSION, data: null },
-      this.options.negativeTtlMs,
-    );
-  }
-
-  /** Drops the entry without a value, e.g. when the write's transaction belongs to a caller. */
-  async invalidate(id: string): Promise<void> {
-    this.flights.forget(this.key(id));
-    await this.cache.invalidate(this.key(id));
   }
 
   key(id: string): string {
