@@ -52,7 +52,11 @@ export async function startStratum(databaseUrl: string, redisUrl?: string): Prom
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'stratum-bench-data-'));
   const server = await startServer({
     name: redisUrl ? 'stratum (redis)' : 'stratum',
-    args: ['dist/main.js'],
+    // BENCH_STRATUM_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, to profile a run.
+    args: [
+      ...(process.env.BENCH_STRATUM_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      'dist/main.js',
+    ],
     env: stratumEnv(port, {
       DATABASE_URL: databaseUrl,
       DATA_DIR: dataDir,

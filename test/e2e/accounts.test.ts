@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -316,6 +317,48 @@ for (const engine of engines) {
       assert.equal(await balance(a.user, a.wallet.id), 990);
       assert.equal(await balance(b.user, b.wallet.id), 10);
       await assertLedgerInvariants(app.database.db);
+    });
+
+    it('when duplicates of a transfer of the whole balance arrive at once, then they replay its 201 rather than refuse a second debit', async () => {
+      const a = await funded(100);
+      const b = await funded(0);
+      const key = randomUUID();
+      const payload = {
+        fromAccountId: a.wallet.id,
+        toAccountId: b.wallet.id,
+        amount: 100,
+        currency: 'USD',
+      };
+      const responses = await Promise.all(
+        Array.from({ length: 10 }, () => transfer(a.user, payload, key)),
+      );
+      for (const res of responses) assert.ok([201, 409].includes(res.statusCode), res.body);
+      const done = responses.filter((r) => r.statusCode === 201);
+      for (const res of done) assert.deepEqual(res.json(), done[0]!.json());
+      assert.equal(await balance(a.user, a.wallet.id), 0);
+      assert.equal(await balance(b.user, b.wallet.id), 100);
+    });
+
+    it('when a key has expired, then it is free for a new request', async () => {
+      const a = await funded(300);
+      const b = await funded(0);
+      const key = randomUUID();
+      const payload = {
+        fromAccountId: a.wallet.id,
+        toAccountId: b.wallet.id,
+        amount: 100,
+        currency: 'USD',
+      };
+      assert.equal((await transfer(a.user, payload, key)).statusCode, 201);
+      await sql`update idempotency_keys set expires_at = now() - interval '1 second'
+                 where key = ${key}`.execute(app.database.db);
+      const fresh = await transfer(a.user, { ...payload, amount: 150 }, key);
+      assert.equal(fresh.statusCode, 201, fresh.body);
+      assert.equal(fresh.headers['idempotent-replayed'], undefined);
+      assert.equal(await balance(a.user, a.wallet.id), 50);
+      const replay = await transfer(a.user, { ...payload, amount: 150 }, key);
+      assert.equal(replay.headers['idempotent-replayed'], 'true');
+      assert.equal(await balance(a.user, a.wallet.id), 50);
     });
   });
 }

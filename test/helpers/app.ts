@@ -60,7 +60,7 @@ export async function startApp(engine: Engine, options: StartAppOptions = {}): P
   };
   try {
     const config = loadConfig({
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       BODY_LIMIT_BYTES: String(TEST_BODY_LIMIT_BYTES),
       JWT_SECRET: TEST_JWT_SECRET,
       RATE_LIMIT_MAX: '100000',

@@ -1,4 +1,4 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import type {
   AccountKind,
@@ -102,6 +102,27 @@ function toTransfer(
   };
 }
 
+/**
+ * Who may move money out of which account into which, as the movement's own statement checks
+ * it on the locked rows (the service states the same rules as errors, see ledger.ts).
+ */
+export interface MovementGuard {
+  /** The source must be this user's; null: any account (an admin, the issuer's deposits). */
+  payerUserId: string | null;
+  /** The destination must be a wallet. */
+  walletsOnly: boolean;
+}
+
+/** What `move` saw and did: the rows it locked, and whether the money moved. */
+export interface MoveOutcome {
+  moved: boolean;
+  from: Account | undefined;
+  to: Account | undefined;
+}
+
+/** Adds a statement to `move`'s, to run when `condition` (the movement happened) holds. */
+export type CompanionStatement = (condition: RawBuilder<SqlBool>) => RawBuilder<unknown>;
+
 interface EntryRow {
   id: string;
   kind: JournalKind;
@@ -114,6 +135,10 @@ interface EntryRow {
   created_at: Date;
   total_count: number;
 }
+
+type LockedRow = Pick<Selectable<AccountsTable>, (typeof accountColumns)[number]> & {
+  moved: boolean;
+};
 
 /** Storage-neutral: plain domain objects in and out. */
 export class AccountsRepository {
@@ -174,21 +199,6 @@ export class AccountsRepository {
   }
 
   /**
-   * Locks the rows for the rest of the transaction, in id order whatever order they are asked
-   * in: two transfers in opposite directions between one pair lock alike and can't deadlock.
-   */
-  async lockInIdOrder(tx: Tx, ids: string[]): Promise<Map<string, Account>> {
-    const rows = await tx
-      .selectFrom('accounts')
-      .select(accountColumns)
-      .where('id', 'in', ids)
-      .orderBy('id')
-      .forUpdate()
-      .execute();
-    return new Map(rows.map((row) => [row.id, toAccount(row)]));
-  }
-
-  /**
    * Both balances and the journal row in one statement (one round trip). The CHECK on
    * balances is the last line of defence: a movement that would overdraw fails here.
    */
@@ -214,6 +224,63 @@ export class AccountsRepository {
       RETURNING id, kind, from_account_id, to_account_id, amount_minor, currency, reference,
                 created_at`.execute(tx);
     return toTransfer(result.rows[0]!);
+  }
+
+  /**
+   * A whole movement as one statement, so one round trip and one implicit transaction: both
+   * rows locked in id order (opposite movements can't deadlock), the guard and the funds checked
+   * on the locked rows, both balances and the journal row written, and `with` (the idempotency
+   * key and its response) stored, only when the guard held. The time and id are the caller's,
+   * so the caller knows the result, and the response, before the statement runs.
+   */
+  async move(
+    m: Movement & { createdAt: Date },
+    guard: MovementGuard,
+    companion?: CompanionStatement,
+  ): Promise<MoveOutcome> {
+    const moved = sql<SqlBool>`EXISTS (SELECT FROM entry)`;
+    const { rows } = await sql<LockedRow>`
+      WITH locked AS MATERIALIZED (
+        SELECT id, kind, user_id, currency, balance_minor, created_at, updated_at
+          FROM accounts WHERE id IN (${m.fromAccountId}::uuid, ${m.toAccountId}::uuid)
+         ORDER BY id FOR UPDATE
+      ), allowed AS MATERIALIZED (
+        SELECT FROM locked f, locked t
+         WHERE f.id = ${m.fromAccountId}::uuid AND t.id = ${m.toAccountId}::uuid
+           AND f.currency = ${m.currency} AND t.currency = ${m.currency}
+           AND (f.kind = 'issuer' OR f.balance_minor >= ${m.amount}::bigint)
+           AND (${guard.payerUserId}::uuid IS NULL OR f.user_id = ${guard.payerUserId}::uuid)
+           AND (NOT ${guard.walletsOnly}::boolean OR t.kind = 'wallet')
+      ), moved AS (
+        -- From the locked row, not balance_minor: this statement's snapshot may predate the
+        -- version it locked, and PostgreSQL checks the CHECK on the tuple built from the
+        -- snapshot's version before it finds the newer one.
+        UPDATE accounts a
+           SET balance_minor = l.balance_minor + CASE WHEN a.id = ${m.fromAccountId}::uuid
+                                                      THEN -${m.amount}::bigint
+                                                      ELSE ${m.amount}::bigint END,
+               updated_at = now()
+          FROM locked l
+         WHERE a.id = l.id AND EXISTS (SELECT FROM allowed)
+        RETURNING a.id, a.balance_minor
+      ), entry AS (
+        INSERT INTO journal_entries (id, kind, from_account_id, to_account_id, amount_minor,
+                                     currency, from_balance_after, to_balance_after, reference,
+                                     created_by, created_at, updated_at)
+        SELECT ${m.id}::uuid, ${m.kind}, f.id, t.id, ${m.amount}::bigint, ${m.currency},
+               f.balance_minor, t.balance_minor, ${m.reference}, ${m.createdBy}::uuid,
+               ${m.createdAt}::timestamptz, ${m.createdAt}::timestamptz
+          FROM moved f, moved t
+         WHERE f.id = ${m.fromAccountId}::uuid AND t.id = ${m.toAccountId}::uuid
+        RETURNING id
+      )${companion ? sql`, companion AS (${companion(moved)})` : sql``}
+      SELECT locked.*, ${moved} AS moved FROM locked`.execute(this.db);
+    const locked = new Map(rows.map((row) => [row.id, toAccount(row)]));
+    return {
+      moved: rows[0]?.moved ?? false,
+      from: locked.get(m.fromAccountId),
+      to: locked.get(m.toAccountId),
+    };
   }
 
   async findTransfer(id: string): Promise<Transfer | undefined> {

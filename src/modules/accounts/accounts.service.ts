@@ -3,13 +3,21 @@ import type { Actor } from '../../platform/auth/actor.js';
 import { authorize, can, requireUser } from '../../platform/auth/permissions.js';
 import type { Database } from '../../platform/db/database.js';
 import type { JournalKind } from '../../platform/db/schema.js';
-import { withTransaction, type Tx } from '../../platform/db/transaction.js';
+import { withRetries, type Tx } from '../../platform/db/transaction.js';
+import { isKeyTaken } from '../../platform/idempotency/keys.repository.js';
+import type { RawBuilder, SqlBool } from 'kysely';
 import { NotFoundError, UnprocessableError } from '../../platform/http/errors.js';
 import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
 import type { IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
-import type { Account, AccountEntry, AccountsRepository, Transfer } from './accounts.repository.js';
+import type {
+  Account,
+  AccountEntry,
+  AccountsRepository,
+  MovementGuard,
+  Transfer,
+} from './accounts.repository.js';
 import type { DepositInput, TransferInput } from './accounts.schemas.js';
-import { checkMovement, type MovementRequest } from './ledger.js';
+import { checkDistinct, checkMovement, type MovementRequest } from './ledger.js';
 
 /** Serialization failures and deadlocks are retried this often before the client gets 503. */
 const RETRIES = 3;
@@ -76,9 +84,10 @@ export class AccountsService {
     return this.post(
       { ...input, kind: 'transfer', reference: input.reference, createdBy: actor.userId },
       once,
+      { payerUserId: admin ? null : actor.userId, walletsOnly: !admin },
       (from, to) => {
-        // Checked on the locked rows (no read before the transaction): someone else's wallet
-        // is as unknown as a missing one, before its currency or balance can say anything.
+        // Someone else's wallet is as unknown as a missing one, before its currency or balance
+        // can say anything.
         if (from && !admin && from.userId !== actor.userId) {
           throw new NotFoundError('Source account', 'ACCOUNT_NOT_FOUND');
         }
@@ -113,6 +122,7 @@ export class AccountsService {
         createdBy: actor.userId,
       },
       once,
+      { payerUserId: null, walletsOnly: false },
     );
   }
 
@@ -162,35 +172,47 @@ export class AccountsService {
   }
 
   /**
-   * One movement in its own transaction: claim the idempotency key, lock both rows in id order,
-   * check, move, store the response. Retried as a whole on serialization failure or deadlock.
+   * One movement as one statement (AccountsRepository.move), with the idempotency key stored by
+   * the same statement. The guard lets the statement refuse on the locked rows what the rules
+   * below refuse; when it did, the rules, run on the rows it locked, say why. A refusal or a
+   * taken key may mean a duplicate of this request took effect meanwhile: the key answers then.
    */
-  private post(
+  private async post(
     posting: Posting & { createdBy: string | null },
     once: IdempotencyClaim<Transfer> | undefined,
+    guard: MovementGuard,
     checkAccess?: (from: Account | undefined, to: Account | undefined) => void,
   ): Promise<Transfer> {
-    return withTransaction(
-      this.db,
-      async (tx) => {
-        await once?.claim(tx);
-        const locked = await this.accounts.lockInIdOrder(tx, [
-          posting.fromAccountId,
-          posting.toAccountId,
-        ]);
-        const from = locked.get(posting.fromAccountId);
-        const to = locked.get(posting.toAccountId);
-        checkAccess?.(from, to);
-        checkMovement(posting, from, to);
-        const transfer = await this.accounts.applyMovement(
-          tx,
-          this.movement(posting, posting.createdBy),
+    checkDistinct(posting);
+    const movement = { ...this.movement(posting, posting.createdBy), createdAt: new Date() };
+    const transfer: Transfer = {
+      id: movement.id,
+      kind: movement.kind,
+      fromAccountId: movement.fromAccountId,
+      toAccountId: movement.toAccountId,
+      amount: movement.amount,
+      currency: movement.currency,
+      reference: movement.reference,
+      createdAt: movement.createdAt,
+    };
+    const store = once && ((moved: RawBuilder<SqlBool>) => once.storeWith(transfer, moved));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await withRetries(
+          () => this.accounts.move(movement, guard, store),
+          RETRIES,
         );
-        await once?.complete(tx, transfer);
-        return transfer;
-      },
-      { retries: RETRIES },
-    );
+        if (outcome.moved) return transfer;
+        await once?.settle();
+        checkAccess?.(outcome.from, outcome.to);
+        checkMovement(posting, outcome.from, outcome.to);
+        throw new Error('The ledger refused a movement that its rules allow');
+      } catch (err) {
+        // The key was taken: its response is the answer, or it had expired and is gone now.
+        if (!once || !isKeyTaken(err) || attempt > RETRIES) throw err;
+        await once.settle();
+      }
+    }
   }
 
   private movement(posting: Posting, createdBy: string | null) {

@@ -18,11 +18,7 @@ export function checkMovement(
   from: Account | undefined,
   to: Account | undefined,
 ): { from: Account; to: Account } {
-  if (request.fromAccountId === request.toAccountId) {
-    throw new ValidationError('Cannot move money from an account to itself', [
-      { field: 'body.toAccountId', message: 'must differ from fromAccountId' },
-    ]);
-  }
+  checkDistinct(request);
   if (!from) throw new NotFoundError('Source account', 'ACCOUNT_NOT_FOUND');
   if (!to) throw new NotFoundError('Destination account', 'ACCOUNT_NOT_FOUND');
   if (from.currency !== request.currency || to.currency !== request.currency) {
@@ -36,4 +32,13 @@ export function checkMovement(
     throw new UnprocessableError('The account has insufficient funds', 'INSUFFICIENT_FUNDS');
   }
   return { from, to };
+}
+
+/** A movement needs two accounts: checked before any row is read. */
+export function checkDistinct(request: MovementRequest): void {
+  if (request.fromAccountId === request.toAccountId) {
+    throw new ValidationError('Cannot move money from an account to itself', [
+      { field: 'body.toAccountId', message: 'must differ from fromAccountId' },
+    ]);
+  }
 }

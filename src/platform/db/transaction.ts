@@ -20,13 +20,20 @@ export async function withTransaction<T>(
   fn: (tx: Tx) => Promise<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
-  const retries = options.retries ?? 0;
+  return withRetries(() => {
+    const builder = db.transaction();
+    return (options.isolation ? builder.setIsolationLevel(options.isolation) : builder).execute(fn);
+  }, options.retries ?? 0);
+}
+
+/**
+ * Runs fn again, up to `retries` times, when it fails with a serialization failure or a
+ * deadlock: fn is a whole transaction, or a single statement that is one.
+ */
+export async function withRetries<T>(fn: () => Promise<T>, retries: number): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const builder = db.transaction();
-      return await (
-        options.isolation ? builder.setIsolationLevel(options.isolation) : builder
-      ).execute(fn);
+      return await fn();
     } catch (err) {
       if (attempt >= retries || !isRetryableTransactionError(err)) throw err;
       // Back off a little, with jitter, so the transactions that collided don't collide again.

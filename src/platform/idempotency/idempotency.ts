@@ -1,3 +1,4 @@
+import type { RawBuilder, SqlBool } from 'kysely';
 import { isLockTimeout } from '../db/errors.js';
 import type { Tx } from '../db/transaction.js';
 import { ConflictError, UnprocessableError } from '../http/errors.js';
@@ -12,6 +13,19 @@ import type { IdempotencyKeysRepository, KeyId, StoredResponse } from './keys.re
 export interface IdempotencyClaim<R> {
   claim(tx: Tx): Promise<void>;
   complete(tx: Tx, result: R): Promise<void>;
+  /**
+   * For an effect that is a single statement, which knows its result before it runs: the
+   * key's insert with the response `result` renders, to embed in that statement, run when
+   * `condition` holds. When the statement fails with `isKeyTaken`, or takes no effect, call
+   * `settle`.
+   */
+  storeWith(result: R, condition: RawBuilder<SqlBool>): RawBuilder<unknown>;
+  /**
+   * After the single statement found the key taken or took no effect: throws the replay (or
+   * `IDEMPOTENCY_KEY_REUSED`) when the key holds a response; resolves when the key is free (an
+   * expired one is removed), so the statement may run again or its refusal be answered.
+   */
+  settle(): Promise<void>;
 }
 
 /** Thrown by `claim` when the key's request already took effect: send its response again. */
@@ -49,22 +63,44 @@ export class IdempotencyKeys {
           throw err;
         }
         if (claimed) return;
-        const existing = await keys.find(tx, id);
+        const existing = await keys.find(id, { tx });
         if (!existing) throw inProgress();
-        if (existing.fingerprint !== fingerprint) {
-          throw new UnprocessableError(
-            'This Idempotency-Key was already used for another request',
-            'IDEMPOTENCY_KEY_REUSED',
-          );
-        }
-        throw new IdempotentReplay(existing.response);
+        throw answered(existing, fingerprint);
       },
       async complete(tx, result) {
         response = render(result);
         await keys.complete(tx, id, response);
       },
+      storeWith(result, condition) {
+        response = render(result);
+        return keys.insertWith(
+          { id, fingerprint, expiresAt: new Date(Date.now() + ttlMs) },
+          response,
+          condition,
+        );
+      },
+      async settle() {
+        response = undefined;
+        const existing = await keys.find(id, { live: true });
+        if (existing) throw answered(existing, fingerprint);
+        await keys.removeExpired(id);
+      },
     };
   }
+}
+
+/** A key that holds a response: its replay, or a refusal when it answered another request. */
+function answered(
+  existing: { fingerprint: string; response: StoredResponse },
+  fingerprint: string,
+) {
+  if (existing.fingerprint !== fingerprint) {
+    return new UnprocessableError(
+      'This Idempotency-Key was already used for another request',
+      'IDEMPOTENCY_KEY_REUSED',
+    );
+  }
+  return new IdempotentReplay(existing.response);
 }
 
 function inProgress() {

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Database } from '../db/database.js';
 import type { Tx } from '../db/transaction.js';
 
@@ -12,6 +12,23 @@ export interface StoredResponse {
 export interface KeyId {
   ownerId: string;
   key: string;
+}
+
+/** A key as an effect's own statement stores it. */
+export interface KeyRecord {
+  id: KeyId;
+  fingerprint: string;
+  expiresAt: Date;
+}
+
+/** The primary key a second insert of one (owner, key) violates. */
+const KEY_CONSTRAINT = 'idempotency_keys_pkey';
+
+export function isKeyTaken(err: unknown): boolean {
+  return (
+    (err as { code?: unknown; constraint?: unknown } | null)?.code === '23505' &&
+    (err as { constraint?: unknown }).constraint === KEY_CONSTRAINT
+  );
 }
 
 export class IdempotencyKeysRepository {
@@ -45,13 +62,46 @@ export class IdempotencyKeysRepository {
     return row !== undefined;
   }
 
-  async find(tx: Tx, id: KeyId) {
-    const row = await tx
+  /**
+   * The key's INSERT with its response, for an effect that is a single statement: embedded
+   * there as a data-modifying CTE that runs when `condition` (over the statement's other CTEs)
+   * holds. A key that exists makes the whole statement fail with a unique violation
+   * (`isKeyTaken`), so the effect is undone with it; a duplicate still running makes the insert
+   * wait for it first.
+   */
+  insertWith(record: KeyRecord, response: StoredResponse, condition: RawBuilder<SqlBool>) {
+    return sql`
+      INSERT INTO idempotency_keys (owner_id, key, fingerprint, status_code, headers, body,
+                                    expires_at)
+      SELECT ${record.id.ownerId}, ${record.id.key}, ${record.fingerprint},
+             ${response.statusCode}::int, ${JSON.stringify(response.headers)}::jsonb,
+             ${JSON.stringify(response.body)}::jsonb, ${record.expiresAt}::timestamptz
+       WHERE ${condition}`;
+  }
+
+  /** Deletes the key if it has expired; true when it did (or the key is gone). */
+  async removeExpired(id: KeyId): Promise<boolean> {
+    await this.db
+      .deleteFrom('idempotency_keys')
+      .where('owner_id', '=', id.ownerId)
+      .where('key', '=', id.key)
+      .where('expires_at', '<=', sql<Date>`now()`)
+      .execute();
+    return (await this.find(id, { live: true })) === undefined;
+  }
+
+  /** The key's stored response; `live` leaves out an expired key. */
+  async find(
+    id: KeyId,
+    { tx = this.db, live = false }: { tx?: Tx | Database; live?: boolean } = {},
+  ) {
+    let query = tx
       .selectFrom('idempotency_keys')
       .select(['fingerprint', 'status_code', 'headers', 'body'])
       .where('owner_id', '=', id.ownerId)
-      .where('key', '=', id.key)
-      .executeTakeFirst();
+      .where('key', '=', id.key);
+    if (live) query = query.where('expires_at', '>', sql<Date>`now()`);
+    const row = await query.executeTakeFirst();
     if (!row || row.status_code === null) return undefined;
     const response: StoredResponse = {
       statusCode: row.status_code,
