@@ -144,7 +144,7 @@ for (const engine of engines) {
       const b = await funded(0);
       const other = await funded(500);
       const base = { fromAccountId: a.wallet.id, toAccountId: b.wallet.id, currency: 'USD' };
-      const merchant = await app.services.accounts.merchantAccount('USD');
+      const merchant = (await app.services.accounts.merchantHoldings('USD')).accounts[0];
       const cases: [string, TestUser, object, number, string][] = [
         [
           'same account',

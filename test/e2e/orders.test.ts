@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { MERCHANT_SHARDS } from '../../src/modules/accounts/accounts.service.js';
 import { startApp, type StartedApp } from '../helpers/app.js';
 import { bearer, createUserAndLogin, type TestUser } from '../helpers/auth.js';
 import { engines } from '../helpers/databases.js';
@@ -74,7 +75,7 @@ for (const engine of engines) {
       const kettle = await product(3_500, 'Kettle');
       const mug = await product(799, 'Mug');
       const user = await customer(10_000);
-      const merchant = await app.services.accounts.merchantAccount('USD');
+      const merchant = await app.services.accounts.merchantHoldings('USD');
       const res = await order(user, [
         { productId: kettle.id, quantity: 1 },
         { productId: mug.id, quantity: 3 },
@@ -93,8 +94,8 @@ for (const engine of engines) {
       );
       assert.ok(placed.paymentId);
       assert.equal(await balance(user), 10_000 - placed.total);
-      const after = await app.services.accounts.merchantAccount('USD');
-      assert.equal(after!.balance - merchant!.balance, placed.total);
+      const after = await app.services.accounts.merchantHoldings('USD');
+      assert.equal(after.balance - merchant.balance, placed.total);
 
       // A later price change doesn't rewrite what was bought.
       await app.services.products.updateProduct(adminActor(), kettle.id, { priceMinor: 9_999 });
@@ -172,6 +173,34 @@ for (const engine of engines) {
         app.database.db,
       );
       assert.equal(refunds.rows[0]?.n, 1);
+      await assertLedgerInvariants(app.database.db);
+    });
+
+    it('when orders pay the merchant, then they spread over its rows and a refund debits the row its payment credited', async () => {
+      const { accounts } = await app.services.accounts.merchantHoldings('USD');
+      assert.equal(accounts.length, MERCHANT_SHARDS);
+      const cup = await product(100);
+      const user = await customer(1_200);
+      const placed = [];
+      for (let i = 0; i < 12; i++) {
+        const res = await order(user, [{ productId: cup.id, quantity: 1 }]);
+        placed.push(res.json<{ data: OrderBody }>().data);
+      }
+      const payees = await sql<{ to_account_id: string }>`
+        SELECT to_account_id FROM journal_entries
+         WHERE id IN (${sql.join(placed.map((o) => o.paymentId))})`.execute(app.database.db);
+      // 12 orders on one of 16 rows each: all on one row has a chance of 16^-11.
+      assert.ok(new Set(payees.rows.map((r) => r.to_account_id)).size > 1);
+      const first = placed[0]!;
+      assert.equal((await cancel(user, first.id)).statusCode, 200);
+      const entries = await sql<{ kind: string; account: string }>`
+        SELECT kind, CASE kind WHEN 'payment' THEN to_account_id ELSE from_account_id END AS account
+          FROM journal_entries
+         WHERE reference IN (${`order ${first.id}`}, ${`refund of order ${first.id}`})`.execute(
+        app.database.db,
+      );
+      assert.equal(entries.rows.length, 2);
+      assert.equal(entries.rows[0]!.account, entries.rows[1]!.account);
       await assertLedgerInvariants(app.database.db);
     });
 

@@ -120,8 +120,16 @@ export interface MoveOutcome {
   to: Account | undefined;
 }
 
-/** Adds a statement to `move`'s, to run when `condition` (the movement happened) holds. */
-export type CompanionStatement = (condition: RawBuilder<SqlBool>) => RawBuilder<unknown>;
+/** The conditions `move` gives its companions to decide on: the movement was allowed, or not. */
+export interface MoveConditions {
+  allowed: RawBuilder<SqlBool>;
+  refused: RawBuilder<SqlBool>;
+}
+
+/** Adds statements to `move`'s. */
+export type CompanionStatement = (
+  conditions: MoveConditions,
+) => RawBuilder<unknown> | RawBuilder<unknown>[];
 
 interface EntryRow {
   id: string;
@@ -188,14 +196,48 @@ export class AccountsRepository {
     return row && toAccount(row);
   }
 
+  /** The user's wallet and a system account's rows (the merchant's shards) in one read. */
+  async findWalletAndSystem(userId: string, kind: 'issuer' | 'merchant', currency: string) {
+    const rows = await this.db
+      .selectFrom('accounts')
+      .select(accountColumns)
+      .where('currency', '=', currency)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('kind', '=', 'wallet'), eb('user_id', '=', userId)]),
+          eb('kind', '=', kind),
+        ]),
+      )
+      .execute();
+    const accounts = rows.map(toAccount);
+    return {
+      wallet: accounts.find((account) => account.kind === 'wallet'),
+      system: accounts.filter((account) => account.kind === kind),
+    };
+  }
+
+  /** A system account's first row (the issuer has only that one). */
   async findSystem(kind: 'issuer' | 'merchant', currency: string, tx: Tx | Database = this.db) {
     const row = await tx
       .selectFrom('accounts')
       .select(accountColumns)
       .where('kind', '=', kind)
       .where('currency', '=', currency)
+      .where('shard', '=', 0)
       .executeTakeFirst();
     return row && toAccount(row);
+  }
+
+  /** Every row of a system account (the merchant's shards), by shard. */
+  async listSystem(kind: 'issuer' | 'merchant', currency: string): Promise<Account[]> {
+    const rows = await this.db
+      .selectFrom('accounts')
+      .select(accountColumns)
+      .where('kind', '=', kind)
+      .where('currency', '=', currency)
+      .orderBy('shard')
+      .execute();
+    return rows.map(toAccount);
   }
 
   /**
@@ -229,16 +271,22 @@ export class AccountsRepository {
   /**
    * A whole movement as one statement, so one round trip and one implicit transaction: both
    * rows locked in id order (opposite movements can't deadlock), the guard and the funds checked
-   * on the locked rows, both balances and the journal row written, and `with` (the idempotency
-   * key and its response) stored, only when the guard held. The time and id are the caller's,
-   * so the caller knows the result, and the response, before the statement runs.
+   * on the locked rows, and, only when they held, both balances and the journal row written.
+   * The companions write what belongs with the movement (its idempotency key and response, an
+   * order and its email) in the same statement; each gets the condition "the movement was
+   * allowed" to decide on. An amount of 0 is allowed and moves nothing (a free order). The
+   * time and id are the caller's, so the caller knows its result before the statement runs.
    */
   async move(
     m: Movement & { createdAt: Date },
     guard: MovementGuard,
-    companion?: CompanionStatement,
+    companions: CompanionStatement[] = [],
   ): Promise<MoveOutcome> {
-    const moved = sql<SqlBool>`EXISTS (SELECT FROM entry)`;
+    const moved = sql<SqlBool>`EXISTS (SELECT FROM allowed)`;
+    const conditions = { allowed: moved, refused: sql<SqlBool>`NOT EXISTS (SELECT FROM allowed)` };
+    const parts = companions
+      .flatMap((companion) => companion(conditions))
+      .map((statement, i) => sql`, ${sql.id(`companion_${i}`)} AS (${statement})`);
     const { rows } = await sql<LockedRow>`
       WITH locked AS MATERIALIZED (
         SELECT id, kind, user_id, currency, balance_minor, created_at, updated_at
@@ -261,7 +309,7 @@ export class AccountsRepository {
                                                       ELSE ${m.amount}::bigint END,
                updated_at = now()
           FROM locked l
-         WHERE a.id = l.id AND EXISTS (SELECT FROM allowed)
+         WHERE a.id = l.id AND EXISTS (SELECT FROM allowed) AND ${m.amount}::bigint > 0
         RETURNING a.id, a.balance_minor
       ), entry AS (
         INSERT INTO journal_entries (id, kind, from_account_id, to_account_id, amount_minor,
@@ -273,7 +321,7 @@ export class AccountsRepository {
           FROM moved f, moved t
          WHERE f.id = ${m.fromAccountId}::uuid AND t.id = ${m.toAccountId}::uuid
         RETURNING id
-      )${companion ? sql`, companion AS (${companion(moved)})` : sql``}
+      )${parts.length > 0 ? sql.join(parts, sql``) : sql``}
       SELECT locked.*, ${moved} AS moved FROM locked`.execute(this.db);
     const locked = new Map(rows.map((row) => [row.id, toAccount(row)]));
     return {
@@ -283,8 +331,8 @@ export class AccountsRepository {
     };
   }
 
-  async findTransfer(id: string): Promise<Transfer | undefined> {
-    const row = await this.db
+  async findTransfer(id: string, tx: Tx | Database = this.db): Promise<Transfer | undefined> {
+    const row = await tx
       .selectFrom('journal_entries')
       .select(transferColumns)
       .where('id', '=', id)
@@ -336,12 +384,12 @@ export class AccountsRepository {
       .execute();
   }
 
-  async openSystemAccount(id: string, kind: 'issuer' | 'merchant', currency: string) {
+  async openSystemAccount(id: string, kind: 'issuer' | 'merchant', currency: string, shard = 0) {
     await this.db
       .insertInto('accounts')
-      .values({ id, kind, user_id: null, currency })
+      .values({ id, kind, user_id: null, currency, shard })
       .onConflict((oc) =>
-        oc.columns(['kind', 'currency']).where('kind', '<>', 'wallet').doNothing(),
+        oc.columns(['kind', 'currency', 'shard']).where('kind', '<>', 'wallet').doNothing(),
       )
       .execute();
   }

@@ -1,26 +1,36 @@
+import { LRUCache } from 'lru-cache';
 import { v7 as uuidv7 } from 'uuid';
 import type { Actor } from '../../platform/auth/actor.js';
 import { authorize, can, requireUser } from '../../platform/auth/permissions.js';
 import type { Database } from '../../platform/db/database.js';
 import type { JournalKind } from '../../platform/db/schema.js';
 import { withRetries, type Tx } from '../../platform/db/transaction.js';
-import { isKeyTaken } from '../../platform/idempotency/keys.repository.js';
-import type { RawBuilder, SqlBool } from 'kysely';
 import { NotFoundError, UnprocessableError } from '../../platform/http/errors.js';
 import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
-import type { IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
+import { whileKeyTaken, type IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
 import type {
   Account,
   AccountEntry,
   AccountsRepository,
+  CompanionStatement,
+  MoveConditions,
   MovementGuard,
   Transfer,
 } from './accounts.repository.js';
 import type { DepositInput, TransferInput } from './accounts.schemas.js';
 import { checkDistinct, checkMovement, type MovementRequest } from './ledger.js';
 
+export type { CompanionStatement, MoveConditions };
+
 /** Serialization failures and deadlocks are retried this often before the client gets 503. */
 const RETRIES = 3;
+
+/**
+ * The merchant's rows per currency. Every order credits the merchant and holds the row it
+ * credits until its commit is flushed, so with one row orders queue behind each other; with
+ * 16, the 20 connections of a default pool rarely meet on one (migration 0013).
+ */
+export const MERCHANT_SHARDS = 16;
 
 export interface Posting extends MovementRequest {
   kind: JournalKind;
@@ -34,6 +44,14 @@ export interface Posting extends MovementRequest {
  * not read is 404, never 403, so ids can't be probed.
  */
 export class AccountsService {
+  /**
+   * Ids that never change once they exist, remembered so an order doesn't read them each time:
+   * a user's default-currency wallet (wallets are never deleted or moved) and the merchant's
+   * rows. Only ids: balances, ownership and funds are always checked on the locked rows.
+   */
+  private readonly walletIds = new LRUCache<string, string>({ max: 10_000 });
+  private merchantIds: string[] = [];
+
   constructor(
     private readonly db: Database,
     private readonly accounts: AccountsRepository,
@@ -127,6 +145,62 @@ export class AccountsService {
   }
 
   /**
+   * For orders: the user's wallet and, to pay into, one of the merchant's rows in the default
+   * currency, taken at random so that concurrent orders lock different rows. Read once, then
+   * remembered (see walletIds).
+   */
+  async paymentAccounts(userId: string): Promise<{ walletId?: string; merchantId?: string }> {
+    let walletId = this.walletIds.get(userId);
+    if (walletId === undefined || this.merchantIds.length === 0) {
+      const { wallet, system } = await this.accounts.findWalletAndSystem(
+        userId,
+        'merchant',
+        this.currency,
+      );
+      walletId = wallet?.id;
+      if (walletId) this.walletIds.set(userId, walletId);
+      if (system.length > 0) this.merchantIds = system.map((account) => account.id);
+    }
+    const merchantId = this.merchantIds[Math.floor(Math.random() * this.merchantIds.length)];
+    return { walletId, merchantId };
+  }
+
+  /** The merchant's rows in a currency, and their sum: what the merchant holds. */
+  async merchantHoldings(currency: string): Promise<{ accounts: Account[]; balance: number }> {
+    const accounts = await this.accounts.listSystem('merchant', currency);
+    return { accounts, balance: accounts.reduce((sum, account) => sum + account.balance, 0) };
+  }
+
+  /** For refunds: the account a movement paid into (the merchant's row an order credited). */
+  async payeeOf(tx: Tx, transferId: string): Promise<string | undefined> {
+    return (await this.accounts.findTransfer(transferId, tx))?.toAccountId;
+  }
+
+  /**
+   * For other services: a payment out of `payerUserId`'s wallet as one statement together with
+   * what the caller writes alongside it (`companions`, each told whether the payment was
+   * allowed). Nothing moves when the wallet lacks the amount; what that means is the caller's.
+   * True when it moved (or was 0).
+   */
+  async payWith(
+    payerUserId: string,
+    payment: Posting & { id: string; createdAt: Date },
+    companions: CompanionStatement[],
+  ): Promise<boolean> {
+    const movement = {
+      ...this.movement(payment, null),
+      id: payment.id,
+      createdAt: payment.createdAt,
+    };
+    const guard = { payerUserId, walletsOnly: false };
+    const outcome = await withRetries(
+      () => this.accounts.move(movement, guard, companions),
+      RETRIES,
+    );
+    return outcome.moved;
+  }
+
+  /**
    * For other services (orders): locks the user's wallet in the default currency for the rest
    * of the caller's transaction and says whether it holds `amount`. Lock the payer first,
    * settle last: see settleWithin.
@@ -152,10 +226,6 @@ export class AccountsService {
     return this.accounts.findWallet(userId, this.currency, tx);
   }
 
-  async merchantAccount(currency: string, tx?: Tx): Promise<Account | undefined> {
-    return this.accounts.findSystem('merchant', currency, tx);
-  }
-
   /** Every new user's wallet, in the transaction that creates the user. */
   async openWallet(tx: Tx, userId: string): Promise<void> {
     await this.accounts.openWallet(tx, uuidv7(), userId, this.currency);
@@ -167,7 +237,9 @@ export class AccountsService {
    */
   async ensureLedger(): Promise<void> {
     await this.accounts.openSystemAccount(uuidv7(), 'issuer', this.currency);
-    await this.accounts.openSystemAccount(uuidv7(), 'merchant', this.currency);
+    for (let shard = 0; shard < MERCHANT_SHARDS; shard++) {
+      await this.accounts.openSystemAccount(uuidv7(), 'merchant', this.currency, shard);
+    }
     await this.accounts.openMissingWallets(this.currency);
   }
 
@@ -195,24 +267,18 @@ export class AccountsService {
       reference: movement.reference,
       createdAt: movement.createdAt,
     };
-    const store = once && ((moved: RawBuilder<SqlBool>) => once.storeWith(transfer, moved));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const outcome = await withRetries(
-          () => this.accounts.move(movement, guard, store),
-          RETRIES,
-        );
-        if (outcome.moved) return transfer;
-        await once?.settle();
-        checkAccess?.(outcome.from, outcome.to);
-        checkMovement(posting, outcome.from, outcome.to);
-        throw new Error('The ledger refused a movement that its rules allow');
-      } catch (err) {
-        // The key was taken: its response is the answer, or it had expired and is gone now.
-        if (!once || !isKeyTaken(err) || attempt > RETRIES) throw err;
-        await once.settle();
-      }
-    }
+    const store: CompanionStatement[] = once
+      ? [({ allowed }) => once.storeWith(transfer, allowed)]
+      : [];
+    return whileKeyTaken(once, async () => {
+      const outcome = await withRetries(() => this.accounts.move(movement, guard, store), RETRIES);
+      if (outcome.moved) return transfer;
+      // A duplicate of this request may have moved the money first: its response is the answer.
+      await once?.settle();
+      checkAccess?.(outcome.from, outcome.to);
+      checkMovement(posting, outcome.from, outcome.to);
+      throw new Error('The ledger refused a movement that its rules allow');
+    });
   }
 
   private movement(posting: Posting, createdBy: string | null) {

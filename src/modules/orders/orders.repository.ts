@@ -1,4 +1,4 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import type { OrdersTable, OrderStatus } from '../../platform/db/schema.js';
 import type { Tx } from '../../platform/db/transaction.js';
@@ -90,6 +90,51 @@ export class OrdersRepository {
       )
       .execute();
     return toOrder(row, order.lines);
+  }
+
+  /**
+   * The order's and its lines' INSERTs, to embed in the single statement that also pays for
+   * it: `paid` (over that statement's other parts) decides between `paid`, with its payment's
+   * journal row, and `payment_failed`. The times are the caller's, so it knows the order it
+   * answers with before the statement runs.
+   */
+  insertWhenPaid(
+    order: {
+      id: string;
+      userId: string;
+      paymentId: string | null;
+      total: number;
+      currency: string;
+      lines: OrderLine[];
+      createdAt: Date;
+    },
+    paid: RawBuilder<SqlBool>,
+  ): RawBuilder<unknown>[] {
+    const lines = order.lines.map((line, position) => ({
+      position,
+      product_id: line.productId,
+      name: line.name,
+      unit_price_minor: line.unitPrice,
+      quantity: line.quantity,
+      line_total_minor: line.lineTotal,
+    }));
+    return [
+      sql`
+        INSERT INTO orders (id, user_id, status, payment_entry_id, total_minor, currency,
+                            created_at, updated_at)
+        SELECT ${order.id}::uuid, ${order.userId}::uuid,
+               CASE WHEN ${paid} THEN 'paid' ELSE 'payment_failed' END,
+               CASE WHEN ${paid} THEN ${order.paymentId}::uuid END,
+               ${order.total}::bigint, ${order.currency},
+               ${order.createdAt}::timestamptz, ${order.createdAt}::timestamptz`,
+      sql`
+        INSERT INTO order_items (order_id, position, product_id, name, unit_price_minor,
+                                 quantity, line_total_minor)
+        SELECT ${order.id}::uuid, line.*
+          FROM jsonb_to_recordset(${JSON.stringify(lines)}::jsonb)
+            AS line(position integer, product_id uuid, name text, unit_price_minor bigint,
+                    quantity integer, line_total_minor bigint)`,
+    ];
   }
 
   async setStatus(

@@ -5,9 +5,13 @@ import type { Database } from '../../platform/db/database.js';
 import { withTransaction, type Tx } from '../../platform/db/transaction.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../platform/http/errors.js';
 import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
-import type { IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
-import type { JobScheduler } from '../../platform/jobs/job.js';
-import type { AccountsService } from '../accounts/accounts.service.js';
+import { whileKeyTaken, type IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
+import type { AfterCommit, JobScheduler } from '../../platform/jobs/job.js';
+import type {
+  AccountsService,
+  CompanionStatement,
+  MoveConditions,
+} from '../accounts/accounts.service.js';
 import type { UsersService } from '../users/users.service.js';
 import type { OrdersJobPayloads } from './orders.jobs.js';
 import type { Order, OrdersRepository } from './orders.repository.js';
@@ -19,7 +23,7 @@ const RETRIES = 3;
 
 /** What orders need of the catalogue: prices as committed, read in the order's transaction. */
 export interface ProductPricing {
-  priceItems(tx: Tx, productIds: readonly string[]): Promise<Map<string, PricedProduct>>;
+  priceItems(tx: Tx | null, productIds: readonly string[]): Promise<Map<string, PricedProduct>>;
 }
 
 /**
@@ -37,12 +41,12 @@ export class OrdersService {
   ) {}
 
   /**
-   * Prices the items from the catalogue, charges the user's wallet to the merchant, records the
-   * order `paid` with its confirmation email in the outbox — all in one transaction. Without the
-   * funds the order is kept as `payment_failed` and nothing moves. The order is never seen
-   * `pending`: its status is decided before its row is written. Statement order matters for
-   * throughput: the payer's wallet is locked first, the merchant's row (shared by every order)
-   * only by the transaction's last statement.
+   * Prices the items from the catalogue, charges the user's wallet to the merchant and records
+   * the order `paid` with its confirmation email in the outbox, or, without the funds, records
+   * it `payment_failed` and moves nothing: the charge, the order, its lines, the email and the
+   * idempotency key are one statement (AccountsService.payWith), so one commit. The order is
+   * never seen `pending`: its status is decided by that statement, which locks the wallet and
+   * the merchant in id order and holds them only until it commits.
    */
   async placeOrder(
     actor: Actor,
@@ -51,60 +55,73 @@ export class OrdersService {
     once?: IdempotencyClaim<Order>,
   ): Promise<Order> {
     this.assertMay(actor, userId, 'write:orders');
-    const user = await this.users.getUser(actor, userId);
-    const { order, wakeRelay } = await withTransaction(
-      this.db,
-      async (tx) => {
-        await once?.claim(tx);
-        const catalogue = await this.products.priceItems(
-          tx,
-          input.items.map((item) => item.productId),
-        );
-        const currency = this.accounts.currency;
-        const { lines, total } = priceOrder(input.items, catalogue, currency);
-        const { wallet, funded } = await this.accounts.reservePayment(tx, userId, total);
-        if (!wallet) throw new UnprocessableError('The user has no wallet', 'NO_WALLET');
-        const merchant = await this.accounts.merchantAccount(currency, tx);
-        if (!merchant) {
-          throw new UnprocessableError(`No merchant takes ${currency}`, 'UNSUPPORTED_CURRENCY');
-        }
-        const id = uuidv7();
-        const paymentId = funded && total > 0 ? uuidv7() : null;
-        const placed = await this.orders.create(tx, {
-          id,
-          userId,
-          status: funded ? 'paid' : 'payment_failed',
-          paymentId,
-          total,
-          currency,
-          lines,
+    const currency = this.accounts.currency;
+    const [user, catalogue, { walletId, merchantId }] = await Promise.all([
+      this.users.getUser(actor, userId),
+      this.products.priceItems(
+        null,
+        input.items.map((item) => item.productId),
+      ),
+      this.accounts.paymentAccounts(userId),
+    ]);
+    const { lines, total } = priceOrder(input.items, catalogue, currency);
+    if (!walletId) throw new UnprocessableError('The user has no wallet', 'NO_WALLET');
+    if (!merchantId) {
+      throw new UnprocessableError(`No merchant takes ${currency}`, 'UNSUPPORTED_CURRENCY');
+    }
+    const id = uuidv7();
+    const paymentId = total > 0 ? uuidv7() : null;
+    const createdAt = new Date();
+    const placed = (status: 'paid' | 'payment_failed'): Order => ({
+      id,
+      userId,
+      status,
+      items: lines,
+      total,
+      currency,
+      paymentId: status === 'paid' ? paymentId : null,
+      refundId: null,
+      createdAt,
+      updatedAt: createdAt,
+    });
+    const [paid, failed] = [placed('paid'), placed('payment_failed')];
+    const email = { orderId: id, email: user.email, name: user.name, lines, total, currency };
+    let wakeRelay: AfterCommit | undefined;
+    const companions: CompanionStatement[] = [
+      ({ allowed }) =>
+        this.orders.insertWhenPaid(
+          { id, userId, paymentId, total, currency, lines, createdAt },
+          allowed,
+        ),
+      ({ allowed }) => {
+        const job = this.jobs.scheduleWhen(allowed, 'email.order-confirmation', email, {
+          requestId: actor.requestId,
         });
-        const wake = funded
-          ? await this.jobs.schedule(
-              tx,
-              'email.order-confirmation',
-              { orderId: id, email: user.email, name: user.name, lines, total, currency },
-              { requestId: actor.requestId },
-            )
-          : undefined;
-        await once?.complete(tx, placed);
-        if (paymentId) {
-          await this.accounts.settleWithin(tx, {
-            id: paymentId,
-            kind: 'payment',
-            fromAccountId: wallet.id,
-            toAccountId: merchant.id,
-            amount: total,
-            currency,
-            reference: `order ${id}`,
-          });
-        }
-        return { order: placed, wakeRelay: wake };
+        wakeRelay = job.afterCommit;
+        return job.statement;
       },
-      { retries: RETRIES },
+      ...(once
+        ? [
+            ({ allowed }: MoveConditions) => once.storeWith(paid, allowed),
+            ({ refused }: MoveConditions) => once.storeWith(failed, refused),
+          ]
+        : []),
+    ];
+    const payment = {
+      id: paymentId ?? uuidv7(),
+      kind: 'payment' as const,
+      fromAccountId: walletId,
+      toAccountId: merchantId,
+      amount: total,
+      currency,
+      reference: `order ${id}`,
+      createdAt,
+    };
+    const wasPaid = await whileKeyTaken(once, () =>
+      this.accounts.payWith(userId, payment, companions),
     );
-    wakeRelay?.();
-    return order;
+    if (wasPaid) wakeRelay?.();
+    return wasPaid ? paid : failed;
   }
 
   async getOrder(actor: Actor, id: string): Promise<Order> {
@@ -164,12 +181,13 @@ export class OrdersService {
    * it holds the amount; the balance CHECK refuses the refund (and the cancellation) otherwise.
    */
   private async refund(tx: Tx, order: Order, walletId: string) {
-    const merchant = await this.accounts.merchantAccount(order.currency, tx);
-    if (!merchant) throw new ConflictError('No merchant can refund this order', 'REFUND_FAILED');
+    // The merchant's row this very payment credited (it has several, see MERCHANT_SHARDS).
+    const merchantId = order.paymentId && (await this.accounts.payeeOf(tx, order.paymentId));
+    if (!merchantId) throw new ConflictError('No merchant can refund this order', 'REFUND_FAILED');
     await this.accounts.settleWithin(tx, {
       id: order.refundId!,
       kind: 'refund',
-      fromAccountId: merchant.id,
+      fromAccountId: merchantId,
       toAccountId: walletId,
       amount: order.total,
       currency: order.currency,

@@ -35,7 +35,8 @@ export interface ListProductsOptions {
 export interface ProductsRepository {
   findById(id: string): Promise<Product | undefined>;
   /** The rows with these ids as the given transaction sees them; unknown ids are left out. */
-  findByIds(ids: readonly string[], tx: Tx): Promise<Product[]>;
+  /** Read with `tx`, or outside any transaction when it is null. */
+  findByIds(ids: readonly string[], tx: Tx | null): Promise<Product[]>;
   list(options: ListProductsOptions): Promise<{ items: Product[]; totalCount: number }>;
   create(product: NewProduct): Promise<Product>;
   /** The updated row (version + 1), or undefined for an unknown id. */
@@ -83,9 +84,9 @@ export class PostgresProductsRepository implements ProductsRepository {
     return row && toProduct(row);
   }
 
-  async findByIds(ids: readonly string[], tx: Tx) {
+  async findByIds(ids: readonly string[], tx: Tx | null) {
     if (ids.length === 0) return [];
-    const rows = await tx
+    const rows = await (tx ?? this.db)
       .selectFrom('products')
       .select(columns)
       .where('id', 'in', ids)

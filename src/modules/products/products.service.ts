@@ -93,14 +93,17 @@ export class ProductsService {
   }
 
   /**
-   * For the orders service, inside its own transaction: the catalogue entries of these ids,
-   * by id, read with `tx` (no lock). Prices are the ones committed when this statement runs;
+   * For the orders service: the catalogue entries of these ids, by id, read with `tx` (no
+   * lock), or on their own when it is null. Prices are the ones committed when this statement runs;
    * a price change committed later doesn't affect the order, which stores the prices it used.
    * Unknown ids are missing from the map and inactive products are included with
    * `active: false`: deciding what either means for an order is the caller's business. Reads
-   * the database, never the cache, so the prices are those of the caller's snapshot.
+   * the database, never the cache, so the prices are those committed when it reads.
    */
-  async priceItems(tx: Tx, productIds: readonly string[]): Promise<Map<string, PricedProduct>> {
+  async priceItems(
+    tx: Tx | null,
+    productIds: readonly string[],
+  ): Promise<Map<string, PricedProduct>> {
     const rows = await this.products.findByIds([...new Set(productIds)], tx);
     return new Map(
       rows.map(({ id, name, priceMinor, currency, active }) => [

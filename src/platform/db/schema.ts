@@ -99,6 +99,8 @@ export interface AccountsTable {
   user_id: string | null;
   currency: string;
   balance_minor: BigintDefault;
+  /** Which of the merchant's rows (0 for every other account); see migration 0013. */
+  shard: Generated<number>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

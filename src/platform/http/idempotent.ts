@@ -43,7 +43,7 @@ export async function sendIdempotently<R>(
   );
   try {
     const result = await run(claim);
-    return send(reply, claim.response ?? render(result));
+    return send(reply, claim.responseFor(result) ?? render(result));
   } catch (err) {
     if (!(err instanceof IdempotentReplay)) throw err;
     void reply.header('idempotent-replayed', 'true');

@@ -2,7 +2,12 @@ import type { RawBuilder, SqlBool } from 'kysely';
 import { isLockTimeout } from '../db/errors.js';
 import type { Tx } from '../db/transaction.js';
 import { ConflictError, UnprocessableError } from '../http/errors.js';
-import type { IdempotencyKeysRepository, KeyId, StoredResponse } from './keys.repository.js';
+import {
+  isKeyTaken,
+  type IdempotencyKeysRepository,
+  type KeyId,
+  type StoredResponse,
+} from './keys.repository.js';
 
 /**
  * How a service takes part in idempotency without knowing HTTP: it calls `claim` first in the
@@ -35,6 +40,27 @@ export class IdempotentReplay extends Error {
   }
 }
 
+/**
+ * Runs a single-statement effect that stores `once`'s key (storeWith) until the key is free:
+ * when the statement finds the key taken, `settle` answers with its replay (or refusal), or
+ * frees an expired key for another try.
+ */
+export async function whileKeyTaken<T>(
+  once: IdempotencyClaim<unknown> | undefined,
+  run: () => Promise<T>,
+  attempts = 3,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (!once || !isKeyTaken(err)) throw err;
+      if (attempt >= attempts) throw inProgress();
+      await once.settle();
+    }
+  }
+}
+
 export class IdempotencyKeys {
   constructor(
     private readonly keys: IdempotencyKeysRepository,
@@ -46,13 +72,13 @@ export class IdempotencyKeys {
     id: KeyId,
     fingerprint: string,
     render: (result: R) => StoredResponse,
-  ): IdempotencyClaim<R> & { readonly response?: StoredResponse } {
+  ): IdempotencyClaim<R> & { responseFor(result: R): StoredResponse | undefined } {
     const { keys, ttlMs } = this;
-    let response: StoredResponse | undefined;
+    // The response stored for each result, to be sent as stored: a second render would differ
+    // (its timestamp) from what a replay sends.
+    const responses = new Map<R, StoredResponse>();
     return {
-      get response() {
-        return response;
-      },
+      responseFor: (result) => responses.get(result),
       async claim(tx) {
         let claimed: boolean;
         try {
@@ -68,19 +94,18 @@ export class IdempotencyKeys {
         throw answered(existing, fingerprint);
       },
       async complete(tx, result) {
-        response = render(result);
+        const response = render(result);
+        responses.set(result, response);
         await keys.complete(tx, id, response);
       },
       storeWith(result, condition) {
-        response = render(result);
-        return keys.insertWith(
-          { id, fingerprint, expiresAt: new Date(Date.now() + ttlMs) },
-          response,
-          condition,
-        );
+        const response = render(result);
+        responses.set(result, response);
+        const expiresAt = new Date(Date.now() + ttlMs);
+        return keys.insertWith({ id, fingerprint, expiresAt }, response, condition);
       },
       async settle() {
-        response = undefined;
+        responses.clear();
         const existing = await keys.find(id, { live: true });
         if (existing) throw answered(existing, fingerprint);
         await keys.removeExpired(id);

@@ -23,11 +23,12 @@ export function createInProcessRunner(
   settings: InProcessSettings,
   log: FastifyBaseLogger,
 ) {
-  async function runRow(row: OutboxRow) {
+  /** True when the job ran to the end: its row is then marked sent with the batch's. */
+  async function runRow(row: OutboxRow): Promise<boolean> {
     // Claimed more often than allowed: earlier holders died mid-job (BullMQ calls it stalled).
     if (row.attempts > settings.retry.attempts) {
       await outbox.markFailed(row.id, 'job stalled more often than its attempts allow');
-      return;
+      return false;
     }
     try {
       await runJob(
@@ -50,14 +51,17 @@ export function createInProcessRunner(
       } else {
         await outbox.release([row.id], backoffDelay(settings.retry, row.attempts), reason);
       }
-      return;
+      return false;
     }
-    await outbox.markSent([row.id]);
+    return true;
   }
 
   async function drainOnce(): Promise<boolean> {
     const rows = await outbox.claim(settings.concurrency, settings.leaseMs);
-    await Promise.all(rows.map(runRow));
+    const done = await Promise.all(rows.map(runRow));
+    // One statement for the batch: a crash before it runs the jobs again, and their handlers
+    // are idempotent (an email's delivery record stops a second send).
+    await outbox.markSent(rows.filter((_, i) => done[i]).map((row) => row.id));
     return rows.length === settings.concurrency;
   }
 

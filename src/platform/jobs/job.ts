@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { RawBuilder, SqlBool } from 'kysely';
 import type { Tx } from '../db/transaction.js';
 
 /** What a handler knows about the run it is in, whichever runner called it. */
@@ -35,6 +36,16 @@ export interface JobScheduler<Payloads> {
     payload: Payloads[Type],
     meta?: { requestId?: string },
   ): Promise<AfterCommit>;
+  /**
+   * For a change that is one statement: the job's outbox insert, to embed in it, run when
+   * `condition` holds; call `afterCommit` once the statement committed with the job.
+   */
+  scheduleWhen<Type extends keyof Payloads & string>(
+    condition: RawBuilder<SqlBool>,
+    type: Type,
+    payload: Payloads[Type],
+    meta?: { requestId?: string },
+  ): { statement: RawBuilder<unknown>; afterCommit: AfterCommit };
 }
 
 /** Retry policy shared by BullMQ and the in-process runner. */

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Database } from '../db/database.js';
 import { deleteBatch, olderThan } from '../db/delete-batch.js';
 import type { Tx } from '../db/transaction.js';
@@ -37,6 +37,15 @@ export class OutboxRepository {
         traceparent: row.traceparent ?? null,
       })
       .execute();
+  }
+
+  /** The row's INSERT, to embed in a caller's single statement, run when `condition` holds. */
+  insertWhen(row: NewOutboxRow, condition: RawBuilder<SqlBool>): RawBuilder<unknown> {
+    return sql`
+      INSERT INTO outbox (id, type, payload, request_id, traceparent)
+      SELECT ${row.id}::uuid, ${row.type}, ${JSON.stringify(row.payload)}::jsonb,
+             ${row.requestId ?? null}, ${row.traceparent ?? null}
+       WHERE ${condition}`;
   }
 
   /**

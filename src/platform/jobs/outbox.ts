@@ -1,3 +1,4 @@
+import type { RawBuilder, SqlBool } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Tx } from '../db/transaction.js';
 import { activeTraceparent } from '../tracing/trace-context.js';
@@ -24,13 +25,29 @@ export class OutboxScheduler<Payloads> implements JobScheduler<Payloads> {
     payload: Payloads[Type],
     meta: { requestId?: string } = {},
   ): Promise<AfterCommit> {
-    await this.outbox.add(tx, {
+    await this.outbox.add(tx, this.row(type, payload, meta));
+    return () => this.wake();
+  }
+
+  scheduleWhen<Type extends keyof Payloads & string>(
+    condition: RawBuilder<SqlBool>,
+    type: Type,
+    payload: Payloads[Type],
+    meta: { requestId?: string } = {},
+  ) {
+    return {
+      statement: this.outbox.insertWhen(this.row(type, payload, meta), condition),
+      afterCommit: () => this.wake(),
+    };
+  }
+
+  private row(type: string, payload: unknown, meta: { requestId?: string }) {
+    return {
       id: uuidv7(),
       type,
       payload,
       requestId: meta.requestId,
       traceparent: activeTraceparent(),
-    });
-    return () => this.wake();
+    };
   }
 }
