@@ -68,7 +68,7 @@ function randomOrder(wallets: readonly BenchWallet[], products: readonly string[
     headers: {
       'content-type': 'application/json',
       authorization: `Bearer ${buyer.token}`,
-      // Optional on orders; sent as a careful client would, so the claim is part of the cost.
+      // Optional on orders; sent as a careful client would, so storing it is part of the cost.
       'idempotency-key': randomUUID(),
     },
     body: JSON.stringify({ items: randomItems(products) }),
@@ -76,10 +76,11 @@ function randomOrder(wallets: readonly BenchWallet[], products: readonly string[
 }
 
 /**
- * POST /api/v1/users/:id/orders as the buyer: priced from the catalogue, the order stored, the
- * wallet charged to the merchant (one more locked pair and journal row) and the confirmation
- * email written to the outbox, in one transaction. Stratum drains its outbox in process while
- * the load runs; what is left when it stops is drained before the next run (settle).
+ * POST /api/v1/users/:id/orders as the buyer: priced from the catalogue (one read), then one
+ * statement charges the wallet to one of the merchant's rows (a locked pair and a journal row)
+ * and writes the order, its lines, the confirmation email's outbox row and the idempotency key.
+ * Stratum drains its outbox in process while the load runs; what is left when it stops is
+ * drained before the next run (settle).
  */
 export const orders: Scenario = {
   name: 'orders',

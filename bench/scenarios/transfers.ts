@@ -27,9 +27,9 @@ function randomTransfer(wallets: readonly BenchWallet[]) {
 
 /**
  * POST /api/v1/transfers as the payer among 1,000 funded wallets, a random pair per request:
- * the idempotency key claimed, both rows locked in id order, the balances and one journal row
- * written and the response stored, in one transaction. A TPC-B transaction likewise moves one
- * amount and commits once, so pgbench's tps on the same PostgreSQL is the yardstick.
+ * one statement locks both rows in id order, checks them, writes both balances, the journal row
+ * and the idempotency key with its response, and commits. A TPC-B transaction likewise moves
+ * one amount and commits once, so pgbench's tps on the same PostgreSQL is the yardstick.
  */
 export const transfers: Scenario = {
   name: 'transfers',

@@ -1,6 +1,4 @@
 import type { RawBuilder, SqlBool } from 'kysely';
-import { isLockTimeout } from '../db/errors.js';
-import type { Tx } from '../db/transaction.js';
 import { ConflictError, UnprocessableError } from '../http/errors.js';
 import {
   isKeyTaken,
@@ -10,17 +8,14 @@ import {
 } from './keys.repository.js';
 
 /**
- * How a service takes part in idempotency without knowing HTTP: it calls `claim` first in the
- * transaction of its effect and `complete` last, with its result. The key and the stored
+ * How a service takes part in idempotency without knowing HTTP: its effect is one statement,
+ * and the key's insert with the response is part of it (`storeWith`). The key and the stored
  * response then commit (or roll back) together with the effect, so a key exists exactly when
- * its effect happened, and a crash between the two can't leave one without the other.
+ * its effect happened, and a crash can't leave one without the other.
  */
 export interface IdempotencyClaim<R> {
-  claim(tx: Tx): Promise<void>;
-  complete(tx: Tx, result: R): Promise<void>;
   /**
-   * For an effect that is a single statement, which knows its result before it runs: the
-   * key's insert with the response `result` renders, to embed in that statement, run when
+   * For the effect's statement, which knows its result before it runs: the key's insert with the response `result` renders, to embed in that statement, run when
    * `condition` holds. When the statement fails with `isKeyTaken`, or takes no effect, call
    * `settle`.
    */
@@ -33,7 +28,7 @@ export interface IdempotencyClaim<R> {
   settle(): Promise<void>;
 }
 
-/** Thrown by `claim` when the key's request already took effect: send its response again. */
+/** Thrown by `settle` when the key's request already took effect: send its response again. */
 export class IdempotentReplay extends Error {
   constructor(readonly response: StoredResponse) {
     super('replay of a completed idempotent request');
@@ -79,25 +74,6 @@ export class IdempotencyKeys {
     const responses = new Map<R, StoredResponse>();
     return {
       responseFor: (result) => responses.get(result),
-      async claim(tx) {
-        let claimed: boolean;
-        try {
-          claimed = await keys.claim(tx, id, fingerprint, new Date(Date.now() + ttlMs));
-        } catch (err) {
-          // The first request with this key is still running after the whole lock timeout.
-          if (isLockTimeout(err)) throw inProgress();
-          throw err;
-        }
-        if (claimed) return;
-        const existing = await keys.find(id, { tx });
-        if (!existing) throw inProgress();
-        throw answered(existing, fingerprint);
-      },
-      async complete(tx, result) {
-        const response = render(result);
-        responses.set(result, response);
-        await keys.complete(tx, id, response);
-      },
       storeWith(result, condition) {
         const response = render(result);
         responses.set(result, response);

@@ -35,34 +35,6 @@ export class IdempotencyKeysRepository {
   constructor(private readonly db: Database) {}
 
   /**
-   * Inserts the key, or takes over an expired one. False when a live key exists. While another
-   * open transaction holds the same key, this waits for it (up to the lock timeout): the
-   * duplicate then sees the committed key, or claims it if the first rolled back.
-   */
-  async claim(tx: Tx, id: KeyId, fingerprint: string, expiresAt: Date): Promise<boolean> {
-    const row = await tx
-      .insertInto('idempotency_keys')
-      .values({ owner_id: id.ownerId, key: id.key, fingerprint, expires_at: expiresAt })
-      .onConflict((oc) =>
-        oc
-          .columns(['owner_id', 'key'])
-          .doUpdateSet({
-            fingerprint,
-            status_code: null,
-            headers: '{}',
-            body: null,
-            expires_at: expiresAt,
-            created_at: sql`now()`,
-            updated_at: sql`now()`,
-          })
-          .where('idempotency_keys.expires_at', '<=', sql<Date>`now()`),
-      )
-      .returning('owner_id')
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
-  /**
    * The key's INSERT with its response, for an effect that is a single statement: embedded
    * there as a data-modifying CTE that runs when `condition` (over the statement's other CTEs)
    * holds. A key that exists makes the whole statement fail with a unique violation
@@ -109,20 +81,6 @@ export class IdempotencyKeysRepository {
       body: row.body,
     };
     return { fingerprint: row.fingerprint, response };
-  }
-
-  async complete(tx: Tx, id: KeyId, response: StoredResponse): Promise<void> {
-    await tx
-      .updateTable('idempotency_keys')
-      .set({
-        status_code: response.statusCode,
-        headers: JSON.stringify(response.headers),
-        body: JSON.stringify(response.body),
-        updated_at: sql`now()`,
-      })
-      .where('owner_id', '=', id.ownerId)
-      .where('key', '=', id.key)
-      .execute();
   }
 
   /** Deletes up to `limit` expired keys; returns how many went. */
