@@ -83,7 +83,7 @@ const columns = [
   'updated_at',
 ] as const;
 
-type PostRow = Pick<Selectable<PostsTable>, (typeof columns)[number]>;
+export type PostRow = Pick<Selectable<PostsTable>, (typeof columns)[number]>;
 
 function toPost(row: PostRow): Post {
   return {
@@ -126,7 +126,9 @@ export class PostgresPostsRepository implements PostsRepository {
   }
 
   async search(query: string, window: PageWindow, rankLimit: number): Promise<SearchResult> {
-    const { rows } = await searchStatement(query, { ...window, rankLimit }).execute(this.db);
+    const { rows } = await searchStatement(query, { ...window, rankLimit }, columns).execute(
+      this.db,
+    );
     const matched = rows[0]?.matched ?? 0;
     // A full window (rankLimit + 1 found) means more matches than were read: counting them
     // would read them all, so the planner estimates.

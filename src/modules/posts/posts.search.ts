@@ -1,5 +1,5 @@
-import { sql, type RawBuilder, type Selectable } from 'kysely';
-import type { PostsTable } from '../../platform/db/schema.js';
+import { sql, type RawBuilder } from 'kysely';
+import type { PostRow } from './posts.repository.js';
 
 /**
  * The search statement. A search ranks only its `rankLimit` newest matches (the window), so
@@ -37,11 +37,6 @@ export const WALK_ROWS_PER_MATCH = 400;
 export const tsquery = (query: string) =>
   sql`websearch_to_tsquery('english', ${query.replaceAll('\u0000', ' ')})`;
 
-type PostRow = Pick<
-  Selectable<PostsTable>,
-  'id' | 'author_id' | 'title' | 'content' | 'view_count' | 'created_at' | 'updated_at'
->;
-
 /** A page row, or (no page) the one row that carries the count. */
 export type SearchRow = { [K in keyof PostRow]: PostRow[K] | null } & {
   /** Matches found, at most rankLimit + 1. */
@@ -59,8 +54,13 @@ export interface SearchWindow {
  * how many matches the window found, in one statement: a page past the window still gets a
  * row with the count (the left join), whose post columns are null.
  */
-export function searchStatement(query: string, window: SearchWindow): RawBuilder<SearchRow> {
+export function searchStatement(
+  query: string,
+  window: SearchWindow,
+  columns: readonly (keyof PostRow)[],
+): RawBuilder<SearchRow> {
   const { offset, limit, rankLimit } = window;
+  const columnsOf = (table: string) => sql.join(columns.map((c) => sql.ref(`${table}.${c}`)));
   const matches = sql`search @@ ${tsquery(query)}`;
   const newest = (rows: number) =>
     sql`(select id, created_at, search from posts order by created_at desc, id desc limit ${rows})`;
@@ -91,11 +91,11 @@ export function searchStatement(query: string, window: SearchWindow): RawBuilder
       select * from ranked order by rank desc, created_at desc, id desc
       offset ${offset} limit ${limit}
     )
-    select counted.matched, p.id, p.author_id, p.title, p.content, p.view_count, p.created_at,
-           p.updated_at
+    select counted.matched, ${columnsOf('p')}
     from (select count(*)::int as matched from candidates) as counted
     left join lateral (
-      select page.rank, posts.* from page join posts on posts.id = page.id
+      select page.rank, ${columnsOf('posts')}
+      from page join posts on posts.id = page.id
     ) as p on true
     order by p.rank desc, p.created_at desc, p.id desc`;
 }
