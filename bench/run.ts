@@ -76,7 +76,7 @@ async function checkSameAnswer(
 }
 
 const summary = (r: LoadResult) =>
-  `${Math.round(r.reqPerSec)} req/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms` +
+  `${Math.round(r.reqPerSec)} req/s, p50 ${r.p50Ms.toFixed(1)} ms, p95 ${r.p95Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms` +
   (r.cpuUsPerReq === null ? '' : `, ${Math.round(r.cpuUsPerReq)} µs CPU/req`) +
   (problemsOf(r) ? ` (${problemsOf(r)})` : '');
 
@@ -93,18 +93,19 @@ async function loadInTurns(
 ) {
   const runs: { baseline: LoadResult[]; stratum: LoadResult[] } = { baseline: [], stratum: [] };
   const { baseline } = targets;
+  const load = { ...settings, connections: scenario.connections ?? settings.connections };
   const name = scenario.name;
   for (let round = 1; round <= settings.rounds; round++) {
     const label = `  ${name} round ${round}/${settings.rounds}`;
     if (baseline) {
       const result =
         'server' in baseline
-          ? await measure(baseline.server, plan, settings)
-          : await measurePgbench(settings.pgbench, settings);
+          ? await measure(baseline.server, plan, load)
+          : await measurePgbench(settings.pgbench, load);
       runs.baseline.push(result);
       log(`${label} ${'server' in baseline ? 'baseline' : 'pgbench'}: ${summary(result)}`);
     }
-    const result = await measure(targets.stratum, plan, settings);
+    const result = await measure(targets.stratum, plan, load);
     runs.stratum.push(result);
     log(`${label} stratum: ${summary(result)}`);
     result.settled = await scenario.settle?.(context);

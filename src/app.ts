@@ -222,6 +222,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     new PostgresPostsRepository(db),
     deps.viewCounters,
     (actor, id) => profiles.exists(actor, id),
+    config.searchRankLimit,
   );
   const accounts = new AccountsService(db, new AccountsRepository(db), config.defaultCurrency);
   const users = new UsersService(

@@ -244,6 +244,9 @@ function apiConfig(env: NodeJS.ProcessEnv) {
   return {
     // v2 lists count exactly up to this many rows and answer PostgreSQL's estimate above.
     apiExactCountLimit: read(env, 'API_EXACT_COUNT_LIMIT', int(0, 10_000_000), 10_000),
+    // A search ranks at most this many of its newest matches, and counts exactly up to it:
+    // what bounds the work of a search for common words.
+    searchRankLimit: read(env, 'SEARCH_RANK_LIMIT', int(1, 100_000), 200),
     // When set, v1 responses carry Deprecation (RFC 9745) / Sunset (RFC 8594) headers.
     apiV1Deprecation,
     apiV1Sunset,

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { ensureDatabase } from './database.js';
-import type { LoadResult, LoadSettings } from './load.js';
+import { percentile, type LoadResult, type LoadSettings } from './load.js';
 import { withoutPassword, type PgbenchSettings } from './settings.js';
 
 /**
@@ -102,11 +102,6 @@ async function readLatencies(dir: string): Promise<number[]> {
   return latencies.sort((a, b) => a - b);
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
-}
-
 /** One timed pgbench run after an untimed one of the warm-up's length, like `measure`. */
 export async function measurePgbench(
   settings: PgbenchSettings,
@@ -129,6 +124,7 @@ export async function measurePgbench(
     return {
       reqPerSec: tps ?? 0,
       p50Ms: percentile(latencies, 0.5),
+      p95Ms: percentile(latencies, 0.95),
       p99Ms: percentile(latencies, 0.99),
       cpuUsPerReq: null,
       requests: figure(output, /^number of transactions actually processed: (\d+)/m) ?? 0,

@@ -94,6 +94,7 @@ function loadTable(scenarios: ScenarioReport[]): Table {
     'server',
     'req/s',
     'p50 ms',
+    'p95 ms',
     'p99 ms',
     'CPU µs/req',
     'ratio',
@@ -106,6 +107,7 @@ function loadTable(scenarios: ScenarioReport[]): Table {
     const figures = (r: LoadResult) => [
       thousands(r.reqPerSec),
       fixed(r.p50Ms),
+      fixed(r.p95Ms),
       fixed(r.p99Ms),
       r.cpuUsPerReq === null ? '' : fixed(r.cpuUsPerReq),
     ];
@@ -242,7 +244,7 @@ It needs PostgreSQL: \`BENCH_DATABASE_URL\` (default
 | --- | --- | --- |
 | \`BENCH_DATABASE_URL\` | \`postgres://postgres@127.0.0.1:5432/stratum_bench\` | the PostgreSQL database |
 | \`BENCH_USERS\` | 100000 | users the database must hold |
-| \`BENCH_CONNECTIONS\` | 50 | concurrent connections |
+| \`BENCH_CONNECTIONS\` | 50 | concurrent connections (\`posts-search\` has its own, below) |
 | \`BENCH_DURATION_S\` | 10 | seconds per timed run |
 | \`BENCH_WARMUP_S\` | 3 | untimed seconds before each run |
 | \`BENCH_ROUNDS\` | 3 | alternating rounds per scenario |
@@ -251,6 +253,8 @@ It needs PostgreSQL: \`BENCH_DATABASE_URL\` (default
 | \`BENCH_PGBENCH_DATABASE_URL\` | \`stratum_pgbench\` on the bench database's server | pgbench's database |
 | \`BENCH_PGBENCH_SCALE\` | 50 | \`pgbench -i -s\`: branches, TPC-B's hot rows |
 | \`BENCH_PGBENCH_CLIENTS\` | \`BENCH_CONNECTIONS\` | \`pgbench -c\` |
+| \`BENCH_POSTS\` | 1000000 | posts \`posts-search\` searches (seeded when fewer) |
+| \`BENCH_SEARCH_CONNECTIONS\` | 4 | concurrent connections of \`posts-search\` |
 
 A scenario is an object (\`name\`, \`description\`, \`ratioTarget\`, \`baseline\`, \`prepare\`,
 optionally \`settle\`) in \`bench/scenarios/\`, listed in \`bench/scenarios/index.ts\`; \`prepare\`
@@ -261,7 +265,8 @@ other; they are not capacity figures. \`CPU µs/req\` is the server process's CP
 system, from \`/proc\`) per request during the kept run: it moves less than req/s when other work
 shares the cores, and the load average shows how much other work there was. Requests carry no
 \`accept-encoding\`, so neither side compresses. The baseline runs under tsx, which adds some MB
-to its RSS.
+to its RSS. \`p95 ms\` is computed from every response time of the run (autocannon's own
+summary has p90 and p97.5, not p95).
 
 ### Transfers and orders against pgbench
 
@@ -289,6 +294,17 @@ of 50, so its branch rows are not one hot spot that would make it slow.
   the emails (to files in a temporary \`DATA_DIR\`) while the load runs, sharing its CPU and
   pool. What is left when the load stops is waited for before the next run, so it doesn't
   slow pgbench, and the report says how many emails that was for the kept run.
+
+### Search latency
+
+\`posts-search\` has a latency target, p95 < 25 ms, and no baseline. A latency means something
+only at a stated load, so the scenario runs at its own \`BENCH_SEARCH_CONNECTIONS\` (4)
+concurrent connections whatever \`BENCH_CONNECTIONS\` says: on two cores shared by the API,
+PostgreSQL and autocannon, 50 connections would measure mostly the wait for a core. Each request
+is \`GET /api/v1/posts?q=<word> <word>\` as a guest, a random pair of the 80 most drawn topic
+words of the seed (\`commonTopicWords\` in \`src/cli/seed-words.ts\`), over \`BENCH_POSTS\` seeded
+posts: nine pairs in ten are words of two topics that few or no posts share, one in ten words of
+one topic that match 2–12 % of the posts. The kept round is the one with the most req/s.
 `;
 
 function readme(report: BenchReport): string {

@@ -38,6 +38,11 @@ export interface Scenario {
   ratioTarget: number | null;
   /** Null for none. */
   baseline: Baseline | null;
+  /**
+   * Concurrent connections for this scenario's load, in place of BENCH_CONNECTIONS: a latency
+   * target means something only at a stated load.
+   */
+  connections?: number;
   /** Run against a Stratum (and give the baseline) REDIS_URL: caches and limits in Redis. */
   redis?: boolean;
   prepare(context: ScenarioContext): Promise<LoadPlan>;

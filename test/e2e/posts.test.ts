@@ -10,16 +10,29 @@ import { cacheSetups, useInstrumentedApp } from '../helpers/setups.js';
 type PostBody = Omit<Post, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 interface ListBody {
   data: PostBody[];
-  meta: { totalCount: number; page: number; pageSize: number };
-  links: { self: string; next: string | null };
+  meta: {
+    totalCount: number;
+    totalCountEstimated?: boolean;
+    page: number;
+    pageSize: number;
+    totalPages: number;
+  };
+  links: { self: string; next: string | null; prev: string | null; last: string };
 }
+
+/** A search ranks this many of its newest matches here: small, so a test can exceed it. */
+const SEARCH_RANK_LIMIT = 5;
 
 for (const setup of cacheSetups) {
   describe(`posts over HTTP on ${setup.name}`, { skip: setup.skip }, () => {
     const context = useInstrumentedApp(setup, {
       // Flushes only when a test asks: the counts are checked exactly. The body limit lets the
       // longest content arrive, so the schema's limit is what refuses a longer one.
-      env: { FLUSH_INTERVAL_MS: '3600000', BODY_LIMIT_BYTES: '65536' },
+      env: {
+        FLUSH_INTERVAL_MS: '3600000',
+        BODY_LIMIT_BYTES: '65536',
+        SEARCH_RANK_LIMIT: String(SEARCH_RANK_LIMIT),
+      },
     });
     const inject = (options: InjectOptions) => context.app.server.inject(options);
     const newUser = () => createUserAndLogin(context.app.server, context.app.services);
@@ -157,8 +170,41 @@ for (const setup of cacheSetups) {
       assert.equal(res.statusCode, 200, res.body);
       const body = res.json<ListBody>();
       assert.equal(body.meta.totalCount, 2);
+      assert.equal(body.meta.totalCountEstimated, false);
       assert.equal(body.data[0]?.title, `Running ${tag}`);
       assert.ok(body.links.next?.includes(`q=runs+${tag}`), body.links.next ?? 'no next link');
+    });
+
+    it('when a search matches more posts than it ranks, then pages stop at the newest ones and the total is marked estimated', async () => {
+      const author = await newUser();
+      const tag = `zq${randomUUID().slice(0, 8)}`;
+      for (let i = 0; i < SEARCH_RANK_LIMIT + 2; i++) await write(author, `${tag} ${i}`);
+      const page = async (n: number) => {
+        const res = await inject({
+          method: 'GET',
+          url: `/api/v1/posts?q=${tag}&pageSize=2&page=${n}`,
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        return res.json<ListBody>();
+      };
+
+      const pages = [await page(1), await page(2), await page(3)];
+      const past = await page(4);
+
+      const { meta, links } = pages[0]!;
+      assert.equal(meta.totalCountEstimated, true);
+      assert.ok(meta.totalCount > SEARCH_RANK_LIMIT, String(meta.totalCount));
+      assert.equal(meta.totalPages, 3);
+      assert.ok(links.last.includes('page=3'), links.last);
+      assert.equal(pages[2]!.links.next, null);
+      const titles = pages.flatMap((p) => p.data.map((post) => post.title)).sort();
+      assert.deepEqual(
+        titles,
+        [2, 3, 4, 5, 6].map((i) => `${tag} ${i}`),
+      );
+      assert.deepEqual(past.data, []);
+      assert.equal(past.meta.totalCountEstimated, true);
+      assert.ok(past.links.prev?.includes('page=3'), past.links.prev ?? 'no prev link');
     });
 
     it('when the search text is hostile or odd, then 200 with results or none, never a 500', async () => {

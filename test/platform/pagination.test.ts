@@ -63,6 +63,35 @@ describe('paginated', () => {
     assert.equal(links.first, '/api/v1/users?status=active&sort=-name&page=1&pageSize=5');
   });
 
+  it('when pages reach fewer rows than the total, then totalPages and the links stop there, with the estimated flag', () => {
+    const result = {
+      items: [1],
+      totalCount: 70_000,
+      totalCountEstimated: true,
+      reachableCount: 45,
+    };
+    const { meta, links } = paginated(
+      fakeRequest('/api/v1/posts?q=x'),
+      { page: 1, pageSize: 20 },
+      result,
+    );
+
+    assert.deepEqual(
+      {
+        totalCount: meta.totalCount,
+        totalPages: meta.totalPages,
+        estimated: meta.totalCountEstimated,
+      },
+      { totalCount: 70_000, totalPages: 3, estimated: true },
+    );
+    assert.equal(pageOf(links.last), 3);
+    assert.equal(pageOf(links.next), 2);
+  });
+
+  it('when the page does not say whether its count is exact, then meta has no estimated flag', () => {
+    assert.equal('totalCountEstimated' in list('/api/v1/users', 1, 20, 45).meta, false);
+  });
+
   it('when the query repeats page, then the links carry a single page parameter', () => {
     const { links } = list('/api/v1/users?page=2&page=7', 2, 10, 100);
     assert.equal(links.next, '/api/v1/users?page=3');

@@ -51,7 +51,7 @@ const typeDefs = `
   extend type Query {
     "Anyone; counts a view."
     post(id: ID!): Post
-    "Newest first, or with search: full-text matches, most relevant first."
+    "Newest first, or with search: the SEARCH_RANK_LIMIT newest full-text matches, most relevant first."
     posts(limit: Int = 20, offset: Int = 0, search: String): [Post!]!
   }
 

@@ -1,9 +1,10 @@
 import { sql, type Expression, type Selectable, type SqlBool } from 'kysely';
-import { countOrEstimate, type CollectionCount } from '../../platform/db/count.js';
+import { countOrEstimate, estimatedCount, type CollectionCount } from '../../platform/db/count.js';
 import type { Database } from '../../platform/db/database.js';
 import type { PostsTable } from '../../platform/db/schema.js';
 import { deleteBatch, olderThan } from '../../platform/db/delete-batch.js';
 import type { Tx } from '../../platform/db/transaction.js';
+import { searchStatement, tsquery, type SearchRow } from './posts.search.js';
 
 export interface Post {
   id: string;
@@ -29,13 +30,26 @@ export interface PageWindow {
   limit: number;
 }
 
+export interface SearchResult {
+  /** The page, ranked within the window of the newest matches. */
+  items: Post[];
+  /** Every match: exact up to the window's size, the planner's estimate above. */
+  totalCount: number;
+  totalCountEstimated: boolean;
+  /** Matches in the window (at most rankLimit): what pages reach. */
+  reachableCount: number;
+}
+
 /** Storage-neutral: plain domain objects in and out. */
 export interface PostsRepository {
   findById(id: string): Promise<Post | undefined>;
   /** Newest first. */
   list(window: PageWindow): Promise<{ items: Post[]; totalCount: number }>;
-  /** Full-text matches, most relevant first (title above content), then newest first. */
-  search(query: string, window: PageWindow): Promise<{ items: Post[]; totalCount: number }>;
+  /**
+   * Full-text matches: the `rankLimit` newest of them, most relevant first (title above
+   * content), then newest first.
+   */
+  search(query: string, window: PageWindow, rankLimit: number): Promise<SearchResult>;
   listByAuthor(
     authorId: string,
     window: PageWindow,
@@ -69,7 +83,7 @@ const columns = [
   'updated_at',
 ] as const;
 
-type PostRow = Pick<Selectable<PostsTable>, (typeof columns)[number]>;
+export type PostRow = Pick<Selectable<PostsTable>, (typeof columns)[number]>;
 
 function toPost(row: PostRow): Post {
   return {
@@ -83,12 +97,7 @@ function toPost(row: PostRow): Post {
   };
 }
 
-/**
- * The search's tsquery: websearch syntax accepts any text, and the text is always bound. NUL is
- * the one character PostgreSQL text can't hold (an error, not a miss): it separates words here.
- */
-const tsquery = (query: string) =>
-  sql`websearch_to_tsquery('english', ${query.replaceAll('\u0000', ' ')})`;
+const isPostRow = (row: SearchRow): row is SearchRow & PostRow => row.id !== null;
 
 export class PostgresPostsRepository implements PostsRepository {
   constructor(private readonly db: Database) {}
@@ -116,10 +125,23 @@ export class PostgresPostsRepository implements PostsRepository {
     return { items: rows.map(toPost), totalCount: await this.countWhere() };
   }
 
-  async search(query: string, window: PageWindow) {
-    // Ranking needs every match anyway, so the total rides along in the same statement.
-    const rank = sql`ts_rank_cd(search, ${tsquery(query)})`;
-    return this.pageWithTotal(sql<SqlBool>`search @@ ${tsquery(query)}`, window, rank);
+  async search(query: string, window: PageWindow, rankLimit: number): Promise<SearchResult> {
+    const { rows } = await searchStatement(query, { ...window, rankLimit }, columns).execute(
+      this.db,
+    );
+    const matched = rows[0]?.matched ?? 0;
+    // A full window (rankLimit + 1 found) means more matches than were read: counting them
+    // would read them all, so the planner estimates.
+    const total =
+      matched > rankLimit
+        ? await estimatedCount(this.db, this.matching(query), matched)
+        : { count: matched, estimated: false };
+    return {
+      items: rows.filter(isPostRow).map(toPost),
+      totalCount: total.count,
+      totalCountEstimated: total.estimated,
+      reachableCount: Math.min(matched, rankLimit),
+    };
   }
 
   async listByAuthor(authorId: string, window: PageWindow) {
@@ -219,21 +241,22 @@ export class PostgresPostsRepository implements PostsRepository {
     return deleteBatch(this.db, 'view_flushes', 'batch_id', expired, limit);
   }
 
+  private matching(query: string) {
+    return this.db
+      .selectFrom('posts')
+      .select('id')
+      .where(sql<SqlBool>`search @@ ${tsquery(query)}`);
+  }
+
   /**
-   * The matching page, ranked first when a rank is given, then newest first, and the total in
-   * the same statement: count(*) over () is computed before LIMIT.
+   * The matching page, newest first, and the total in the same statement: count(*) over () is
+   * computed before LIMIT.
    */
-  private async pageWithTotal(
-    filter: Expression<SqlBool>,
-    { offset, limit }: PageWindow,
-    rank?: Expression<unknown>,
-  ) {
-    let query = this.db
+  private async pageWithTotal(filter: Expression<SqlBool>, { offset, limit }: PageWindow) {
+    const rows = await this.db
       .selectFrom('posts')
       .select([...columns, sql<number>`(count(*) over ())::int`.as('total_count')])
-      .where(filter);
-    if (rank) query = query.orderBy(rank, 'desc');
-    const rows = await query
+      .where(filter)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .offset(offset)

@@ -48,8 +48,10 @@ export const ListPostsQuery = Type.Object(
       Type.String({
         maxLength: SEARCH_MAX_LENGTH,
         description:
-          'Full-text search (English stemming, web-search syntax: "a phrase", or, -not); ' +
-          'ranked by relevance, a title match above a content match. Blank lists all posts.',
+          'Full-text search (English stemming, web-search syntax: "a phrase", or, -not) over ' +
+          'the SEARCH_RANK_LIMIT (200) newest matches, ranked by relevance, a title match ' +
+          'above a content match; pages reach those only. meta.totalCount counts every ' +
+          'match, estimated above that limit (meta.totalCountEstimated). Blank lists all posts.',
       }),
     ),
   },

@@ -46,13 +46,20 @@ export class PostsService {
     private readonly posts: PostsRepository,
     private readonly views: PendingCounters,
     private readonly userExists: UserExists,
+    /** A search ranks at most this many of its newest matches (SEARCH_RANK_LIMIT). */
+    private readonly searchRankLimit: number,
   ) {}
 
+  /**
+   * Newest first; with `q`, the matches ranked by relevance among the searchRankLimit newest of
+   * them. Pages reach that window only; past it a page is empty. The total counts every match,
+   * estimated (totalCountEstimated) when there are more than the window holds.
+   */
   async listPosts(actor: Actor, input: ListPostsInput): Promise<Page<Post>> {
     authorize(actor, 'read:posts');
     const q = input.q?.trim();
     const window = offsetOf(input);
-    return q ? this.posts.search(q, window) : this.posts.list(window);
+    return q ? this.posts.search(q, window, this.searchRankLimit) : this.posts.list(window);
   }
 
   async getPost(actor: Actor, id: string): Promise<Post> {

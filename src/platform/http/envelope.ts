@@ -53,6 +53,13 @@ export function listEnvelopeSchema<T extends TSchema>(item: T) {
       pageSize: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE }),
       totalPages: Type.Integer({ minimum: 0 }),
       totalCount: Type.Integer({ minimum: 0 }),
+      totalCountEstimated: Type.Optional(
+        Type.Boolean({
+          description:
+            "Present on searches: true when totalCount is PostgreSQL's estimate (more matches " +
+            'than SEARCH_RANK_LIMIT), false when it is exact',
+        }),
+      ),
     }),
     links: Type.Object({ self: link, next: link, prev: link, first: link, last: link }),
   });

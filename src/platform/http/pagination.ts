@@ -19,6 +19,13 @@ export interface PageRequest {
 export interface Page<T> {
   items: T[];
   totalCount: number;
+  /** True when totalCount is PostgreSQL's estimate, not a count (sent as meta.totalCountEstimated). */
+  totalCountEstimated?: boolean;
+  /**
+   * How many of the rows pages can reach, when fewer than totalCount: a search pages through
+   * its ranked window only. totalPages and the links stop there.
+   */
+  reachableCount?: number;
 }
 
 export function offsetOf({ page, pageSize, offset }: PageRequest) {
@@ -32,14 +39,19 @@ function pageUrl(request: FastifyRequest, page: number): string {
   return `${url.pathname}${url.search}`;
 }
 
-/** `{ data, meta: { page, pageSize, totalPages, totalCount }, links }` as DESIGN.md fixes it. */
+/**
+ * `{ data, meta: { page, pageSize, totalPages, totalCount }, links }` as DESIGN.md fixes it, with
+ * `meta.totalCountEstimated` when the page says whether its count is exact.
+ */
 export function paginated<T>(request: FastifyRequest, pageRequest: PageRequest, result: Page<T>) {
   const { page, pageSize } = pageRequest;
-  const totalPages = Math.ceil(result.totalCount / pageSize);
+  const { totalCount, totalCountEstimated } = result;
+  const totalPages = Math.ceil((result.reachableCount ?? totalCount) / pageSize);
   const last = Math.max(totalPages, 1);
+  const estimated = totalCountEstimated === undefined ? {} : { totalCountEstimated };
   return {
     data: result.items,
-    meta: { ...meta(request), page, pageSize, totalPages, totalCount: result.totalCount },
+    meta: { ...meta(request), page, pageSize, totalPages, totalCount, ...estimated },
     links: {
       self: pageUrl(request, page),
       next: page < totalPages ? pageUrl(request, page + 1) : null,

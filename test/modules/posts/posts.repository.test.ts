@@ -8,6 +8,7 @@ import {
   type Post,
 } from '../../../src/modules/posts/posts.repository.js';
 import { seedPosts } from '../../../src/cli/seed-posts.js';
+import { PROBE_ROWS, WALK_ROWS_PER_MATCH } from '../../../src/modules/posts/posts.search.js';
 import type { DatabaseHandle } from '../../../src/platform/db/database.js';
 import { withTransaction } from '../../../src/platform/db/transaction.js';
 import { engines } from '../../helpers/databases.js';
@@ -22,6 +23,7 @@ import {
 } from '../../helpers/query-plans.js';
 
 const window = { offset: 0, limit: 50 };
+const rankLimit = 1000;
 const titles = (posts: Post[]) => posts.map((p) => p.title);
 
 for (const engine of engines) {
@@ -108,7 +110,7 @@ for (const engine of engines) {
         await posts.create(newPost({ title: 'Growing tomatoes', content: 'They need sun.' }));
         await posts.create(newPost({ title: 'Kitchen', content: 'Notes on tomatoes and basil.' }));
 
-        const found = await posts.search('tomatoes', window);
+        const found = await posts.search('tomatoes', window, rankLimit);
 
         assert.deepEqual(titles(found.items), ['Growing tomatoes', 'Kitchen']);
         assert.equal(found.totalCount, 2);
@@ -119,7 +121,7 @@ for (const engine of engines) {
         await posts.create(newPost({ title: 'Swim', content: 'She runs every morning.' }));
         await posts.create(newPost({ title: 'Walk', content: 'Slowly.' }));
 
-        const found = await posts.search('running', window);
+        const found = await posts.search('running', window, rankLimit);
 
         assert.deepEqual(titles(found.items), ['Run', 'Swim']);
       });
@@ -133,7 +135,7 @@ for (const engine of engines) {
           database.db,
         );
 
-        const found = await posts.search('lantern', window);
+        const found = await posts.search('lantern', window, rankLimit);
 
         assert.deepEqual(titles(found.items), ['second lantern', 'first lantern', 'third lantern']);
       });
@@ -143,9 +145,11 @@ for (const engine of engines) {
         await posts.create(newPost({ title: 'Apple red', content: 'fruit' }));
         await posts.create(newPost({ title: 'Green pear', content: 'fruit' }));
 
-        assert.deepEqual(titles((await posts.search('"red apple"', window)).items), ['Red apple']);
-        assert.equal((await posts.search('apple or pear', window)).totalCount, 3);
-        assert.deepEqual(titles((await posts.search('fruit -apple', window)).items), [
+        assert.deepEqual(titles((await posts.search('"red apple"', window, rankLimit)).items), [
+          'Red apple',
+        ]);
+        assert.equal((await posts.search('apple or pear', window, rankLimit)).totalCount, 3);
+        assert.deepEqual(titles((await posts.search('fruit -apple', window, rankLimit)).items), [
           'Green pear',
         ]);
       });
@@ -167,11 +171,14 @@ for (const engine of engines) {
           Array.from({ length: 200 }, (_, i) => '!&|:*()"\'-<>'[i % 12]).join(''),
         ];
         for (const q of inputs) {
-          const found = await posts.search(q, window);
+          const found = await posts.search(q, window, rankLimit);
           assert.ok(Array.isArray(found.items), q);
         }
-        assert.equal((await posts.search("'; drop table posts; --", window)).totalCount, 1);
-        assert.equal((await posts.search('the and of', window)).totalCount, 0);
+        assert.equal(
+          (await posts.search("'; drop table posts; --", window, rankLimit)).totalCount,
+          1,
+        );
+        assert.equal((await posts.search('the and of', window, rankLimit)).totalCount, 0);
         assert.equal(
           (await posts.findById((await posts.list(window)).items[0]!.id))?.title,
           'Drop table tips',
@@ -186,11 +193,106 @@ for (const engine of engines) {
         }
 
         const walked = await walkPages(3, 7, (offset) =>
-          posts.search('harbour', { offset, limit: 3 }),
+          posts.search('harbour', { offset, limit: 3 }, rankLimit),
         );
 
         assert.equal(new Set(walked.map((p) => p.id)).size, 7);
         assert.deepEqual(titles(walked).slice(0, 3), ['Harbour', 'Harbour', 'Harbour']);
+      });
+    });
+
+    describe('search window', () => {
+      /** `count` posts, one a second back from now; `matches(i)` says which say "beacon". */
+      async function insertPosts(count: number, matches: (i: number) => boolean) {
+        const rows = Array.from({ length: count }, (_, i) => ({
+          id: uuidv7(),
+          author_id: authorId,
+          title: `Post ${i}`,
+          content: matches(i) ? `beacon number ${i}` : `plain number ${i}`,
+          created_at: new Date(Date.now() - (i + 1) * 1000),
+        }));
+        for (let at = 0; at < rows.length; at += 1000) {
+          await database.db
+            .insertInto('posts')
+            .values(rows.slice(at, at + 1000))
+            .execute();
+        }
+        await sql`analyze posts`.execute(database.db);
+      }
+      const ages = (found: Post[]) => found.map((p) => Number(p.title.split(' ')[1]));
+
+      it('when matches outnumber the window, then only the newest are ranked, a title match first, and the total is estimated', async () => {
+        // Posts 0 (newest) to 5 match; the window of 3 holds posts 0 to 2, of which the oldest
+        // has the word in its title. Post 5 has it in its title too, but is outside the window.
+        await insertPosts(6, () => true);
+        await sql`update posts set title = title || ' beacon' where title in ('Post 2', 'Post 5')`.execute(
+          database.db,
+        );
+
+        const found = await posts.search('beacon', window, 3);
+
+        assert.deepEqual(ages(found.items), [2, 0, 1]);
+        assert.equal(found.totalCountEstimated, true);
+        assert.ok(found.totalCount >= 4, String(found.totalCount));
+        assert.equal(found.reachableCount, 3);
+      });
+
+      it('when matches fit the window, then the total is exact and every match is ranked', async () => {
+        await insertPosts(5, (i) => i !== 1);
+
+        const found = await posts.search('beacon', window, 4);
+
+        assert.deepEqual(ages(found.items), [0, 2, 3, 4]);
+        assert.deepEqual(
+          [found.totalCount, found.totalCountEstimated, found.reachableCount],
+          [4, false, 4],
+        );
+      });
+
+      it('when a page starts past the window, then it is empty and still carries the total', async () => {
+        await insertPosts(8, () => true);
+
+        const past = await posts.search('beacon', { offset: 6, limit: 3 }, 5);
+        const last = await posts.search('beacon', { offset: 3, limit: 3 }, 5);
+
+        assert.deepEqual(past.items, []);
+        assert.equal(past.totalCountEstimated, true);
+        assert.equal(past.reachableCount, 5);
+        assert.deepEqual(ages(last.items), [3, 4]);
+      });
+
+      it('when the words are common, rare, or common only among older posts, then the window is the newest matches all the same', async () => {
+        // Three tables for the three ways the statement finds the window: a walk of the newest
+        // posts (common), the GIN index (rare), and a walk that runs out of its budget (one
+        // ranked match here, so WALK_ROWS_PER_MATCH rows) and falls back to the index (common
+        // only further back).
+        const budget = WALK_ROWS_PER_MATCH;
+        const cases = [
+          { matches: (i: number) => i % 3 === 0, expected: [0, 3] },
+          {
+            matches: (i: number) => i === PROBE_ROWS / 2 || i === 2.5 * PROBE_ROWS,
+            expected: [PROBE_ROWS / 2, 2.5 * PROBE_ROWS],
+          },
+          {
+            matches: (i: number) => i >= budget && i % 50 === 0,
+            expected: [budget, budget + 50],
+          },
+        ];
+        for (const { matches, expected } of cases) {
+          await sql`truncate posts`.execute(database.db);
+          await insertPosts(3 * PROBE_ROWS, matches);
+
+          const found = await posts.search('beacon', window, 1);
+
+          assert.deepEqual(ages(found.items), expected.slice(0, 1));
+          assert.equal(found.totalCountEstimated, true);
+          assert.equal(found.reachableCount, 1);
+          const wider = await posts.search('beacon', window, 2);
+          assert.deepEqual(
+            ages(wider.items).sort((a, b) => a - b),
+            expected,
+          );
+        }
       });
     });
 
@@ -276,7 +378,7 @@ for (const engine of engines) {
         assert.equal(inserted, 60);
         assert.equal(first.length, 60);
         assert.deepEqual(await texts(), first);
-        assert.ok((await posts.search('the time', window)).totalCount > 0);
+        assert.ok((await posts.search('the time', window, rankLimit)).totalCount > 0);
       });
     });
 
@@ -323,16 +425,19 @@ for (const engine of engines) {
         recordingPosts = new PostgresPostsRepository(recorded.db);
       });
 
-      it('when posts are searched, then the GIN index finds the matches', async (t: TestContext) => {
-        const query = await recorded.queryOf(() => recordingPosts.search('quartz', window));
+      it('when posts are searched, then the newest come from the created index and rare words from the GIN index, in one statement', async (t: TestContext) => {
+        const query = await recorded.queryOf(() =>
+          recordingPosts.search('quartz', window, rankLimit),
+        );
 
+        const indexes = ['posts_created_idx', 'posts_search_idx'];
         let plan = await explain(database.db, query);
-        if (!usesIndex(plan, 'posts_search_idx')) {
+        if (!indexes.every((index) => usesIndex(plan, index))) {
           // GIN is read through bitmap scans, which explain(…, false) turns off: only seq scans.
           t.diagnostic('planner preferred a seq scan; re-explained with seq scans off');
           plan = await explainWithoutSeqScan(database, query);
         }
-        assert.ok(usesIndex(plan, 'posts_search_idx'), JSON.stringify(plan));
+        for (const index of indexes) assert.ok(usesIndex(plan, index), JSON.stringify(plan));
       });
 
       it("when an author's posts are listed, then the author index gives them in order", async (t: TestContext) => {
