@@ -31,12 +31,22 @@ export function smtpMailer(smtpUrl: string, from: string): Mailer {
  */
 export function fileMailer(dir: string, from: string): Mailer {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true });
+  // The folder is made once, and again only if someone removed it meanwhile.
+  let folder: Promise<unknown> | undefined;
   return new NodemailerMailer(transport, from, async (messageId, raw) => {
-    await fs.mkdir(dir, { recursive: true });
     const name = messageId.replace(/^<|>$/g, '').replace(/[^\w.@-]/g, '_');
     // Written aside, then renamed: whoever watches the folder never reads half a message.
     const file = path.join(dir, `${name}.eml`);
-    await fs.writeFile(`${file}.tmp`, raw);
+    folder ??= fs.mkdir(dir, { recursive: true }).catch((err: unknown) => {
+      folder = undefined;
+      throw err;
+    });
+    await folder;
+    await fs.writeFile(`${file}.tmp`, raw).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      await (folder = fs.mkdir(dir, { recursive: true }));
+      await fs.writeFile(`${file}.tmp`, raw);
+    });
     await fs.rename(`${file}.tmp`, file);
   });
 }
