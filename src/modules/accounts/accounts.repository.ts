@@ -1,5 +1,6 @@
 import { sql, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
+import { PREPARED } from '../../platform/db/postgres.js';
 import type {
   AccountKind,
   AccountsTable,
@@ -287,7 +288,7 @@ export class AccountsRepository {
     const parts = companions
       .flatMap((companion) => companion(conditions))
       .map((statement, i) => sql`, ${sql.id(`companion_${i}`)} AS (${statement})`);
-    const { rows } = await sql<LockedRow>`
+    const { rows } = await sql<LockedRow>`${sql.raw(PREPARED)}
       WITH locked AS MATERIALIZED (
         SELECT id, kind, user_id, currency, balance_minor, created_at, updated_at
           FROM accounts WHERE id IN (${m.fromAccountId}::uuid, ${m.toAccountId}::uuid)

@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
+import { PREPARED } from '../../platform/db/postgres.js';
 import type { ProductsTable } from '../../platform/db/schema.js';
 import type { Tx } from '../../platform/db/transaction.js';
 import type { ProductSort } from './products.schemas.js';
@@ -84,14 +85,14 @@ export class PostgresProductsRepository implements ProductsRepository {
     return row && toProduct(row);
   }
 
+  /** Every order reads its prices here: one text whatever the number of ids, so prepared. */
   async findByIds(ids: readonly string[], tx: Tx | null) {
     if (ids.length === 0) return [];
-    const rows = await (tx ?? this.db)
-      .selectFrom('products')
-      .select(columns)
-      .where('id', 'in', ids)
-      .orderBy('id')
-      .execute();
+    const { rows } = await sql<
+      Pick<Selectable<ProductsTable>, (typeof columns)[number]>
+    >`${sql.raw(PREPARED)}
+      SELECT ${sql.join(columns.map((column) => sql.ref(column)))}
+        FROM products WHERE id = ANY(${[...ids]}::uuid[]) ORDER BY id`.execute(tx ?? this.db);
     return rows.map(toProduct);
   }
 

@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { DatabaseHandle } from './database.js';
 import type { DB } from './schema.js';
@@ -35,7 +36,10 @@ export function createPostgres(options: PostgresOptions): DatabaseHandle {
   // A checked-out client losing its server (PostgreSQL restarted mid-request) emits 'error' on
   // itself, where the pool listens only while it is idle: unheard, that crashed the process.
   // Its queries fail anyway (503), and on release the pool drops it as no longer queryable.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    prepareMarkedStatements(client);
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
@@ -53,5 +57,31 @@ export function createPostgres(options: PostgresOptions): DatabaseHandle {
       // Kysely's destroy is a no-op until a first query has run; the pool must end regardless.
       if (!pool.ended) await pool.end();
     },
+  };
+}
+
+/**
+ * Statements whose text starts with this comment run as named prepared statements: parsed and
+ * planned once per connection instead of on every call. For the hot writes only (a transfer, an
+ * order), whose texts are few and fixed; the name is a hash of the text, so another text is
+ * another statement. PGlite ignores the comment.
+ */
+export const PREPARED = '/* prepared */';
+
+function prepareMarkedStatements(client: pg.PoolClient) {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const names = new Map<string, string>();
+  // Why the cast: pg's query has a dozen overloads; this wrapper forwards all of them unchanged
+  // except (text, values) for a marked text.
+  (client as { query: unknown }).query = (text: unknown, ...rest: unknown[]) => {
+    if (typeof text !== 'string' || !text.startsWith(PREPARED) || !Array.isArray(rest[0])) {
+      return query(text, ...rest);
+    }
+    let name = names.get(text);
+    if (!name) {
+      name = `stratum_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      names.set(text, name);
+    }
+    return query({ name, text, values: rest[0] }, ...rest.slice(1));
   };
 }
