@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import type { DatabaseHandle } from '../../src/platform/db/database.js';
-import { PREPARED } from '../../src/platform/db/postgres.js';
+import { PREPARED, type DatabaseHandle } from '../../src/platform/db/database.js';
 import { engines } from '../helpers/databases.js';
 
 for (const engine of engines) {

@@ -1,6 +1,5 @@
 import { sql, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
-import type { Database } from '../../platform/db/database.js';
-import { PREPARED } from '../../platform/db/postgres.js';
+import { PREPARED, type Database } from '../../platform/db/database.js';
 import type {
   AccountKind,
   AccountsTable,
@@ -173,27 +172,16 @@ export class AccountsRepository {
     return rows.map(toAccount);
   }
 
-  async findWallet(userId: string, currency: string, tx: Tx | Database = this.db) {
-    const row = await tx
+  /** With `lock`, the wallet stays locked until the transaction ends (a refund). */
+  async findWallet(userId: string, currency: string, tx: Tx | Database = this.db, lock = false) {
+    let query = tx
       .selectFrom('accounts')
       .select(accountColumns)
       .where('kind', '=', 'wallet')
       .where('user_id', '=', userId)
-      .where('currency', '=', currency)
-      .executeTakeFirst();
-    return row && toAccount(row);
-  }
-
-  /** The user's wallet, locked until the transaction ends. */
-  async lockWallet(tx: Tx, userId: string, currency: string): Promise<Account | undefined> {
-    const row = await tx
-      .selectFrom('accounts')
-      .select(accountColumns)
-      .where('kind', '=', 'wallet')
-      .where('user_id', '=', userId)
-      .where('currency', '=', currency)
-      .forUpdate()
-      .executeTakeFirst();
+      .where('currency', '=', currency);
+    if (lock) query = query.forUpdate();
+    const row = await query.executeTakeFirst();
     return row && toAccount(row);
   }
 
@@ -283,8 +271,8 @@ export class AccountsRepository {
     guard: MovementGuard,
     companions: CompanionStatement[] = [],
   ): Promise<MoveOutcome> {
-    const moved = sql<SqlBool>`EXISTS (SELECT FROM allowed)`;
-    const conditions = { allowed: moved, refused: sql<SqlBool>`NOT EXISTS (SELECT FROM allowed)` };
+    const allowed = sql<SqlBool>`EXISTS (SELECT FROM allowed)`;
+    const conditions = { allowed, refused: sql<SqlBool>`NOT EXISTS (SELECT FROM allowed)` };
     const parts = companions
       .flatMap((companion) => companion(conditions))
       .map((statement, i) => sql`, ${sql.id(`companion_${i}`)} AS (${statement})`);
@@ -323,7 +311,7 @@ export class AccountsRepository {
          WHERE f.id = ${m.fromAccountId}::uuid AND t.id = ${m.toAccountId}::uuid
         RETURNING id
       )${parts.length > 0 ? sql.join(parts, sql``) : sql``}
-      SELECT locked.*, ${moved} AS moved FROM locked`.execute(this.db);
+      SELECT locked.*, ${allowed} AS moved FROM locked`.execute(this.db);
     const locked = new Map(rows.map((row) => [row.id, toAccount(row)]));
     return {
       moved: rows[0]?.moved ?? false,

@@ -201,18 +201,16 @@ export class AccountsService {
   }
 
   /**
-   * For other services (orders): locks the user's wallet in the default currency for the rest
-   * of the caller's transaction and says whether it holds `amount`. Lock the payer first,
-   * settle last: see settleWithin.
+   * For other services (a refund): locks the user's wallet in the default currency for the rest
+   * of the caller's transaction. Lock the wallet first, settle last: see settleWithin.
    */
-  async reservePayment(tx: Tx, userId: string, amount: number) {
-    const wallet = await this.accounts.lockWallet(tx, userId, this.currency);
-    return { wallet, funded: wallet !== undefined && wallet.balance >= amount };
+  async lockWallet(tx: Tx, userId: string): Promise<Account | undefined> {
+    return this.accounts.findWallet(userId, this.currency, tx, true);
   }
 
   /**
    * For other services: the movement itself, as the last write of the caller's transaction,
-   * after the caller locked and checked the payer (reservePayment) and made its access checks.
+   * after the caller locked the wallet (lockWallet) and made its access checks.
    * The payee's row is locked by this update, so a hot payee (the merchant, credited by every
    * order) is held from here to the commit only, as pgbench's TPC-B updates its branch last.
    * The balance CHECK still refuses an overdraft.

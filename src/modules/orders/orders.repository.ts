@@ -50,48 +50,6 @@ function toOrder(row: OrderRow, items: OrderLine[]): Order {
 export class OrdersRepository {
   constructor(private readonly db: Database) {}
 
-  async create(
-    tx: Tx,
-    order: {
-      id: string;
-      userId: string;
-      status: OrderStatus;
-      /** The payment's journal row, written later in the same transaction. */
-      paymentId: string | null;
-      total: number;
-      currency: string;
-      lines: OrderLine[];
-    },
-  ): Promise<Order> {
-    const row = await tx
-      .insertInto('orders')
-      .values({
-        id: order.id,
-        user_id: order.userId,
-        status: order.status,
-        payment_entry_id: order.paymentId,
-        total_minor: order.total,
-        currency: order.currency,
-      })
-      .returning(orderColumns)
-      .executeTakeFirstOrThrow();
-    await tx
-      .insertInto('order_items')
-      .values(
-        order.lines.map((line, position) => ({
-          order_id: order.id,
-          position,
-          product_id: line.productId,
-          name: line.name,
-          unit_price_minor: line.unitPrice,
-          quantity: line.quantity,
-          line_total_minor: line.lineTotal,
-        })),
-      )
-      .execute();
-    return toOrder(row, order.lines);
-  }
-
   /**
    * The order's and its lines' INSERTs, to embed in the single statement that also pays for
    * it: `paid` (over that statement's other parts) decides between `paid`, with its payment's

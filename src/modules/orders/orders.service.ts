@@ -21,7 +21,7 @@ import { priceOrder, type PricedProduct } from './pricing.js';
 /** Serialization failures and deadlocks are retried this often before the client gets 503. */
 const RETRIES = 3;
 
-/** What orders need of the catalogue: prices as committed, read in the order's transaction. */
+/** What orders need of the catalogue: prices as committed when read, just before the order. */
 export interface ProductPricing {
   priceItems(tx: Tx | null, productIds: readonly string[]): Promise<Map<string, PricedProduct>>;
 }
@@ -162,7 +162,7 @@ export class OrdersService {
           );
         }
         // The same lock order as placing an order: the wallet first, the merchant last.
-        const { wallet } = await this.accounts.reservePayment(tx, order.userId, 0);
+        const wallet = await this.accounts.lockWallet(tx, order.userId);
         if (!wallet) {
           throw new ConflictError('The order has no wallet to refund', 'ORDER_NOT_CANCELLABLE');
         }

@@ -1,6 +1,5 @@
 import { sql, type Selectable } from 'kysely';
-import type { Database } from '../../platform/db/database.js';
-import { PREPARED } from '../../platform/db/postgres.js';
+import { PREPARED, type Database } from '../../platform/db/database.js';
 import type { ProductsTable } from '../../platform/db/schema.js';
 import type { Tx } from '../../platform/db/transaction.js';
 import type { ProductSort } from './products.schemas.js';

@@ -10,6 +10,14 @@ export interface PoolStats {
   waiting: number;
 }
 
+/**
+ * Statements whose text starts with this comment run as named prepared statements on
+ * PostgreSQL: parsed and planned once per connection instead of on every call. For the hot
+ * statements only (a transfer, an order), whose texts are few and fixed. PGlite reads it as the
+ * comment it is.
+ */
+export const PREPARED = '/* prepared */';
+
 /** A connected database, whichever engine is behind it. */
 export interface DatabaseHandle {
   readonly db: Database;

@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { DatabaseHandle } from './database.js';
+import { PREPARED, type DatabaseHandle } from './database.js';
 import type { DB } from './schema.js';
 
 export interface PostgresOptions {
@@ -61,13 +61,9 @@ export function createPostgres(options: PostgresOptions): DatabaseHandle {
 }
 
 /**
- * Statements whose text starts with this comment run as named prepared statements: parsed and
- * planned once per connection instead of on every call. For the hot writes only (a transfer, an
- * order), whose texts are few and fixed; the name is a hash of the text, so another text is
- * another statement. PGlite ignores the comment.
+ * Sends a text marked PREPARED under a name, a hash of the text (so another text is another
+ * statement): pg then parses it once per connection.
  */
-export const PREPARED = '/* prepared */';
-
 function prepareMarkedStatements(client: pg.PoolClient) {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   const names = new Map<string, string>();

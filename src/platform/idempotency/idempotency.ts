@@ -82,7 +82,7 @@ export class IdempotencyKeys {
       },
       async settle() {
         responses.clear();
-        const existing = await keys.find(id, { live: true });
+        const existing = await keys.findLive(id);
         if (existing) throw answered(existing, fingerprint);
         await keys.removeExpired(id);
       },

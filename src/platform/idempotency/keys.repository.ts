@@ -1,6 +1,6 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Database } from '../db/database.js';
-import type { Tx } from '../db/transaction.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 /** A response as it was sent, to be sent again for a repeat of its request. */
 export interface StoredResponse {
@@ -25,10 +25,7 @@ export interface KeyRecord {
 const KEY_CONSTRAINT = 'idempotency_keys_pkey';
 
 export function isKeyTaken(err: unknown): boolean {
-  return (
-    (err as { code?: unknown; constraint?: unknown } | null)?.code === '23505' &&
-    (err as { constraint?: unknown }).constraint === KEY_CONSTRAINT
-  );
+  return isUniqueViolation(err) && err.constraint === KEY_CONSTRAINT;
 }
 
 export class IdempotencyKeysRepository {
@@ -51,29 +48,25 @@ export class IdempotencyKeysRepository {
        WHERE ${condition}`;
   }
 
-  /** Deletes the key if it has expired; true when it did (or the key is gone). */
-  async removeExpired(id: KeyId): Promise<boolean> {
+  /** Deletes the key if it has expired. */
+  async removeExpired(id: KeyId): Promise<void> {
     await this.db
       .deleteFrom('idempotency_keys')
       .where('owner_id', '=', id.ownerId)
       .where('key', '=', id.key)
       .where('expires_at', '<=', sql<Date>`now()`)
       .execute();
-    return (await this.find(id, { live: true })) === undefined;
   }
 
-  /** The key's stored response; `live` leaves out an expired key. */
-  async find(
-    id: KeyId,
-    { tx = this.db, live = false }: { tx?: Tx | Database; live?: boolean } = {},
-  ) {
-    let query = tx
+  /** The key's stored response, unless it has expired. */
+  async findLive(id: KeyId) {
+    const row = await this.db
       .selectFrom('idempotency_keys')
       .select(['fingerprint', 'status_code', 'headers', 'body'])
       .where('owner_id', '=', id.ownerId)
-      .where('key', '=', id.key);
-    if (live) query = query.where('expires_at', '>', sql<Date>`now()`);
-    const row = await query.executeTakeFirst();
+      .where('key', '=', id.key)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .executeTakeFirst();
     if (!row || row.status_code === null) return undefined;
     const response: StoredResponse = {
       statusCode: row.status_code,
