@@ -6,7 +6,7 @@ import type { CreateUserInput, PatchUserInput } from './users.schemas.js';
 import type { UsersService } from './users.service.js';
 
 /**
- * Users over GraphQL. A `User` is only ever obtained through UsersService (getUser, listUsers,
+ * Users over GraphQL. A `User` is only ever obtained through UsersService (getUser, listUsersPage,
  * getMe, createUser, updateUser), so the REST rule holds as is: a non-admin sees a User, email
  * included, only for themselves; anyone else is NOT_FOUND. Other people appear as an `Author`,
  * the public profile's id and name, which anyone may read (guests included), like
@@ -81,9 +81,7 @@ export function usersGraphql(users: UsersService): GraphqlModule {
         user: (_root: unknown, args: { id: string }, { actor }: Ctx) =>
           users.getUser(actor, checkId(args).id),
         users: (_root: unknown, args: { limit: number; offset: number }, { actor }: Ctx) =>
-          users
-            .listUsers(actor, { ...pageOf(args), sort: '-createdAt' })
-            .then((page) => page.items),
+          users.listUsersPage(actor, { ...pageOf(args), sort: '-createdAt' }),
       },
       Mutation: {
         createUser: (_root: unknown, args: { input: CreateUserInput }, { actor }: Ctx) =>

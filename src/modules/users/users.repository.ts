@@ -59,6 +59,8 @@ export interface UsersRepository {
   ): Promise<{ user: User; passwordHash: string | null } | undefined>;
   countByRole(role: UserRole): Promise<number>;
   list(options: ListUsersOptions): Promise<{ items: User[]; totalCount: number }>;
+  /** The page of `list` without its total: nothing but the page's rows is read. */
+  listPage(options: ListUsersOptions): Promise<User[]>;
   /** Newest first, the rows after a position (keyset pagination). */
   listAfter(options: ListUsersAfterOptions): Promise<User[]>;
   /** Exact up to `exactUpTo` users, an estimate above. */
@@ -150,18 +152,10 @@ export class PostgresUsersRepository implements UsersRepository {
   }
 
   async list({ offset, limit, sort, status }: ListUsersOptions) {
-    const direction = sort.startsWith('-') ? 'desc' : 'asc';
-    const column = sortColumns[sort.replace('-', '') as keyof typeof sortColumns];
     // The page and the total in one statement: count(*) over () is computed before LIMIT.
-    let query = this.db
-      .selectFrom('users')
-      .select([...columns, sql<number>`(count(*) over ())::int`.as('total_count')])
-      .orderBy(column, direction)
-      .orderBy('id', direction)
-      .offset(offset)
-      .limit(limit);
-    if (status) query = query.where('status', '=', status);
-    const rows = await query.execute();
+    const rows = await this.pageQuery({ offset, limit, sort, status })
+      .select(sql<number>`(count(*) over ())::int`.as('total_count'))
+      .execute();
     let totalCount = rows[0]?.total_count ?? 0;
     // A page past the end has no rows to carry the total: count on its own.
     if (rows.length === 0 && offset > 0) {
@@ -170,6 +164,25 @@ export class PostgresUsersRepository implements UsersRepository {
       totalCount = (await countQuery.executeTakeFirstOrThrow()).n;
     }
     return { items: rows.map(toUser), totalCount };
+  }
+
+  async listPage(options: ListUsersOptions) {
+    const rows = await this.pageQuery(options).execute();
+    return rows.map(toUser);
+  }
+
+  private pageQuery({ offset, limit, sort, status }: ListUsersOptions) {
+    const direction = sort.startsWith('-') ? 'desc' : 'asc';
+    const column = sortColumns[sort.replace('-', '') as keyof typeof sortColumns];
+    let query = this.db
+      .selectFrom('users')
+      .select(columns)
+      .orderBy(column, direction)
+      .orderBy('id', direction)
+      .offset(offset)
+      .limit(limit);
+    if (status) query = query.where('status', '=', status);
+    return query;
   }
 
   async listAfter({ after, limit, status }: ListUsersAfterOptions) {
