@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { PREPARED } from '../../platform/db/database.js';
 import type { PostRow } from './posts.repository.js';
 
 /**
@@ -18,6 +19,11 @@ import type { PostRow } from './posts.repository.js';
  * never the result. One match more than the window is fetched: a full window says there are
  * more matches than it holds. Each path runs only when the one before it came up short (the
  * uncorrelated subqueries in their WHERE become one-time filters).
+ *
+ * The GIN path keeps only each match's ctid, id and time, and reads the tsvector of the window's
+ * rows again by ctid (the same row version: one statement, one snapshot): carrying every
+ * match's tsvector spilled thousands of them to a temporary file. The text is sent as a named
+ * prepared statement (PREPARED): parsed and planned once per connection.
  */
 
 /** The newest posts whose matches tell how common the words are. */
@@ -64,7 +70,7 @@ export function searchStatement(
   const matches = sql`search @@ ${tsquery(query)}`;
   const newest = (rows: number) =>
     sql`(select id, created_at, search from posts order by created_at desc, id desc limit ${rows})`;
-  return sql<SearchRow>`
+  return sql<SearchRow>`${sql.raw(PREPARED)}
     with probe as materialized (
       select count(*) as n from ${newest(PROBE_ROWS)} as newest where ${matches}
     ),
@@ -73,9 +79,14 @@ export function searchStatement(
       where ${matches} and (select n from probe) >= ${Math.ceil(PROBE_ROWS / WALK_ROWS_PER_MATCH)}
       limit ${rankLimit + 1}
     ),
-    indexed as materialized (
-      select id, created_at, search from posts
+    matching as materialized (
+      select ctid, id, created_at from posts
       where ${matches} and (select count(*) from walked) <= ${rankLimit}
+    ),
+    indexed as (
+      select posts.id, posts.created_at, posts.search
+      from (select ctid from matching order by created_at desc, id desc limit ${rankLimit + 1}) as newest
+      join posts on posts.ctid = newest.ctid
     ),
     candidates as (
       select * from walked where (select count(*) from walked) > ${rankLimit}

@@ -440,6 +440,14 @@ for (const engine of engines) {
         for (const index of indexes) assert.ok(usesIndex(plan, index), JSON.stringify(plan));
       });
 
+      it('when posts are written, then they go straight into the GIN index, with no pending list every search would read', async () => {
+        const { rows } = await sql<{ options: string[] | null }>`
+          select reloptions as options from pg_class where relname = 'posts_search_idx'`.execute(
+          database.db,
+        );
+        assert.deepEqual(rows[0]?.options, ['fastupdate=off']);
+      });
+
       it("when an author's posts are listed, then the author index gives them in order", async (t: TestContext) => {
         const query = await recorded.queryOf(() =>
           recordingPosts.listByAuthor(authorId, { offset: 0, limit: 20 }),
