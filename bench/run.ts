@@ -128,6 +128,7 @@ async function runScenario(
   }
   const runs = await loadInTurns(scenario, plan, context, targets, settings);
   const ratio = baseline ? bestOf(runs.stratum).reqPerSec / bestOf(runs.baseline).reqPerSec : null;
+  const p95TargetMs = scenario.p95TargetMs ?? null;
   const problems = [...runs.baseline, ...runs.stratum]
     .map(problemsOf)
     .filter((p): p is string => p !== undefined);
@@ -135,12 +136,14 @@ async function runScenario(
     name: scenario.name,
     description: scenario.description,
     ratioTarget: scenario.ratioTarget,
+    p95TargetMs,
     baselineName: baseline && 'pgbench' in baseline ? 'pgbench' : 'baseline',
     ...runs,
     ratio,
     pass:
       problems.length === 0 &&
-      (ratio === null || scenario.ratioTarget === null || ratio >= scenario.ratioTarget),
+      (ratio === null || scenario.ratioTarget === null || ratio >= scenario.ratioTarget) &&
+      (p95TargetMs === null || bestOf(runs.stratum).p95Ms < p95TargetMs),
     problems,
   };
 }

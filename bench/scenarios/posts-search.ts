@@ -46,6 +46,7 @@ export const postsSearch: Scenario = {
   description: `GET /api/v1/posts?q=<a random pair of common words> as a guest over BENCH_POSTS (${BENCH_POSTS.toLocaleString('en-US')}) seeded posts, at ${SEARCH_CONNECTIONS} connections (BENCH_SEARCH_CONNECTIONS); target p95 < 25 ms`,
   ratioTarget: null,
   baseline: null,
+  p95TargetMs: 25,
   connections: SEARCH_CONNECTIONS,
   async prepare({ db }) {
     await ensurePosts(db);

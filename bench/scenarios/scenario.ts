@@ -38,6 +38,8 @@ export interface Scenario {
   ratioTarget: number | null;
   /** Null for none. */
   baseline: Baseline | null;
+  /** A latency target: Stratum's p95 (of the round the report keeps) must be below it. */
+  p95TargetMs?: number;
   /**
    * Concurrent connections for this scenario's load, in place of BENCH_CONNECTIONS: a latency
    * target means something only at a stated load.
