@@ -207,13 +207,15 @@ export function buildServices(config: Config, deps: Dependencies) {
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     accessTtlMs: config.jwtAccessTtlMs,
+    clockSkewMs: config.jwtClockSkewMs,
   });
   const sessions = new SessionsService(
     db,
     new PostgresSessionsRepository(db),
     deps.revocations,
     config.jwtRefreshTtlMs,
-    config.jwtAccessTtlMs,
+    config.jwtAccessTtlMs + config.jwtClockSkewMs,
+    config.jwtRefreshReuseGraceMs,
   );
   const cacheSettings = { ttlMs: config.cacheUserTtlMs, negativeTtlMs: config.cacheNegativeTtlMs };
   const profiles = new ProfilesService(new PostgresProfilesRepository(db));
@@ -361,6 +363,11 @@ export function buildPruner(config: Config, db: Database, log: FastifyBaseLogger
       },
       // Expired keys (IDEMPOTENCY_KEY_TTL) can't replay any more: a new use takes them over.
       { table: 'idempotency_keys', pruneBatch: (n) => idempotencyKeys.deleteExpired(n) },
+      // A spent refresh token's sealed successor is of use only within the reuse grace.
+      {
+        table: 'refresh_tokens',
+        pruneBatch: (n) => new PostgresSessionsRepository(db).clearStaleSuccessors(n),
+      },
     ],
     { intervalMs: config.pruneIntervalMs, batchSize: config.pruneBatchSize },
     log,

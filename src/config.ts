@@ -1,5 +1,6 @@
 import net from 'node:net';
 import path from 'node:path';
+import { DEFAULT_CLOCK_SKEW_MS, REFRESH_REUSE_GRACE_MAX_MS } from './platform/auth/tokens.js';
 import { backoffDelay, RETRYABLE_JOB_AGE_MS } from './platform/jobs/job.js';
 
 /**
@@ -366,6 +367,17 @@ function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
       'JWT_REFRESH_TTL',
       duration(60_000, 365 * 86_400_000),
       7 * 86_400_000,
+    ),
+    // How far another host's clock may run ahead: an access token issued up to this far in the
+    // future is accepted, and its lifetime is bounded by JWT_ACCESS_TTL plus this.
+    jwtClockSkewMs: read(env, 'JWT_CLOCK_SKEW', duration(0, 5 * 60_000), DEFAULT_CLOCK_SKEW_MS),
+    // A spent refresh token back within this window (a client racing itself) gets the same
+    // successor instead of revoking its session; 0 = every reuse revokes.
+    jwtRefreshReuseGraceMs: read(
+      env,
+      'JWT_REFRESH_REUSE_GRACE',
+      duration(0, REFRESH_REUSE_GRACE_MAX_MS),
+      5_000,
     ),
     rateLimitMax: read(env, 'RATE_LIMIT_MAX', int(1, 1_000_000), 100),
     rateLimitWindowMs: read(env, 'RATE_LIMIT_WINDOW_MS', int(1000, 86_400_000), 60_000),

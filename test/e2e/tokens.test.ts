@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { engines } from '../helpers/databases.js';
@@ -11,22 +12,27 @@ const secret = new TextEncoder().encode(TEST_JWT_SECRET);
 interface Claims {
   iss?: string;
   aud?: string;
+  iat?: number;
   exp?: number;
-  sid?: string;
+  sub?: string;
 }
 
+/** Well-formed claims unless told otherwise, so each test fails for the one reason it names. */
 function forge(user: TestUser, claims: Claims, alg = 'HS256', key = secret) {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ email: user.email, role: 'admin', sid: claims.sid ?? 'x' })
+  return new SignJWT({ role: 'admin', sid: randomUUID() })
     .setProtectedHeader({ alg })
-    .setSubject(user.id)
-    .setJti('forged')
-    .setIssuedAt(now - 10)
+    .setSubject(claims.sub ?? user.id)
+    .setJti(randomUUID())
+    .setIssuedAt(claims.iat ?? now - 10)
     .setIssuer(claims.iss ?? 'stratum')
     .setAudience(claims.aud ?? 'stratum-api')
     .setExpirationTime(claims.exp ?? now + 600)
     .sign(key);
 }
+
+const TTL_S = 15 * 60;
+const SKEW_S = 30;
 
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -35,7 +41,8 @@ describe('access and refresh tokens', { skip: engine.skip }, () => {
   let user: TestUser;
 
   before(async () => {
-    app = await startApp(engine);
+    // Every reuse of a spent refresh token revokes here; the grace window has its own suite.
+    app = await startApp(engine, { env: { JWT_REFRESH_REUSE_GRACE: '0' } });
     user = await createUserAndLogin(app.server, app.services);
   });
   after(() => app.close());
@@ -87,6 +94,33 @@ describe('access and refresh tokens', { skip: engine.skip }, () => {
     await expect401(bearer(await forge(user, { exp: past })), 'TOKEN_EXPIRED');
   });
 
+  it('when a correctly signed token has a sub that is not a UUID, then 401 INVALID_TOKEN', async () =>
+    expect401(bearer(await forge(user, { sub: 'not-a-uuid' })), 'INVALID_TOKEN'));
+
+  it('when a correctly signed token has an upper-case UUID sub, then 401 INVALID_TOKEN', async () =>
+    expect401(bearer(await forge(user, { sub: user.id.toUpperCase() })), 'INVALID_TOKEN'));
+
+  it('when iat lies in the future beyond the clock skew, then 401 INVALID_TOKEN', async () => {
+    const iat = Math.floor(Date.now() / 1000) + SKEW_S + 60;
+    await expect401(bearer(await forge(user, { iat, exp: iat + 600 })), 'INVALID_TOKEN');
+  });
+
+  it('when a token with exp far beyond the TTL is older than TTL plus skew, then 401 TOKEN_EXPIRED', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const iat = now - TTL_S - SKEW_S - 5;
+    const exp = now + 365 * 86_400;
+    await expect401(bearer(await forge(user, { iat, exp })), 'TOKEN_EXPIRED');
+  });
+
+  it('when a token is issued, then its payload carries no email', () => {
+    const payload = JSON.parse(
+      Buffer.from(user.accessToken.split('.')[1]!, 'base64url').toString(),
+    ) as Record<string, unknown>;
+    assert.equal(payload.sub, user.id);
+    assert.ok(!('email' in payload), JSON.stringify(payload));
+    assert.ok(!JSON.stringify(payload).includes(user.email));
+  });
+
   it('when the signature is tampered with, then 401 INVALID_TOKEN', async () => {
     const [header, payload] = user.accessToken.split('.');
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as object;
@@ -97,7 +131,61 @@ describe('access and refresh tokens', { skip: engine.skip }, () => {
     );
   });
 
-  describe('refresh rotation', () => {
+  describe('no caching of auth answers', () => {
+    const post = (url: string, payload: object, headers: Record<string, string> = {}) =>
+      app.server.inject({ method: 'POST', url: `/api/v1/auth/${url}`, payload, headers });
+
+    function assertNoStore(res: { statusCode: number; headers: Record<string, unknown> }) {
+      assert.equal(res.headers['cache-control'], 'no-store', `status ${res.statusCode}`);
+      assert.equal(res.headers.pragma, 'no-cache', `status ${res.statusCode}`);
+    }
+
+    it('when a login succeeds or fails, then the answer is not to be stored', async () => {
+      const session = await createUserAndLogin(app.server, app.services);
+      const good = await post('login', { email: session.email, password: session.password });
+      assert.equal(good.statusCode, 200);
+      assertNoStore(good);
+      const wrong = await post('login', { email: session.email, password: 'not the password' });
+      assert.equal(wrong.statusCode, 401);
+      assertNoStore(wrong);
+      const invalid = await post('login', { email: session.email });
+      assert.equal(invalid.statusCode, 400);
+      assertNoStore(invalid);
+    });
+
+    it('when a refresh succeeds or fails, then the answer is not to be stored', async () => {
+      const session = await createUserAndLogin(app.server, app.services);
+      const good = await post('refresh', { refreshToken: session.refreshToken });
+      assert.equal(good.statusCode, 200);
+      assertNoStore(good);
+      const unknown = await post('refresh', { refreshToken: 'not-a-real-token' });
+      assert.equal(unknown.statusCode, 401);
+      assertNoStore(unknown);
+    });
+
+    it('when registering or logging out, then the answer is not to be stored', async () => {
+      const registered = await post('register', {
+        name: 'No Store',
+        email: `n-${randomUUID()}@example.com`,
+        password: 'correct horse battery',
+      });
+      assert.equal(registered.statusCode, 201, registered.body);
+      assertNoStore(registered);
+      const session = await createUserAndLogin(app.server, app.services);
+      const out = await post('logout', {}, bearer(session.accessToken));
+      assert.equal(out.statusCode, 204, out.body);
+      assertNoStore(out);
+      assertNoStore(await post('logout', {}));
+    });
+
+    it('when another route answers, then the auth hook leaves its caching alone', async () => {
+      const res = await me(bearer(user.accessToken));
+      assert.equal(res.statusCode, 200);
+      assert.notEqual(res.headers['cache-control'], 'no-store');
+    });
+  });
+
+  describe('refresh rotation with the reuse grace off', () => {
     const refresh = (refreshToken: string) =>
       app.server.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken } });
 

@@ -45,6 +45,24 @@ describe('JWT secret', () => {
     assert.throws(() => loadConfig({ JWT_ACCESS_TTL: 'soon' }), /JWT_ACCESS_TTL/);
   });
 
+  it('when JWT_CLOCK_SKEW is unset, then it is 30 s; when set, then it must stay within 5 minutes', () => {
+    assert.equal(loadConfig({}).jwtClockSkewMs, 30_000);
+    assert.equal(loadConfig({ JWT_CLOCK_SKEW: '2m' }).jwtClockSkewMs, 120_000);
+    assert.equal(loadConfig({ JWT_CLOCK_SKEW: '0' }).jwtClockSkewMs, 0);
+    assert.throws(() => loadConfig({ JWT_CLOCK_SKEW: '301s' }), /JWT_CLOCK_SKEW/);
+  });
+
+  it('when JWT_REFRESH_REUSE_GRACE is unset, then it is 5 s; 0 turns it off, 500ms is understood and more than 60 s refused', () => {
+    assert.equal(loadConfig({}).jwtRefreshReuseGraceMs, 5_000);
+    assert.equal(loadConfig({ JWT_REFRESH_REUSE_GRACE: '0' }).jwtRefreshReuseGraceMs, 0);
+    assert.equal(loadConfig({ JWT_REFRESH_REUSE_GRACE: '500ms' }).jwtRefreshReuseGraceMs, 500);
+    assert.equal(loadConfig({ JWT_REFRESH_REUSE_GRACE: '1m' }).jwtRefreshReuseGraceMs, 60_000);
+    assert.throws(
+      () => loadConfig({ JWT_REFRESH_REUSE_GRACE: '61s' }),
+      /JWT_REFRESH_REUSE_GRACE: must be between 0s and 60s/,
+    );
+  });
+
   it('when ADMIN_EMAIL is set without ADMIN_PASSWORD, then start-up is refused', () => {
     assert.throws(() => loadConfig({ ADMIN_EMAIL: 'a@example.com' }), /ADMIN_PASSWORD/);
   });

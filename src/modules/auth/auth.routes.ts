@@ -11,6 +11,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
   app,
   { auth },
 ) => {
+  // Tokens and credentials must not land in a browser, proxy or CDN cache (RFC 6749 §5.1):
+  // every answer of these routes, errors included, as an error may echo what was sent.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    void reply.header('cache-control', 'no-store');
+    void reply.header('pragma', 'no-cache');
+    return payload;
+  });
+
   app.post(
     '/auth/register',
     {

@@ -78,7 +78,8 @@ export class AuthService {
   }
 
   private async pair(user: User, session: Session): Promise<TokenPair> {
-    const { token } = await this.tokens.sign(user, session.familyId);
+    // The email stays out of the token (readable by anyone holding it); the body may carry it.
+    const { token } = await this.tokens.sign({ id: user.id, role: user.role }, session.familyId);
     return {
       accessToken: token,
       refreshToken: session.refreshToken,

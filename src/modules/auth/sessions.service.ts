@@ -1,10 +1,15 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { RevocationList } from '../../platform/auth/revocations.js';
-import { hashRefreshToken, newRefreshToken } from '../../platform/auth/tokens.js';
+import {
+  hashRefreshToken,
+  newRefreshToken,
+  openSuccessor,
+  sealSuccessor,
+} from '../../platform/auth/tokens.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction, type Tx } from '../../platform/db/transaction.js';
 import { UnauthorizedError } from '../../platform/http/errors.js';
-import type { SessionsRepository } from './sessions.repository.js';
+import type { SessionsRepository, StoredRefreshToken } from './sessions.repository.js';
 
 export interface Session {
   userId: string;
@@ -20,6 +25,12 @@ type RotateOutcome =
 /**
  * Login sessions: a family of rotating refresh tokens per login. Revoking a family also puts
  * its id on the deny list, which cuts off the access tokens issued within it.
+ *
+ * A spent token that comes back means a copy exists, and ends the family, except within a
+ * short grace window after it was spent: a client refreshing twice at once (two tabs, a retry
+ * after a lost response) gets the successor the first refresh produced, so it keeps a single
+ * live refresh token. The successor is kept for that window only, sealed under a key derived
+ * from the spent token, so the database alone can't hand it to anyone.
  */
 export class SessionsService {
   constructor(
@@ -27,7 +38,10 @@ export class SessionsService {
     private readonly sessions: SessionsRepository,
     private readonly revocations: RevocationList,
     private readonly refreshTtlMs: number,
+    /** How long a deny-list entry must last: an access token's longest accepted life. */
     private readonly accessTtlMs: number,
+    /** JWT_REFRESH_REUSE_GRACE; 0 = every reuse revokes the family. */
+    private readonly reuseGraceMs: number,
   ) {}
 
   async start(userId: string): Promise<Session> {
@@ -41,13 +55,24 @@ export class SessionsService {
       if (!stored) return { kind: 'unknown' };
       if (stored.revokedAt) return { kind: 'revoked' };
       if (stored.usedAt) {
-        // A spent token came back: someone holds a copy. End the whole family.
+        const successor = this.successorWithinGrace(stored, stored.usedAt, refreshToken);
+        if (successor !== undefined) {
+          const session = { userId: stored.userId, familyId: stored.familyId };
+          return { kind: 'rotated', session: { ...session, refreshToken: successor } };
+        }
+        // A spent token came back: someone holds a copy. End the whole family (which drops
+        // its sealed successors too).
         await this.sessions.revokeFamily(stored.familyId, tx);
         return { kind: 'reused', familyId: stored.familyId };
       }
       if (stored.expiresAt.getTime() <= Date.now()) return { kind: 'expired' };
-      await this.sessions.markUsed(stored.id, tx);
-      return { kind: 'rotated', session: await this.issue(stored.userId, stored.familyId, tx) };
+      const session = await this.issue(stored.userId, stored.familyId, tx);
+      const sealed =
+        this.reuseGraceMs > 0
+          ? sealSuccessor(refreshToken, session.refreshToken, stored.familyId)
+          : null;
+      await this.sessions.markUsed(stored.id, sealed, tx);
+      return { kind: 'rotated', session };
     });
     switch (outcome.kind) {
       case 'rotated':
@@ -83,6 +108,21 @@ export class SessionsService {
 
   private async denyFamilies(familyIds: string[]) {
     await Promise.all(familyIds.map((id) => this.revocations.revoke('sid', id, this.accessTtlMs)));
+  }
+
+  /**
+   * The successor sealed when the token was spent, if it was spent no longer than the grace
+   * window ago. Both times are the database's: the window holds whatever the hosts' clocks say.
+   */
+  private successorWithinGrace(
+    stored: StoredRefreshToken,
+    usedAt: Date,
+    refreshToken: string,
+  ): string | undefined {
+    // Off here means off, even for a successor sealed by a process whose window is open.
+    if (this.reuseGraceMs === 0 || !stored.successorCiphertext) return undefined;
+    if (stored.readAt.getTime() - usedAt.getTime() > this.reuseGraceMs) return undefined;
+    return openSuccessor(refreshToken, stored.successorCiphertext, stored.familyId);
   }
 
   private async issue(userId: string, familyId: string, tx?: Tx): Promise<Session> {

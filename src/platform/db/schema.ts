@@ -35,6 +35,8 @@ export interface RefreshTokensTable {
   expires_at: Date;
   used_at: Date | null;
   revoked_at: Date | null;
+  /** The successor, AES-256-GCM under a key from the spent token (iv, ciphertext, tag). */
+  successor_ciphertext: Uint8Array | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
