@@ -232,6 +232,17 @@ function graphqlConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
     graphqlMaxDepth: read(env, 'GRAPHQL_MAX_DEPTH', int(1, 100), 8),
     graphqlMaxAliases: read(env, 'GRAPHQL_MAX_ALIASES', int(0, 1000), 20),
     graphqlMaxCost: read(env, 'GRAPHQL_MAX_COST', int(1, 10_000_000), 5_000),
+    // What one `__schema` or `__type` field costs: one walk of the schema (see limits.ts).
+    graphqlIntrospectionCost: read(env, 'GRAPHQL_INTROSPECTION_COST', int(0, 10_000_000), 1_000),
+    // The cost bounds the work; this bounds what leaves the process, whatever the cost missed.
+    graphqlMaxResponseBytes: read(
+      env,
+      'GRAPHQL_MAX_RESPONSE_BYTES',
+      int(1, 1024 * 1024 * 1024),
+      4 * 1024 * 1024,
+    ),
+    // 0 = off; N = a query is compiled with graphql-jit after N uses.
+    graphqlJit: read(env, 'GRAPHQL_JIT', int(0, 1_000_000), 0),
   };
 }
 

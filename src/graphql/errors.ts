@@ -97,15 +97,27 @@ function describe(error: GraphQLError, executed: boolean, log: Logger): Describe
   return [{ error: fromAppError(INTERNAL, error) }];
 }
 
+/**
+ * graphql-js' hints (` Did you mean "x"?`, ` Did you mean "x" or "y"?`, ` Did you mean the enum
+ * value "X"?`, after a `.` or a `;`): names the schema has, which only introspection may tell.
+ */
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+const withoutSuggestions = (error: FormattedError): FormattedError => ({
+  ...error,
+  message: error.message.replace(SUGGESTION, ''),
+});
+
 export function formatGraphqlErrors(
   execution: ExecutionResult & Required<Pick<ExecutionResult, 'errors'>>,
   context: MercuriusContext,
+  { suggestions }: { suggestions: boolean },
 ) {
   const { reply } = context;
   // mercurius hands over executed results with a data entry (null when a root field failed).
   const executed = execution.data !== undefined;
   const described = execution.errors.flatMap((error) => describe(error, executed, reply.log));
-  const errors = described.map((d) => d.error);
+  const errors = described.map((d) => (suggestions ? d.error : withoutSuggestions(d.error)));
   if (executed) return { statusCode: 200, response: { data: execution.data, errors } };
   const failure = described.find((d) => d.http)?.http;
   if (failure?.headers) void reply.headers(failure.headers);

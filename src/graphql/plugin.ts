@@ -1,6 +1,12 @@
-import type { FastifyInstance } from 'fastify';
-import { GraphQLError, Location, NoSchemaIntrospectionCustomRule } from 'graphql';
-import mercurius from 'mercurius';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  GraphQLError,
+  Kind,
+  Location,
+  NoSchemaIntrospectionCustomRule,
+  type DocumentNode,
+} from 'graphql';
+import mercurius, { type MercuriusContext } from 'mercurius';
 import type { Config } from '../config.js';
 import { formatGraphqlErrors } from './errors.js';
 import { checkCost, depthAndAliasRule } from './limits.js';
@@ -15,7 +21,18 @@ type GraphqlSettings = Pick<
   | 'graphqlMaxDepth'
   | 'graphqlMaxAliases'
   | 'graphqlMaxCost'
+  | 'graphqlIntrospectionCost'
+  | 'graphqlMaxResponseBytes'
+  | 'graphqlJit'
 >;
+
+/** The operationName a request names, where mercurius reads it (query string for GET). */
+function operationNameOf(request: FastifyRequest | undefined): string | undefined {
+  const params = request?.method === 'GET' ? request.query : request?.body;
+  const name = (params as { operationName?: unknown } | null | undefined)?.operationName;
+  // graphql-jit reads an empty name as none; graphql-js as a name no operation has.
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
 
 /**
  * POST and GET /graphql (and /graphiql when GRAPHQL_GRAPHIQL is on). It sits behind the same
@@ -32,7 +49,9 @@ export async function registerGraphql(
     maxDepth: config.graphqlMaxDepth,
     maxAliases: config.graphqlMaxAliases,
     maxCost: config.graphqlMaxCost,
+    introspectionCost: config.graphqlIntrospectionCost,
   };
+  const maxResponseBytes = config.graphqlMaxResponseBytes;
   // Encapsulated: the content-type hook below concerns the GraphQL routes only.
   await app.register(async (scope) => {
     await scope.register(mercurius, {
@@ -40,8 +59,11 @@ export async function registerGraphql(
       path: '/graphql',
       graphiql: config.graphqlGraphiql,
       allowBatchedQueries: false,
+      jit: config.graphqlJit,
       context: (request) => ({ actor: request.actor }),
-      errorFormatter: formatGraphqlErrors,
+      // Without introspection, "Did you mean" would map the schema out one typo at a time.
+      errorFormatter: (execution, context) =>
+        formatGraphqlErrors(execution, context, { suggestions: config.graphqlIntrospection }),
       validationRules: [
         depthAndAliasRule(limits),
         ...(config.graphqlIntrospection ? [] : [NoSchemaIntrospectionCustomRule]),
@@ -55,13 +77,44 @@ export async function registerGraphql(
         throw new GraphQLError('Syntax Error: the query is not a GraphQL document');
       }
     });
-    scope.graphql.addHook('preExecution', (schema, document, _context, variables) => {
-      checkCost(schema, document, variables, limits.maxCost);
-    });
+    scope.graphql.addHook(
+      'preExecution',
+      (schema, document, context: MercuriusContext, variables) => {
+        checkCost(
+          schema,
+          document,
+          { operationName: operationNameOf(context.reply?.request), variables },
+          limits,
+        );
+        // mercurius keys a JIT-compiled query by its text and compiles the operation of the
+        // request that happened to compile it, then runs that one whatever a later request's
+        // operationName: another operation than the one measured. Handing the document back
+        // (unchanged) keeps such documents off JIT, executed by graphql-js as selected.
+        if (config.graphqlJit > 0 && operationCount(document) > 1) return { document };
+      },
+    );
     // GraphQL over HTTP allows `"extensions": null`, which mercurius' body schema refuses.
     scope.addHook('preValidation', async (request) => {
       const body = request.body as { extensions?: unknown } | null | undefined;
       if (body && typeof body === 'object' && body.extensions === null) delete body.extensions;
+    });
+    // Last line behind the cost: an answer over GRAPHQL_MAX_RESPONSE_BYTES is replaced by an
+    // error rather than sent (what ran has run; only the answer is withheld).
+    scope.addHook('onSend', async (request, reply, payload) => {
+      // A UTF-16 unit is at most 3 UTF-8 bytes: only a long string needs its bytes counted.
+      if (typeof payload !== 'string' || payload.length * 3 <= maxResponseBytes) return payload;
+      const bytes = Buffer.byteLength(payload);
+      if (bytes <= maxResponseBytes) return payload;
+      reply.log.warn({ bytes, limit: maxResponseBytes }, 'GraphQL response over the size limit');
+      void reply.code(wantsGraphqlResponse(request) ? 400 : 200);
+      return JSON.stringify({
+        errors: [
+          {
+            message: `The response is larger than the limit of ${maxResponseBytes} bytes`,
+            extensions: { code: 'RESPONSE_TOO_LARGE' },
+          },
+        ],
+      });
     });
     scope.addHook('onSend', async (request, reply, payload) => {
       const type = reply.getHeader('content-type');
@@ -72,3 +125,6 @@ export async function registerGraphql(
     });
   });
 }
+
+const operationCount = (document: DocumentNode) =>
+  document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION).length;

@@ -93,6 +93,9 @@ describe('loadConfig', () => {
     ['GRAPHQL_MAX_DEPTH', '0'],
     ['GRAPHQL_MAX_ALIASES', '-1'],
     ['GRAPHQL_MAX_COST', 'lots'],
+    ['GRAPHQL_INTROSPECTION_COST', '-1'],
+    ['GRAPHQL_MAX_RESPONSE_BYTES', '0'],
+    ['GRAPHQL_JIT', 'on'],
 
     ['OUTBOX_RETENTION_MS', '60000'],
     ['VIEW_FLUSH_RETENTION_MS', '7d'],
