@@ -1,0 +1,654 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { InjectOptions } from 'fastify';
+import { sql } from 'kysely';
+import { bearer, createUserAndLogin, login, type TestUser } from '../helpers/auth.js';
+import { assertLedgerInvariants } from '../helpers/ledger.js';
+import { abbreviate, envelopeProblem } from './support/findings.js';
+import { banner, reportPath, RUNS, selected } from './support/settings.js';
+import { freshEmail, PRODUCT, someAddress, World, worldSkip } from './support/world.js';
+
+/**
+ * Concurrency: N identical state-changing requests at once, on a fresh resource. The answers
+ * and the state afterwards must be those of SOME serial order of the N requests, as a small
+ * model per operation says (one creation and N-1 conflicts, k payments where the balance
+ * allows k, one movement per Idempotency-Key...).
+ */
+
+const N = 8;
+/** Rounds per case: HOSTILE_RUNS scales them too. */
+const ROUNDS = Math.max(2, RUNS);
+
+interface Answer {
+  status: number;
+  code?: string;
+  body: unknown;
+  replayed: boolean;
+}
+
+interface CaseResult {
+  name: string;
+  violations: string[];
+  statuses: string;
+}
+
+describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => {
+  let world: World;
+  let admin: TestUser;
+  const results: CaseResult[] = [];
+
+  before(async () => {
+    console.log(banner('concurrency'));
+    world = await World.start();
+    admin = world.admin;
+  });
+
+  after(async () => {
+    if (!world) return;
+    const failing = results.filter((r) => r.violations.length);
+    const path = reportPath('concurrency');
+    writeFileSync(path, JSON.stringify(results, null, 2));
+    console.log(
+      `\nConcurrency cases: ${results.length}, failing ${failing.length} (report: ${path})` +
+        failing
+          .map((r) => `\n- ${r.name} [${r.statuses}]\n    ${r.violations.join('\n    ')}`)
+          .join(''),
+    );
+    await world.close();
+  });
+
+  const server = () => world.server;
+  const services = () => world.app.services;
+  const db = () => world.app.database.db;
+
+  /** N requests at once; each answer with its status, code and body. */
+  async function burst(make: (i: number) => InjectOptions): Promise<Answer[]> {
+    const requests = Array.from({ length: N }, (_, i) => make(i));
+    const responses = await Promise.all(
+      requests.map((r) => server().inject({ remoteAddress: someAddress(), ...r })),
+    );
+    return responses.map((res) => {
+      let body: unknown;
+      try {
+        body = res.body ? JSON.parse(res.body) : undefined;
+      } catch {
+        body = res.body;
+      }
+      const code = (body as { error?: { code?: string } } | undefined)?.error?.code;
+      return {
+        status: res.statusCode,
+        code,
+        body,
+        replayed: res.headers['idempotent-replayed'] === 'true',
+      };
+    });
+  }
+
+  const tally = (answers: Answer[]) => {
+    const counts = new Map<string, number>();
+    for (const a of answers) {
+      const key = `${a.status}${a.code ? ` ${a.code}` : ''}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return [...counts]
+      .sort()
+      .map(([k, n]) => `${n}×${k}`)
+      .join(', ');
+  };
+
+  /** The answers' common faults: a 5xx, an error that isn't the envelope with a documented code. */
+  function commonViolations(answers: Answer[]): string[] {
+    const violations: string[] = [];
+    for (const a of answers) {
+      if (a.status >= 500)
+        violations.push(`${a.status} ${a.code ?? ''}: ${JSON.stringify(abbreviate(a.body))}`);
+      else if (a.status >= 400) {
+        const problem = envelopeProblem(a.status, JSON.stringify(a.body));
+        if (problem) violations.push(`${problem.kind}: ${JSON.stringify(abbreviate(a.body))}`);
+      }
+    }
+    return violations;
+  }
+
+  /** Runs a case: the burst, the model's check of answers and state, the ledger. */
+  function scenario(name: string, run: () => Promise<{ answers: Answer[]; violations: string[] }>) {
+    it(name, { skip: !selected(name) }, async () => {
+      // Each round on fresh resources: a race that shows once in a few tries still shows.
+      const all: string[] = [];
+      const statuses: string[] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        const { answers, violations } = await run();
+        const found = [...commonViolations(answers), ...violations];
+        all.push(...found.map((v) => `round ${round}: ${v}`));
+        statuses.push(tally(answers));
+      }
+      const distinct = [...new Set(statuses)].join(' | ');
+      results.push({ name, violations: all, statuses: distinct });
+      assert.deepEqual(all, [], `${name}: ${distinct}`);
+    });
+  }
+
+  const expect = (violations: string[], ok: boolean, message: string) => {
+    if (!ok) violations.push(message);
+  };
+  const count = (answers: Answer[], status: number, code?: string) =>
+    answers.filter((a) => a.status === status && (code === undefined || a.code === code)).length;
+  const dataOf = (a: Answer) => (a.body as { data?: Record<string, unknown> } | undefined)?.data;
+
+  async function freshUser(): Promise<TestUser & { walletId: string }> {
+    const user = await createUserAndLogin(server(), services());
+    const wallet = await services().accounts.walletOf(user.id);
+    return { ...user, walletId: wallet!.id };
+  }
+
+  async function balanceOf(walletId: string): Promise<number> {
+    const res = await server().inject({
+      method: 'GET',
+      url: `/api/v1/accounts/${walletId}`,
+      headers: bearer(admin.accessToken),
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json<{ data: { balance: number } }>().data.balance;
+  }
+
+  async function fund(walletId: string, amount: number) {
+    await services().accounts.deposit({ userId: world.admin.id, role: 'admin' }, walletId, {
+      amount,
+      currency: 'USD',
+    });
+  }
+
+  async function usersWithEmail(email: string): Promise<number> {
+    const rows = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM users WHERE lower(email) = lower(${email})`.execute(db());
+    return rows.rows[0]?.n ?? 0;
+  }
+
+  async function ordersOf(userId: string): Promise<{ status: string }[]> {
+    const rows = await sql<{ status: string }>`
+      SELECT status FROM orders WHERE user_id = ${userId}`.execute(db());
+    return rows.rows;
+  }
+
+  const json = (method: InjectOptions['method'], url: string, payload?: object, headers = {}) =>
+    ({ method, url, payload, headers }) as InjectOptions;
+
+  /** One creation, N-1 conflicts, one row. */
+  function oneCreation(
+    name: string,
+    url: string,
+    token: () => string | undefined,
+    emails: (i: number, base: string) => string,
+  ) {
+    scenario(name, async () => {
+      const base = freshEmail();
+      const t = token();
+      const answers = await burst((i) =>
+        json(
+          'POST',
+          url,
+          { name: 'Racer', email: emails(i, base), password: 'long enough pw' },
+          t ? bearer(t) : {},
+        ),
+      );
+      const violations: string[] = [];
+      expect(
+        violations,
+        count(answers, 201) === 1,
+        `expected exactly one 201, got ${count(answers, 201)}`,
+      );
+      expect(
+        violations,
+        count(answers, 409, 'EMAIL_TAKEN') === N - 1,
+        `expected ${N - 1}×409 EMAIL_TAKEN`,
+      );
+      const rows = await usersWithEmail(base);
+      expect(violations, rows === 1, `expected one user with ${base} in any case, found ${rows}`);
+      return { answers, violations };
+    });
+  }
+
+  oneCreation(
+    'register: the same email N times',
+    '/api/v1/auth/register',
+    () => undefined,
+    (_i, e) => e,
+  );
+  oneCreation(
+    'register: the same email in N letter cases',
+    '/api/v1/auth/register',
+    () => undefined,
+    (i, e) => (i % 2 ? e.toUpperCase() : e.replace(/^h/, 'H')),
+  );
+  oneCreation(
+    'create user: the same email N times',
+    '/api/v1/users',
+    () => admin.accessToken,
+    (_i, e) => e,
+  );
+
+  scenario('patch user: the same body N times', async () => {
+    const target = await freshUser();
+    const answers = await burst(() =>
+      json('PATCH', `/api/v1/users/${target.id}`, { name: 'Same' }, bearer(admin.accessToken)),
+    );
+    const violations: string[] = [];
+    expect(violations, count(answers, 200) === N, `expected ${N}×200`);
+    const user = await services().users.getUser(
+      { userId: world.admin.id, role: 'admin' },
+      target.id,
+    );
+    expect(violations, user.name === 'Same', `name is ${user.name}`);
+    return { answers, violations };
+  });
+
+  scenario('patch user: N different names at once', async () => {
+    const target = await freshUser();
+    const names = Array.from({ length: N }, (_, i) => `Name ${i}`);
+    const answers = await burst((i) =>
+      json('PATCH', `/api/v1/users/${target.id}`, { name: names[i] }, bearer(admin.accessToken)),
+    );
+    const violations: string[] = [];
+    expect(violations, count(answers, 200) === N, `expected ${N}×200`);
+    const user = await services().users.getUser(
+      { userId: world.admin.id, role: 'admin' },
+      target.id,
+    );
+    expect(violations, names.includes(user.name), `final name ${user.name} is none of those sent`);
+    return { answers, violations };
+  });
+
+  scenario('delete user: N times', async () => {
+    const target = await freshUser();
+    const answers = await burst(() =>
+      json('DELETE', `/api/v1/users/${target.id}`, undefined, bearer(admin.accessToken)),
+    );
+    const violations: string[] = [];
+    expect(violations, count(answers, 204) === 1, `expected one 204, got ${count(answers, 204)}`);
+    expect(violations, count(answers, 404) === N - 1, `expected ${N - 1}×404`);
+    const res = await server().inject(
+      json('GET', `/api/v1/users/${target.id}`, undefined, bearer(admin.accessToken)),
+    );
+    expect(violations, res.statusCode === 404, `the user still answers ${res.statusCode}`);
+    return { answers, violations };
+  });
+
+  scenario('logout: the same token N times', async () => {
+    // Modelled as idempotent: a request authenticated before the revocation may answer 204
+    // too, but after the burst the session is over whatever the order.
+    const target = await freshUser();
+    const answers = await burst(() =>
+      json('POST', '/api/v1/auth/logout', undefined, bearer(target.accessToken)),
+    );
+    const violations: string[] = [];
+    expect(violations, count(answers, 204) >= 1, 'no logout succeeded');
+    expect(
+      violations,
+      answers.every((a) => a.status === 204 || a.status === 401),
+      'answers other than 204 and 401',
+    );
+    const me = await server().inject(
+      json('GET', '/api/v1/users/me', undefined, bearer(target.accessToken)),
+    );
+    expect(violations, me.statusCode === 401, `the access token still answers ${me.statusCode}`);
+    const refresh = await server().inject(
+      json('POST', '/api/v1/auth/refresh', { refreshToken: target.refreshToken }),
+    );
+    expect(
+      violations,
+      refresh.statusCode === 401,
+      `the session's refresh token still answers ${refresh.statusCode}`,
+    );
+    return { answers, violations };
+  });
+
+  scenario('refresh: the same token N times', async () => {
+    const target = await freshUser();
+    const answers = await burst(() =>
+      json('POST', '/api/v1/auth/refresh', { refreshToken: target.refreshToken }),
+    );
+    const violations: string[] = [];
+    const ok = answers.filter((a) => a.status === 200);
+    const reused = count(answers, 401, 'REFRESH_TOKEN_REUSED');
+    const successors = ok.map((a) => dataOf(a) as { refreshToken: string; accessToken: string });
+    const works = async (s: { refreshToken: string }) =>
+      (
+        await server().inject(
+          json('POST', '/api/v1/auth/refresh', { refreshToken: s.refreshToken }),
+        )
+      ).statusCode === 200;
+    if (ok.length === 1 && reused === N - 1) {
+      // Serially: one rotation, then N-1 reuses, each ending the family: the successor is dead.
+      expect(
+        violations,
+        !(await works(successors[0]!)),
+        'after a reuse the successor still refreshes',
+      );
+    } else if (ok.length === N) {
+      // A reuse grace window: every request within it gets a working successor.
+      const alive = await Promise.all(successors.map(works));
+      expect(violations, alive.some(Boolean), 'no successor of the grace window refreshes');
+    } else {
+      violations.push(
+        `answers fit no serial order (with or without a reuse grace window): ${ok.length}×200, ${reused}×401 REFRESH_TOKEN_REUSED`,
+      );
+    }
+    return { answers, violations };
+  });
+
+  scenario('create product: the same body N times', async () => {
+    const answers = await burst(() =>
+      json('POST', '/api/v1/products', { ...PRODUCT, name: 'Racer' }, bearer(admin.accessToken)),
+    );
+    const violations: string[] = [];
+    const ids = new Set(answers.map((a) => dataOf(a)?.id));
+    expect(
+      violations,
+      count(answers, 201) === N && ids.size === N,
+      `expected ${N}×201 with ${N} ids`,
+    );
+    return { answers, violations };
+  });
+
+  scenario('patch product: the same body N times', async () => {
+    const id = await world.freshProduct();
+    const answers = await burst(() =>
+      json('PATCH', `/api/v1/products/${id}`, { priceMinor: 4242 }, bearer(admin.accessToken)),
+    );
+    const violations: string[] = [];
+    expect(violations, count(answers, 200) === N, `expected ${N}×200`);
+    const product = await services().products.getProduct(
+      { userId: world.admin.id, role: 'admin' },
+      id,
+    );
+    expect(violations, product.priceMinor === 4242, `price is ${product.priceMinor}`);
+    return { answers, violations };
+  });
+
+  scenario('create post: the same body N times', async () => {
+    const author = await freshUser();
+    const answers = await burst(() =>
+      json(
+        'POST',
+        '/api/v1/posts',
+        { title: 'Racer', content: 'Same body.' },
+        bearer(author.accessToken),
+      ),
+    );
+    const violations: string[] = [];
+    const ids = new Set(answers.map((a) => dataOf(a)?.id));
+    expect(
+      violations,
+      count(answers, 201) === N && ids.size === N,
+      `expected ${N}×201 with ${N} ids`,
+    );
+    return { answers, violations };
+  });
+
+  scenario('patch post: the same body N times', async () => {
+    const id = await world.freshPost(world.user);
+    const answers = await burst(() =>
+      json('PATCH', `/api/v1/posts/${id}`, { content: 'Raced.' }, bearer(world.user.accessToken)),
+    );
+    const violations: string[] = [];
+    expect(violations, count(answers, 200) === N, `expected ${N}×200`);
+    const post = await services().posts.getPost({ userId: world.user.id, role: 'user' }, id);
+    expect(violations, post.content === 'Raced.', `content is ${post.content}`);
+    return { answers, violations };
+  });
+
+  scenario('delete post: N times', async () => {
+    const id = await world.freshPost(world.user);
+    const answers = await burst(() =>
+      json('DELETE', `/api/v1/posts/${id}`, undefined, bearer(world.user.accessToken)),
+    );
+    const violations: string[] = [];
+    expect(violations, count(answers, 204) === 1, `expected one 204, got ${count(answers, 204)}`);
+    expect(violations, count(answers, 404) === N - 1, `expected ${N - 1}×404`);
+    return { answers, violations };
+  });
+
+  /** Transfers or deposits under one key: one movement, N identical answers. */
+  async function sameKey(
+    request: (key: string) => InjectOptions,
+    walletId: string,
+    amount: number,
+    before: number,
+  ) {
+    const key = randomUUID();
+    const answers = await burst(() => request(key));
+    const violations: string[] = [];
+    expect(violations, count(answers, 201) === N, `expected ${N}×201 (one effect, N-1 replays)`);
+    const ids = new Set(answers.map((a) => JSON.stringify(dataOf(a))));
+    expect(violations, ids.size === 1, `the answers differ: ${ids.size} distinct bodies`);
+    expect(
+      violations,
+      answers.filter((a) => a.replayed).length === N - 1,
+      'expected N-1 answers marked idempotent-replayed',
+    );
+    const after = await balanceOf(walletId);
+    expect(
+      violations,
+      after === before + amount,
+      `balance moved by ${after - before}, not ${amount}`,
+    );
+    return { answers, violations };
+  }
+
+  scenario('transfer: the same Idempotency-Key N times', async () => {
+    const payer = await freshUser();
+    const payee = await freshUser();
+    await fund(payer.walletId, 10_000);
+    const before = await balanceOf(payee.walletId);
+    return sameKey(
+      (key) =>
+        json(
+          'POST',
+          '/api/v1/transfers',
+          {
+            fromAccountId: payer.walletId,
+            toAccountId: payee.walletId,
+            amount: 700,
+            currency: 'USD',
+          },
+          { ...bearer(payer.accessToken), 'idempotency-key': key },
+        ),
+      payee.walletId,
+      700,
+      before,
+    );
+  });
+
+  scenario('transfer: one Idempotency-Key, N different amounts', async () => {
+    const payer = await freshUser();
+    const payee = await freshUser();
+    await fund(payer.walletId, 10_000);
+    const key = randomUUID();
+    const answers = await burst((i) =>
+      json(
+        'POST',
+        '/api/v1/transfers',
+        {
+          fromAccountId: payer.walletId,
+          toAccountId: payee.walletId,
+          amount: 100 + i,
+          currency: 'USD',
+        },
+        { ...bearer(payer.accessToken), 'idempotency-key': key },
+      ),
+    );
+    const violations: string[] = [];
+    expect(violations, count(answers, 201) === 1, `expected one 201, got ${count(answers, 201)}`);
+    expect(
+      violations,
+      count(answers, 422, 'IDEMPOTENCY_KEY_REUSED') === N - 1,
+      `expected ${N - 1}×422 IDEMPOTENCY_KEY_REUSED`,
+    );
+    const won = answers.find((a) => a.status === 201);
+    const amount =
+      (dataOf(won ?? { status: 0, body: {}, replayed: false })?.amount as number | undefined) ?? 0;
+    const moved = (await balanceOf(payee.walletId)) - 0;
+    expect(violations, moved === amount, `payee received ${moved}, the answer says ${amount}`);
+    return { answers, violations };
+  });
+
+  scenario('transfer: N different keys, funds for 5', async () => {
+    const payer = await freshUser();
+    const payee = await freshUser();
+    const amount = 300;
+    await fund(payer.walletId, 5 * amount);
+    const answers = await burst(() =>
+      json(
+        'POST',
+        '/api/v1/transfers',
+        { fromAccountId: payer.walletId, toAccountId: payee.walletId, amount, currency: 'USD' },
+        { ...bearer(payer.accessToken), 'idempotency-key': randomUUID() },
+      ),
+    );
+    const violations: string[] = [];
+    const k = count(answers, 201);
+    const refused = answers.filter(
+      (a) => (a.status === 422 || a.status === 402) && a.code === 'INSUFFICIENT_FUNDS',
+    ).length;
+    expect(violations, k === 5, `expected 5×201 (the funds allow 5), got ${k}`);
+    expect(
+      violations,
+      refused === N - k,
+      `expected the other ${N - k} refused with INSUFFICIENT_FUNDS`,
+    );
+    const [left, got] = [await balanceOf(payer.walletId), await balanceOf(payee.walletId)];
+    expect(
+      violations,
+      left === 5 * amount - k * amount,
+      `payer holds ${left}, expected ${5 * amount - k * amount}`,
+    );
+    expect(violations, got === k * amount, `payee holds ${got}, expected ${k * amount}`);
+    return { answers, violations };
+  });
+
+  scenario('deposit: the same Idempotency-Key N times', async () => {
+    const target = await freshUser();
+    const before = await balanceOf(target.walletId);
+    return sameKey(
+      (key) =>
+        json(
+          'POST',
+          `/api/v1/accounts/${target.walletId}/deposits`,
+          { amount: 500, currency: 'USD' },
+          { ...bearer(admin.accessToken), 'idempotency-key': key },
+        ),
+      target.walletId,
+      500,
+      before,
+    );
+  });
+
+  scenario('deposit: N without a key', async () => {
+    const target = await freshUser();
+    const answers = await burst(() =>
+      json(
+        'POST',
+        `/api/v1/accounts/${target.walletId}/deposits`,
+        { amount: 500, currency: 'USD' },
+        bearer(admin.accessToken),
+      ),
+    );
+    const violations: string[] = [];
+    expect(violations, count(answers, 201) === N, `expected ${N}×201`);
+    const balance = await balanceOf(target.walletId);
+    expect(violations, balance === N * 500, `balance ${balance}, expected ${N * 500}`);
+    return { answers, violations };
+  });
+
+  scenario('place order: the same Idempotency-Key N times', async () => {
+    const buyer = await freshUser();
+    await fund(buyer.walletId, 100_000);
+    const key = randomUUID();
+    const answers = await burst(() =>
+      json(
+        'POST',
+        `/api/v1/users/${buyer.id}/orders`,
+        { items: [{ productId: world.productId, quantity: 2 }] },
+        { ...bearer(buyer.accessToken), 'idempotency-key': key },
+      ),
+    );
+    const violations: string[] = [];
+    expect(violations, count(answers, 201) === N, `expected ${N}×201 (one order, N-1 replays)`);
+    const bodies = new Set(answers.map((a) => JSON.stringify(dataOf(a))));
+    expect(violations, bodies.size === 1, `the answers differ: ${bodies.size} distinct bodies`);
+    const orders = await ordersOf(buyer.id);
+    expect(violations, orders.length === 1, `${orders.length} orders placed`);
+    const balance = await balanceOf(buyer.walletId);
+    expect(violations, balance === 100_000 - 2 * PRODUCT.priceMinor, `balance ${balance}`);
+    return { answers, violations };
+  });
+
+  scenario('place order: N without a key, funds for 3', async () => {
+    const buyer = await freshUser();
+    await fund(buyer.walletId, 3 * PRODUCT.priceMinor);
+    const answers = await burst(() =>
+      json(
+        'POST',
+        `/api/v1/users/${buyer.id}/orders`,
+        { items: [{ productId: world.productId, quantity: 1 }] },
+        bearer(buyer.accessToken),
+      ),
+    );
+    const violations: string[] = [];
+    const k = count(answers, 201);
+    expect(violations, k === 3, `expected 3×201 (the funds allow 3), got ${k}`);
+    expect(
+      violations,
+      count(answers, 402, 'INSUFFICIENT_FUNDS') === N - k,
+      `expected ${N - k}×402 INSUFFICIENT_FUNDS`,
+    );
+    const orders = await ordersOf(buyer.id);
+    const paid = orders.filter((o) => o.status === 'paid').length;
+    expect(violations, paid === k, `${paid} paid orders, ${k} answers said paid`);
+    expect(
+      violations,
+      orders.length === N,
+      `${orders.length} orders kept, expected ${N} (paid or payment_failed)`,
+    );
+    const balance = await balanceOf(buyer.walletId);
+    expect(violations, balance === (3 - k) * PRODUCT.priceMinor, `balance ${balance}`);
+    return { answers, violations };
+  });
+
+  scenario('cancel order: N times', async () => {
+    const buyer = await freshUser();
+    await fund(buyer.walletId, 10_000);
+    const order = await services().orders.placeOrder({ userId: buyer.id, role: 'user' }, buyer.id, {
+      items: [{ productId: world.productId, quantity: 1 }],
+    });
+    const before = await balanceOf(buyer.walletId);
+    const answers = await burst(() =>
+      json('POST', `/api/v1/orders/${order.id}/cancel`, undefined, bearer(buyer.accessToken)),
+    );
+    const violations: string[] = [];
+    expect(violations, count(answers, 200) === 1, `expected one 200, got ${count(answers, 200)}`);
+    expect(
+      violations,
+      count(answers, 409, 'ORDER_ALREADY_CANCELLED') === N - 1,
+      `expected ${N - 1}×409 ORDER_ALREADY_CANCELLED`,
+    );
+    const after = await balanceOf(buyer.walletId);
+    expect(
+      violations,
+      after === before + PRODUCT.priceMinor,
+      `refunded ${after - before}, expected ${PRODUCT.priceMinor}`,
+    );
+    return { answers, violations };
+  });
+
+  it('keeps the ledger balanced', async () => {
+    await assertLedgerInvariants(db());
+  });
+
+  it('still logs in after the bursts', async () => {
+    // The login throttles must not count a burst of others' refreshes against a user.
+    await login(server(), world.user.email, world.user.password);
+  });
+});
