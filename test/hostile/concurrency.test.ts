@@ -19,7 +19,7 @@ import { freshEmail, PRODUCT, someAddress, World, worldSkip } from './support/wo
 
 const N = 8;
 /** Rounds per case: HOSTILE_RUNS scales them too. */
-const ROUNDS = Math.max(2, RUNS);
+const ROUNDS = Math.max(2, Math.ceil(RUNS / 3));
 
 interface Answer {
   status: number;
@@ -36,12 +36,15 @@ interface CaseResult {
 
 describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => {
   let world: World;
+  let strict: World;
   let admin: TestUser;
   const results: CaseResult[] = [];
 
   before(async () => {
     console.log(banner('concurrency'));
     world = await World.start();
+    // The same app with every reuse of a refresh token ending its family.
+    strict = await World.start(undefined, { JWT_REFRESH_REUSE_GRACE: '0' });
     admin = world.admin;
   });
 
@@ -57,6 +60,7 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
           .join(''),
     );
     await world.close();
+    await strict?.close();
   });
 
   const server = () => world.server;
@@ -64,10 +68,10 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
   const db = () => world.app.database.db;
 
   /** N requests at once; each answer with its status, code and body. */
-  async function burst(make: (i: number) => InjectOptions): Promise<Answer[]> {
+  async function burst(make: (i: number) => InjectOptions, on = world): Promise<Answer[]> {
     const requests = Array.from({ length: N }, (_, i) => make(i));
     const responses = await Promise.all(
-      requests.map((r) => server().inject({ remoteAddress: someAddress(), ...r })),
+      requests.map((r) => on.server.inject({ remoteAddress: someAddress(), ...r })),
     );
     return responses.map((res) => {
       let body: unknown;
@@ -304,10 +308,20 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
     return { answers, violations };
   });
 
-  scenario('refresh: the same token N times', async () => {
-    const target = await freshUser();
-    const answers = await burst(() =>
-      json('POST', '/api/v1/auth/refresh', { refreshToken: target.refreshToken }),
+  scenario('refresh: the same token N times (default reuse grace)', () => refreshBurst(world));
+
+  scenario('refresh: the same token N times, no reuse grace', () => refreshBurst(strict));
+
+  /**
+   * Serially: the first refresh rotates the token; within JWT_REFRESH_REUSE_GRACE each repeat
+   * gets the same sealed successor, past it (or with none) each repeat is a reuse that ends the
+   * family, the successor with it. A mix of the two, or several successors, fits no order.
+   */
+  async function refreshBurst(w: World) {
+    const user = await createUserAndLogin(w.server, w.app.services);
+    const answers = await burst(
+      () => json('POST', '/api/v1/auth/refresh', { refreshToken: user.refreshToken }),
+      w,
     );
     const violations: string[] = [];
     const ok = answers.filter((a) => a.status === 200);
@@ -315,28 +329,30 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
     const successors = ok.map((a) => dataOf(a) as { refreshToken: string; accessToken: string });
     const works = async (s: { refreshToken: string }) =>
       (
-        await server().inject(
+        await w.server.inject(
           json('POST', '/api/v1/auth/refresh', { refreshToken: s.refreshToken }),
         )
       ).statusCode === 200;
-    if (ok.length === 1 && reused === N - 1) {
-      // Serially: one rotation, then N-1 reuses, each ending the family: the successor is dead.
+    // After the first reuse ends the family, a later one finds the token revoked: INVALID_TOKEN.
+    const revoked = count(answers, 401, 'INVALID_TOKEN');
+    if (ok.length === 1 && reused >= 1 && reused + revoked === N - 1) {
       expect(
         violations,
         !(await works(successors[0]!)),
         'after a reuse the successor still refreshes',
       );
     } else if (ok.length === N) {
-      // A reuse grace window: every request within it gets a working successor.
-      const alive = await Promise.all(successors.map(works));
-      expect(violations, alive.some(Boolean), 'no successor of the grace window refreshes');
+      const distinct = new Set(successors.map((s) => s.refreshToken)).size;
+      expect(violations, distinct === 1, `${distinct} different successors: the family forked`);
+      expect(violations, await works(successors[0]!), 'the successor of the grace window is dead');
     } else {
       violations.push(
-        `answers fit no serial order (with or without a reuse grace window): ${ok.length}×200, ${reused}×401 REFRESH_TOKEN_REUSED`,
+        `answers fit no serial order: ${ok.length}×200, ${reused}×401 REFRESH_TOKEN_REUSED, ` +
+          `${revoked}×401 INVALID_TOKEN`,
       );
     }
     return { answers, violations };
-  });
+  }
 
   scenario('create product: the same body N times', async () => {
     const answers = await burst(() =>
@@ -525,6 +541,97 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
       `payer holds ${left}, expected ${5 * amount - k * amount}`,
     );
     expect(violations, got === k * amount, `payee holds ${got}, expected ${k * amount}`);
+    return { answers, violations };
+  });
+
+  scenario('transfer: one key shared by two payers', async () => {
+    // Keys belong to their owner: the same key from two users is two requests.
+    const [first, second, payee] = [await freshUser(), await freshUser(), await freshUser()];
+    await fund(first.walletId, 1_000);
+    await fund(second.walletId, 1_000);
+    const key = randomUUID();
+    const answers = await burst((i) => {
+      const payer = i % 2 ? second : first;
+      return json(
+        'POST',
+        '/api/v1/transfers',
+        {
+          fromAccountId: payer.walletId,
+          toAccountId: payee.walletId,
+          amount: 100,
+          currency: 'USD',
+        },
+        { ...bearer(payer.accessToken), 'idempotency-key': key },
+      );
+    });
+    const violations: string[] = [];
+    expect(violations, count(answers, 201) === N, `expected ${N}×201`);
+    const balances = await Promise.all([first, second, payee].map((u) => balanceOf(u.walletId)));
+    expect(
+      violations,
+      balances.join() === '900,900,200',
+      `balances ${balances.join()}, expected 900,900,200 (one movement per payer)`,
+    );
+    return { answers, violations };
+  });
+
+  scenario('transfer: both directions between two wallets at once', async () => {
+    const [a, b] = [await freshUser(), await freshUser()];
+    await fund(a.walletId, 10_000);
+    await fund(b.walletId, 10_000);
+    const answers = await burst((i) => {
+      const [from, to] = i % 2 ? [b, a] : [a, b];
+      return json(
+        'POST',
+        '/api/v1/transfers',
+        { fromAccountId: from.walletId, toAccountId: to.walletId, amount: 100, currency: 'USD' },
+        { ...bearer(from.accessToken), 'idempotency-key': randomUUID() },
+      );
+    });
+    const violations: string[] = [];
+    expect(
+      violations,
+      count(answers, 201) === N,
+      `expected ${N}×201 (no deadlock is the client's)`,
+    );
+    const balances = [await balanceOf(a.walletId), await balanceOf(b.walletId)];
+    const net =
+      (count(
+        answers.filter((_, i) => i % 2 === 1),
+        201,
+      ) -
+        count(
+          answers.filter((_, i) => i % 2 === 0),
+          201,
+        )) *
+      100;
+    expect(
+      violations,
+      balances[0] === 10_000 + net && balances[1] === 10_000 - net,
+      `balances ${balances.join()}, the answers say a net ${net} to the first`,
+    );
+    return { answers, violations };
+  });
+
+  scenario('patch user: two users to the same new email at once', async () => {
+    const [a, b] = [await freshUser(), await freshUser()];
+    const email = freshEmail();
+    const answers = await burst((i) =>
+      json('PATCH', `/api/v1/users/${(i % 2 ? b : a).id}`, { email }, bearer(admin.accessToken)),
+    );
+    const violations: string[] = [];
+    const forA = answers.filter((_, i) => i % 2 === 0).map((x) => x.status);
+    const forB = answers.filter((_, i) => i % 2 === 1).map((x) => x.status);
+    const allOf = (list: number[], status: number) => list.every((s) => s === status);
+    const aWon = allOf(forA, 200) && allOf(forB, 409);
+    const bWon = allOf(forB, 200) && allOf(forA, 409);
+    expect(
+      violations,
+      aWon || bWon,
+      `answers fit no serial order: a ${forA.join()}, b ${forB.join()}`,
+    );
+    const holders = await usersWithEmail(email);
+    expect(violations, holders === 1, `${holders} users hold ${email}`);
     return { answers, violations };
   });
 

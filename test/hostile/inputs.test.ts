@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { assertLedgerInvariants } from '../helpers/ledger.js';
+import { codeDrift } from './support/codes.js';
 import { Findings } from './support/findings.js';
 import { GraphqlSweep } from './support/graphql.js';
 import { readOperations, type Operation } from './support/openapi.js';
@@ -90,6 +91,17 @@ describe('hostile inputs (PostgreSQL + Redis)', { skip: worldSkip }, () => {
     );
     if (undocumented)
       console.log(`\nStatuses the documents don't list (informational):\n${undocumented}`);
+    const accepted = findings.renderAcceptedInvalid();
+    if (accepted) {
+      console.log(`\nBody values the schema refuses, answered 2xx (informational):\n${accepted}`);
+    }
+    const drift = codeDrift();
+    if (drift.unlisted.length || drift.unthrown.length) {
+      console.log(
+        `\nError codes thrown by src/ but not in support/codes.ts: ${drift.unlisted.join(', ') || '-'};` +
+          ` listed but not thrown: ${drift.unthrown.join(', ') || '-'} (informational)`,
+      );
+    }
     assert.deepEqual(
       unreached,
       [],

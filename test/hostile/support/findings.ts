@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { DOCUMENTED_CODES, SERVER_FAULT_CODES } from './codes.js';
+import { SEED } from './settings.js';
 
 /** One thing the suite found wrong, with what replays it. */
 export interface Finding {
@@ -18,6 +19,8 @@ export interface Finding {
   replay?: { seed: number; path?: string };
   /** How many requests showed this kind on this operation. */
   count: number;
+  /** Every field and value class (or whole-request variant) that showed it, with its role. */
+  variants: string[];
 }
 
 export interface Problem {
@@ -60,6 +63,22 @@ export function abbreviate(value: unknown, depth = 0): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, abbreviate(v, depth + 1)]));
 }
 
+/** `METHOD url [headers] body`: short enough to paste into a test. */
+function exampleLine(example: unknown): string {
+  const e = abbreviate(example) as {
+    method?: string;
+    url?: string;
+    headers?: Record<string, string>;
+    body?: unknown;
+  };
+  const headers = Object.entries(e.headers ?? {})
+    .filter(([k, v]) => !(k === 'content-type' && v === 'application/json'))
+    .map(([k, v]) => `${k}: ${v}`);
+  const body =
+    e.body === undefined ? '' : typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
+  return `${e.method ?? '?'} ${e.url ?? '?'}${headers.length ? ` [${headers.join('; ')}]` : ''} ${body}`.trim();
+}
+
 export class Findings {
   readonly byKey = new Map<string, Finding>();
   readonly stats = new Map<string, OperationStats>();
@@ -85,18 +104,17 @@ export class Findings {
     return stats;
   }
 
-  /** Records a problem; the latest example of a kind wins (a shrunk one comes last). */
-  add(finding: Omit<Finding, 'count'>, replaceExample = true) {
+  /** Records a problem: the first example of a kind on an operation stays, the variants add up. */
+  add(finding: Omit<Finding, 'count' | 'variants'>) {
     const key = `${finding.kind}\u0000${finding.operation}`;
     const existing = this.byKey.get(key);
+    const variant = `${finding.variant} as ${finding.role}`;
     if (!existing) {
-      this.byKey.set(key, { ...finding, count: 1 });
+      this.byKey.set(key, { ...finding, count: 1, variants: [variant] });
       return;
     }
     existing.count++;
-    if (replaceExample && existing.variant === finding.variant) {
-      Object.assign(existing, { ...finding, count: existing.count });
-    }
+    if (!existing.variants.includes(variant)) existing.variants.push(variant);
   }
 
   list(): Finding[] {
@@ -114,20 +132,36 @@ export class Findings {
       lines.push(`\n## ${kind} — ${findings.length} operation(s)`);
       for (const f of findings) {
         lines.push(
-          `- ${f.operation} as ${f.role} [${f.variant}] ×${f.count}: ${f.status}` +
-            (f.code ? ` ${f.code}` : '') +
-            (f.message ? ` "${f.message.slice(0, 160)}"` : ''),
+          `- ${f.operation} — ${f.status}${f.code ? ` ${f.code}` : ''}` +
+            (f.message ? ` "${f.message.slice(0, 160)}"` : '') +
+            ` (${f.count}×)`,
         );
-        if (f.replay) {
-          lines.push(
-            `    replay: fast-check seed ${f.replay.seed}` +
-              (f.replay.path ? ` path "${f.replay.path}"` : ''),
-          );
-        }
-        lines.push(`    example: ${JSON.stringify(abbreviate(f.example))}`);
+        const more = f.variants.length > 6 ? `; …${f.variants.length - 6} more` : '';
+        lines.push(`    from: ${f.variants.slice(0, 6).join('; ')}${more}`);
+        lines.push(`    example (${f.variant} as ${f.role}): ${exampleLine(f.example)}`);
+        const property = f.replay
+          ? ` (fast-check seed ${f.replay.seed}${f.replay.path ? `, path ${f.replay.path}` : ''})`
+          : '';
+        lines.push(`    replay: HOSTILE_SEED=${SEED} HOSTILE_ONLY='${f.operation}'${property}`);
       }
     }
     return lines.join('\n');
+  }
+
+  /** Variants the schema refuses by construction that were answered 2xx (informational). */
+  readonly acceptedInvalid = new Map<string, { count: number; example: string }>();
+
+  noteAcceptedInvalid(operation: string, variant: string, example: unknown) {
+    const key = `${operation} [${variant}]`;
+    const seen = this.acceptedInvalid.get(key);
+    if (seen) seen.count++;
+    else this.acceptedInvalid.set(key, { count: 1, example: exampleLine(example) });
+  }
+
+  renderAcceptedInvalid(): string {
+    return [...this.acceptedInvalid]
+      .map(([key, { count, example }]) => `- ${key} ×${count}: ${example}`)
+      .join('\n');
   }
 
   table(): string {
@@ -176,7 +210,8 @@ export class Findings {
       undocumentedStatuses: Object.fromEntries(s.undocumentedStatuses),
     }));
     const findings = this.list().map((f) => ({ ...f, example: abbreviate(f.example) }));
-    writeFileSync(path, JSON.stringify({ ...extra, findings, stats }, null, 2));
+    const acceptedInvalid = Object.fromEntries(this.acceptedInvalid);
+    writeFileSync(path, JSON.stringify({ ...extra, findings, acceptedInvalid, stats }, null, 2));
   }
 }
 

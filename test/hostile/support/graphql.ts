@@ -463,7 +463,7 @@ export class GraphqlSweep {
       }),
       {
         seed,
-        numRuns: RUNS * 2,
+        numRuns: RUNS,
         interruptAfterTimeLimit: Math.max(200, timeLimitMs),
         markInterruptAsFailure: false,
       },

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { login } from '../../helpers/auth.js';
 import { envelopeProblem, errorOf, type Findings, type Problem } from './findings.js';
-import { normalize, type Operation } from './openapi.js';
+import { normalize, type Operation, type Schema } from './openapi.js';
 import {
   describeRequest,
   encode,
@@ -346,6 +346,17 @@ export class RestSweep {
           last = outcome;
           return false;
         }
+        if (
+          outcome?.status !== undefined &&
+          outcome.status < 300 &&
+          refusedBySchema(field, klass, value)
+        ) {
+          this.findings.noteAcceptedInvalid(
+            op.name,
+            `body.${field.name}: ${klass.name}`,
+            describeRequest(outcome.options),
+          );
+        }
         return true;
       }),
       {
@@ -482,6 +493,23 @@ export class RestSweep {
     }
     return variants;
   }
+}
+
+const allowsNull = (schema: Schema) =>
+  schema.type === 'null' ||
+  (Array.isArray(schema.type) && schema.type.includes('null')) ||
+  (schema.anyOf ?? schema.oneOf ?? []).some((s) => s.type === 'null');
+
+/**
+ * A body value its schema refuses whatever the rest of the request: a wrong JSON type, a
+ * number sent as something else, a required field left out. A 2xx for one means the server
+ * coerced or ignored it.
+ */
+function refusedBySchema(field: Field, klass: ValueClass, value: Value): boolean {
+  if (field.where !== 'body') return false;
+  if (value === null && allowsNull(field.schema)) return false;
+  if (klass.name === 'absent') return field.required;
+  return klass.name === 'wrong-type' || klass.name === 'numberish';
 }
 
 function valueAt(draft: Draft, field: Field): Value {

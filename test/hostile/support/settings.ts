@@ -17,7 +17,7 @@ function intFrom(name: string, fallback: number): number {
 }
 
 export const SEED = intFrom('HOSTILE_SEED', randomInt(0, 2 ** 31 - 1));
-export const RUNS = Math.max(1, intFrom('HOSTILE_RUNS', 3));
+export const RUNS = Math.max(1, intFrom('HOSTILE_RUNS', 10));
 export const BUDGET_MS = Math.max(10_000, intFrom('HOSTILE_BUDGET_MS', 180_000));
 export const ONLY = process.env.HOSTILE_ONLY?.trim() || undefined;
 /** Where each file writes its findings as JSON, next to what it prints. */

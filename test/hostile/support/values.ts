@@ -289,8 +289,17 @@ const numberish = () =>
     { $gt: 0 },
   );
 
-const wrongTypes = () =>
-  constants<Value>(2, 0, -1, true, false, null, [], {}, ['x'], { '': '' }, 1e308);
+/** Values of every JSON type but the field's own. */
+function wrongTypes(type: string) {
+  const all: Value[] = [2, 0, -1, 1e308, true, false, null, [], ['x'], {}, { '': '' }, 'x', ''];
+  const own = (v: Value) =>
+    (type === 'string' && typeof v === 'string') ||
+    ((type === 'integer' || type === 'number') && typeof v === 'number') ||
+    (type === 'boolean' && typeof v === 'boolean') ||
+    (type === 'array' && Array.isArray(v)) ||
+    (type === 'object' && v !== null && typeof v === 'object' && !Array.isArray(v));
+  return fc.constantFrom(...all.filter((v) => !own(v)));
+}
 
 function enumForms(values: unknown[]) {
   const first = typeof values[0] === 'string' ? values[0] : 'x';
@@ -358,7 +367,7 @@ export function classesFor(field: Field, pools: Pools, baseline: Value): ValueCl
   } else if (type === 'object') {
     add('object-forms', constants<Value>(null, [], 'x', 0, {}, { __proto__: { a: 1 } }));
   }
-  if (type !== 'unknown' && !schema.enum) add('wrong-type', wrongTypes());
+  if (type !== 'unknown' && !schema.enum) add('wrong-type', wrongTypes(type));
   return classes;
 }
 
@@ -382,7 +391,7 @@ export function bodyFields(
       where: 'body',
       name: path.join('.'),
       path,
-      schema: cs,
+      schema: child,
       required: (s.required ?? []).includes(key),
     });
     const inner = (body as Record<string, unknown> | undefined)?.[key];

@@ -82,11 +82,14 @@ export class World {
     return this.app.server;
   }
 
-  static async start(beforeReady?: (server: FastifyInstance) => void): Promise<World> {
+  static async start(
+    beforeReady?: (server: FastifyInstance) => void,
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<World> {
     const redis = openRedis();
     let app: StartedApp;
     try {
-      app = await startApp(postgres, { redis, env: HOSTILE_ENV, beforeReady });
+      app = await startApp(postgres, { redis, env: { ...HOSTILE_ENV, ...env }, beforeReady });
     } catch (err) {
       redis.disconnect();
       throw err;
