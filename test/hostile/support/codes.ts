@@ -70,9 +70,9 @@ export const DOCUMENTED_CODES: ReadonlySet<string> = new Set([
 export const SERVER_FAULT_CODES: ReadonlySet<string> = new Set(['INTERNAL_SERVER_ERROR']);
 
 /**
- * The codes the source throws today, read from src/: what an error's constructor or a code
+ * The codes the source throws, read from src/: what an error's constructor or a code
  * table names. Compared with DOCUMENTED_CODES so that a new code shows up in the report until
- * it is listed (and documented), and a listed one the source no longer throws shows up too.
+ * it is listed (and documented), and a listed one the source doesn't throw shows up too.
  */
 export function codesInSource(
   root = path.resolve(import.meta.dirname, '../../../src'),
@@ -111,7 +111,7 @@ export function codesInSource(
   return codes;
 }
 
-/** Codes the source throws that the list lacks, and listed codes the source no longer throws. */
+/** Codes the source throws that the list lacks, and listed codes the source doesn't throw. */
 export function codeDrift(): { unlisted: string[]; unthrown: string[] } {
   const thrown = codesInSource();
   return {

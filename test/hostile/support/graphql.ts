@@ -108,16 +108,54 @@ export function literal(value: Value, type: GraphQLInputType | undefined): strin
   return `{${entries.join(', ')}}`;
 }
 
-/** Leaf fields of the result type (no required arguments), and __typename. */
-function selectionOf(field: GraphQLField<unknown, unknown>): string {
+/**
+ * The result's selection: its leaf fields and __typename, and (depth 1) the leaves of its
+ * object fields, each called with `nested` arguments when given (`posts(limit: -1)`).
+ */
+function selectionOf(
+  field: GraphQLField<unknown, unknown>,
+  depth = 1,
+  nested: Record<string, string> = {},
+): string {
   const named = getNamedType(field.type);
   if (isLeafType(named)) return '';
   if (!isObjectType(named)) return '{ __typename }';
-  const leaves = Object.values(named.getFields())
-    .filter((f) => isLeafType(getNamedType(f.type)) && f.args.every((a) => !isNonNullType(a.type)))
-    .map((f) => f.name);
-  return `{ __typename ${leaves.join(' ')} }`;
+  const parts = ['__typename'];
+  for (const f of Object.values(named.getFields())) {
+    if (f.args.some((a) => isNonNullType(a.type))) continue;
+    if (isLeafType(getNamedType(f.type))) parts.push(f.name);
+    else if (depth > 0) {
+      const args = f.args
+        .filter((a) => nested[a.name] !== undefined)
+        .map((a) => `${a.name}: ${nested[a.name]}`)
+        .join(', ');
+      parts.push(`${f.name}${args ? `(${args})` : ''} ${selectionOf(f, depth - 1)}`);
+    }
+  }
+  return `{ ${parts.join(' ')} }`;
 }
+
+/** Whether the result has object fields that take arguments (User.posts(limit)...). */
+function nestedArguments(field: GraphQLField<unknown, unknown>): string[] {
+  const named = getNamedType(field.type);
+  if (!isObjectType(named)) return [];
+  const names = new Set<string>();
+  for (const f of Object.values(named.getFields())) for (const a of f.args) names.add(a.name);
+  return [...names];
+}
+
+/** Hostile literals for the arguments of nested fields (all Int in this schema). */
+const NESTED_VALUES = [
+  '-1',
+  '0',
+  '101',
+  '1000000',
+  '2147483647',
+  '2147483648',
+  '1.5',
+  '"2"',
+  'null',
+];
 
 async function settle(value: Value): Promise<Value> {
   if (value instanceof Lazy) return value.get();
@@ -551,6 +589,12 @@ export class GraphqlSweep {
       await raw('variable default of the wrong type', {
         query: `${root.kind} H($v: Int = "x") { ${name}(${root.field.args[0]!.name}: $v) ${selectionOf(root.field)} }`,
       });
+    }
+    for (const arg of nestedArguments(root.field)) {
+      for (const value of NESTED_VALUES) {
+        const selection = selectionOf(root.field, 1, { [arg]: value });
+        await post(`nested ${arg}: ${value}`, { args: args(), mode: 'literal', selection });
+      }
     }
     const query = `${root.kind} { ${call} }`;
     await raw('operationName that names nothing', { query, operationName: 'Nope' });

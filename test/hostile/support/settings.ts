@@ -1,4 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -16,7 +17,23 @@ function intFrom(name: string, fallback: number): number {
   return value;
 }
 
-export const SEED = intFrom('HOSTILE_SEED', randomInt(0, 2 ** 31 - 1));
+/**
+ * Without HOSTILE_SEED, one seed for the whole run: both files are children of the same test
+ * runner, so they derive it from its process id and start time (Linux); elsewhere, random.
+ */
+function runSeed(): number {
+  try {
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    if (!startTime) throw new Error('no start time');
+    const digest = createHash('sha256').update(`${process.ppid}:${startTime}`).digest();
+    return digest.readUInt32BE(0) & 0x7fffffff;
+  } catch {
+    return randomInt(0, 2 ** 31 - 1);
+  }
+}
+
+export const SEED = intFrom('HOSTILE_SEED', runSeed());
 export const RUNS = Math.max(1, intFrom('HOSTILE_RUNS', 10));
 export const BUDGET_MS = Math.max(10_000, intFrom('HOSTILE_BUDGET_MS', 180_000));
 export const ONLY = process.env.HOSTILE_ONLY?.trim() || undefined;
