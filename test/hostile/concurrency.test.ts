@@ -759,7 +759,7 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
   });
 
   it('still logs in after the bursts', async () => {
-    // The login throttles must not count a burst of others' refreshes against a user.
+    // No burst locked out an account it didn't touch (the login throttles count per account).
     await login(server(), world.user.email, world.user.password);
   });
 });

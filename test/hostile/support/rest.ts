@@ -501,15 +501,18 @@ const allowsNull = (schema: Schema) =>
   (schema.anyOf ?? schema.oneOf ?? []).some((s) => s.type === 'null');
 
 /**
- * A body value its schema refuses whatever the rest of the request: a wrong JSON type, a
- * number sent as something else, a required field left out. A 2xx for one means the server
- * coerced or ignored it.
+ * A body value its schema refuses whatever the rest of the request (a wrong JSON type, a
+ * number sent as something else, a required field left out), or text the database can't
+ * store. A 2xx for one means the server coerced, changed or ignored it.
  */
 function refusedBySchema(field: Field, klass: ValueClass, value: Value): boolean {
   if (field.where !== 'body') return false;
   if (value === null && allowsNull(field.schema)) return false;
   if (klass.name === 'absent') return field.required;
-  return klass.name === 'wrong-type' || klass.name === 'numberish';
+  // PostgreSQL text holds neither U+0000 nor a lone surrogate: a 2xx stored something else.
+  const unstorable =
+    typeof value === 'string' && (value.includes('\u0000') || /\p{Cs}/u.test(value));
+  return klass.name === 'wrong-type' || klass.name === 'numberish' || unstorable;
 }
 
 function valueAt(draft: Draft, field: Field): Value {
