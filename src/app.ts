@@ -40,14 +40,14 @@ import { usersGraphql } from './modules/users/users.graphql.js';
 import { PostgresUsersRepository } from './modules/users/users.repository.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { usersV2Routes } from './modules/users/users.v2.routes.js';
-import { UsersService } from './modules/users/users.service.js';
+import { UsersService, type AdminBootstrap } from './modules/users/users.service.js';
 import { PublicProfileSchema, UserSchema } from './modules/users/users.schemas.js';
 import { registerAuthentication } from './platform/auth/authenticate.js';
 import {
   LoginThrottle,
-  MemoryFailureCounter,
-  RedisFailureCounter,
-  type FailureCounter,
+  MemoryAttemptStore,
+  RedisAttemptStore,
+  type AttemptStore,
 } from './platform/auth/login-throttle.js';
 import { Argon2PasswordHasher } from './platform/auth/passwords.js';
 import {
@@ -70,7 +70,12 @@ import { createPostgres } from './platform/db/postgres.js';
 import { IdempotencyKeys } from './platform/idempotency/idempotency.js';
 import { IdempotencyKeysRepository } from './platform/idempotency/keys.repository.js';
 import { ErrorEnvelopeSchema } from './platform/http/envelope.js';
-import { registerErrorHandling } from './platform/http/error-handler.js';
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  registerErrorHandling,
+  registerNotFound,
+} from './platform/http/error-handler.js';
 import {
   registerHealthRoutes,
   type Lifecycle,
@@ -80,6 +85,7 @@ import { registerOpenApi } from './platform/http/openapi.js';
 import { registerRateLimit } from './platform/http/rate-limit.js';
 import { registerQueuesDashboard } from './platform/http/queues-dashboard.js';
 import { requestIdFrom } from './platform/http/request-id.js';
+import { validatorFactory } from './platform/http/validation.js';
 import { registerVersioning, rewriteApiUrl } from './platform/http/versioning.js';
 import { tagRequestSpans } from './platform/tracing/request-span.js';
 import { closeQueues, connectQueueRedis, openQueues } from './platform/jobs/bullmq.js';
@@ -107,7 +113,7 @@ export interface Dependencies {
   /** BullMQ's connection (QUEUE_REDIS_URL, else REDIS_URL); without it jobs run in process. */
   queueRedis?: Redis;
   revocations: RevocationList;
-  loginFailures: FailureCounter;
+  loginAttempts: AttemptStore;
   cache: GuardedCache;
   /** Pending post views (write-behind). */
   viewCounters: PendingCounters;
@@ -179,7 +185,7 @@ export function adapters(
     redis,
     queueRedis,
     revocations: redis ? new RedisRevocationList(redis) : new MemoryRevocationList(),
-    loginFailures: redis ? new RedisFailureCounter(redis) : new MemoryFailureCounter(),
+    loginAttempts: redis ? new RedisAttemptStore(redis) : new MemoryAttemptStore(),
     cache: new GuardedCache(store, {
       timeoutMs: settings.redisCommandTimeoutMs,
       // The longest an entry lives: the user TTL plus its jitter.
@@ -227,11 +233,18 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.searchRankLimit,
   );
   const accounts = new AccountsService(db, new AccountsRepository(db), config.defaultCurrency);
+  const attempts = new LoginThrottle(deps.loginAttempts, {
+    maxPerAddress: config.loginMaxFailures,
+    maxPerAccount: config.loginAccountMaxFailures,
+    windowMs: config.loginWindowMs,
+    familiarMs: config.loginFamiliarTtlMs,
+  });
   const users = new UsersService(
     db,
     new PostgresUsersRepository(db),
     new Argon2PasswordHasher(),
     sessions,
+    attempts,
     userByIdCache(deps.cache, cacheSettings),
     (tx, user) => accounts.openWallet(tx, user.id),
   );
@@ -239,13 +252,8 @@ export function buildServices(config: Config, deps: Dependencies) {
     new IdempotencyKeysRepository(db),
     config.idempotencyKeyTtlMs,
   );
-  const throttle = new LoginThrottle(
-    deps.loginFailures,
-    config.loginMaxFailures,
-    config.loginWindowMs,
-  );
   const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
-  const auth = new AuthService(jobs, users, sessions, tokens, throttle, config.jwtAccessTtlMs);
+  const auth = new AuthService(jobs, users, sessions, tokens, config.jwtAccessTtlMs);
   const products = new ProductsService(
     new PostgresProductsRepository(db),
     productCache(deps.cache, cacheSettings),
@@ -376,6 +384,25 @@ export function buildPruner(config: Config, db: Database, log: FastifyBaseLogger
 
 export type Jobs = ReturnType<typeof buildJobs>;
 
+/** What the ADMIN_EMAIL bootstrap did, or why it did nothing: an operator must be able to tell. */
+function logAdminBootstrap(log: FastifyBaseLogger, email: string, result: AdminBootstrap) {
+  switch (result.outcome) {
+    case 'created':
+      log.info({ userId: result.user.id }, `admin bootstrap: created the admin ${email}`);
+      break;
+    case 'admin-exists':
+      log.info('admin bootstrap: an active admin exists; ADMIN_EMAIL was not used');
+      break;
+    case 'address-taken':
+      log.warn(
+        { userId: result.user.id },
+        `admin bootstrap: ${email} belongs to an existing ${result.user.role} account, which ` +
+          'was not promoted; promote it with `npm run user:create -- --email <it> --role admin`',
+      );
+      break;
+  }
+}
+
 /** Fastify takes a hop count as a function: trust the n nearest proxies. */
 function trustProxyOption(value: Config['trustProxy']) {
   return typeof value === 'number' ? (_address: string, hop: number) => hop < value : value;
@@ -404,9 +431,6 @@ export async function buildApp(
   const lifecycle: Lifecycle = { shuttingDown: false };
   const services = buildServices(config, deps);
   await services.accounts.ensureLedger();
-  if (config.adminEmail && config.adminPassword) {
-    await services.users.ensureAdmin(config.adminEmail, config.adminPassword);
-  }
 
   const server = Fastify({
     logger: {
@@ -422,10 +446,20 @@ export async function buildApp(
     // checks for timed-out requests only every 30 s by default.
     http: { requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
     trustProxy: trustProxyOption(config.trustProxy),
-    ajv: { customOptions: { removeAdditional: false, allErrors: true } },
     // An unversioned /api request is routed by its api-version header (versioning.ts).
     rewriteUrl: rewriteApiUrl,
+    // Every request schema, in every plugin (those that add schemas of their own too), is
+    // compiled by the project's validator. Request schemas reference no shared schema.
+    schemaController: { compilersFactory: { buildValidator: validatorFactory } },
+    // What fails before routing (a bad URL, a request Node can't parse) answers in the envelope.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  if (config.adminEmail && config.adminPassword) {
+    const bootstrap = await services.users.ensureAdmin(config.adminEmail, config.adminPassword);
+    logAdminBootstrap(server.log, config.adminEmail, bootstrap);
+  }
 
   // Bodies are JSON; anything else is refused rather than parsed as text.
   server.removeContentTypeParser('text/plain');
@@ -475,12 +509,13 @@ export async function buildApp(
     zlibOptions: { level: 6 },
     brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 6 } },
   });
-  await registerOpenApi(server, config.apiV1Deprecation !== undefined);
-
   const metrics = instrument(server, config, deps, jobs);
   // Order matters: the actor is known before the limiter keys on it; a bad token is refused after.
   registerAuthentication(server, services.tokens, deps.revocations);
   await registerRateLimit(server, config, deps.redis, () => metrics.rateLimited.inc());
+  // After the limiter: the documents, the docs UI and unknown paths count like any request.
+  registerNotFound(server, server.rateLimit());
+  await registerOpenApi(server, config.apiV1Deprecation !== undefined);
 
   const checks: ReadinessCheck[] = [{ name: 'database', check: () => deps.database.ping() }];
   if (deps.redis) {
@@ -573,6 +608,7 @@ export function buildWorker(config: Config, deps: Dependencies, options: BuildAp
   const services = buildServices(config, deps);
   const jobs = buildJobs(config, deps, services, server.log, options.mailer);
   registerErrorHandling(server);
+  registerNotFound(server);
   const metrics = instrument(server, config, deps, jobs);
   const { workers, progress } = startWorkers(
     jobs.registry,

@@ -1,6 +1,8 @@
 import net from 'node:net';
 import path from 'node:path';
 import { DEFAULT_CLOCK_SKEW_MS, REFRESH_REUSE_GRACE_MAX_MS } from './platform/auth/tokens.js';
+import { checkPasswordPolicy, WeakPasswordError } from './platform/auth/password-policy.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './platform/auth/passwords.js';
 import { backoffDelay, RETRYABLE_JOB_AGE_MS } from './platform/jobs/job.js';
 
 /**
@@ -95,6 +97,15 @@ const list: Parser<string[]> = (raw) =>
 const text: Parser<string> = (raw) => {
   if (raw.trim() === '') throw new Error('must not be empty');
   return raw;
+};
+
+/** An address in the API's one spelling: ASCII, as the email format allows, in lower case. */
+const email: Parser<string> = (raw) => {
+  const value = raw.trim();
+  if (!/^[\x21-\x3f\x41-\x7e]+@[a-z0-9.-]+\.[a-z]{2,}$/i.test(value)) {
+    throw new Error(`must be an email address, got "${raw}"`);
+  }
+  return value.toLowerCase();
 };
 
 const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
@@ -363,10 +374,21 @@ function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
       jwtSecret ? 'must be at least 32 bytes in production' : 'is required in production',
     );
   }
-  const adminEmail = read(env, 'ADMIN_EMAIL', text);
+  const adminEmail = read(env, 'ADMIN_EMAIL', email);
   const adminPassword = read(env, 'ADMIN_PASSWORD', text);
   if (adminEmail && !adminPassword)
     throw new ConfigError('ADMIN_PASSWORD', 'is required with ADMIN_EMAIL');
+  if (adminPassword) {
+    const length = adminPassword.length;
+    if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
+      throw new ConfigError(
+        'ADMIN_PASSWORD',
+        `must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`,
+      );
+    }
+    const problem = checkPasswordPolicy(adminPassword, { email: adminEmail });
+    if (problem) throw new ConfigError('ADMIN_PASSWORD', new WeakPasswordError(problem).message);
+  }
   return {
     jwtSecret,
     jwtAlgorithm: read(env, 'JWT_ALGORITHM', oneOf('HS256', 'HS384', 'HS512'), 'HS256'),
@@ -394,6 +416,15 @@ function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
     rateLimitWindowMs: read(env, 'RATE_LIMIT_WINDOW_MS', int(1000, 86_400_000), 60_000),
     loginMaxFailures: read(env, 'LOGIN_MAX_FAILURES', int(1, 1000), 5),
     loginWindowMs: read(env, 'LOGIN_WINDOW_MS', int(1000, 86_400_000), 15 * 60_000),
+    // Failed attempts per account from addresses it never signed in from, in the same window.
+    loginAccountMaxFailures: read(env, 'LOGIN_ACCOUNT_MAX_FAILURES', int(1, 100_000), 20),
+    // How long a successful sign-in exempts its address from that account-wide budget.
+    loginFamiliarTtlMs: read(
+      env,
+      'LOGIN_FAMILIAR_TTL',
+      duration(60_000, 365 * 86_400_000),
+      30 * 86_400_000,
+    ),
     corsOrigins: read(env, 'CORS_ORIGINS', list, []),
     adminEmail,
     adminPassword,

@@ -1,24 +1,26 @@
-import { Compile } from 'typebox/compile';
 import { Type, type Static, type TSchema } from 'typebox';
 import { ValidationError } from '../platform/http/errors.js';
 import { fieldErrors } from '../platform/http/error-handler.js';
 import { MAX_PAGE_SIZE, type PageRequest } from '../platform/http/pagination.js';
+import { compileBody } from '../platform/http/validation.js';
 
 /**
  * GraphQL checks types; the REST schemas check the rest (lengths, formats, ranges). Arguments
- * go through the very TypeBox schemas the routes use, so both doors refuse the same input
- * with the same VALIDATION_ERROR and field names.
+ * go through the very TypeBox schemas the routes use, compiled by the same validator as a
+ * REST body, so both doors refuse the same input with the same VALIDATION_ERROR and field
+ * names, and hand the services the same canonical values (lower-case ids and emails): use
+ * the value the checker returns, not the argument it was given.
  */
 export function argumentsChecker<T extends TSchema>(schema: T, context = 'input') {
-  const compiled = Compile(schema);
+  const validate = compileBody(schema);
   return (value: unknown): Static<T> => {
-    if (compiled.Check(value)) return value;
+    if (validate(value)) return value as Static<T>;
     throw new ValidationError(
       'Arguments are invalid',
       fieldErrors(
         context,
         // Required and extra fields are GraphQL's to refuse; what is left has a path and a message.
-        [...compiled.Errors(value)].map(({ instancePath, message }) => ({ instancePath, message })),
+        (validate.errors ?? []).map(({ instancePath, message }) => ({ instancePath, message })),
       ),
     );
   };

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply } from 'fastify';
 import { GraphQLError, type ExecutionResult, type SourceLocation } from 'graphql';
 import type { MercuriusContext } from 'mercurius';
 import { toAppError } from '../platform/http/error-handler.js';
+import { errorFields } from '../platform/http/envelope.js';
 import { AppError } from '../platform/http/errors.js';
 import { wantsGraphqlResponse } from './media.js';
 
@@ -40,10 +41,10 @@ const mercuriusCodes: Record<string, { status: number; code: string }> = {
   MER_ERR_METHOD_NOT_ALLOWED: { status: 405, code: 'METHOD_NOT_ALLOWED' },
 };
 
+/** REST's error fields, as GraphQL places them: the message at the top, the rest in extensions. */
 function fromAppError(error: AppError, where?: GraphQLError): FormattedError {
-  const extensions: FormattedError['extensions'] = { code: error.code };
-  if (error.details !== undefined) extensions.details = error.details;
-  return { message: error.message, locations: where?.locations, path: where?.path, extensions };
+  const { message, ...extensions } = errorFields(error);
+  return { message, locations: where?.locations, path: where?.path, extensions };
 }
 
 function documentError(error: GraphQLError): FormattedError {

@@ -107,7 +107,8 @@ for (const engine of engines) {
           {
             id: undefined,
             name: 'Ada Lovelace',
-            email: 'Ada@Example.com',
+            // An email has one spelling: the one the API turns it into at the door.
+            email: 'ada@example.com',
             role: 'user',
             status: 'active',
             createdAt: undefined,

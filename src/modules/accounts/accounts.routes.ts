@@ -10,7 +10,6 @@ import {
 } from '../../platform/http/envelope.js';
 import { idempotencyHeaders, sendIdempotently } from '../../platform/http/idempotent.js';
 import { paginated } from '../../platform/http/pagination.js';
-import { strictNumbers } from '../../platform/http/strict-numbers.js';
 import type { IdempotencyKeys } from '../../platform/idempotency/idempotency.js';
 import { UserIdParams } from '../users/users.schemas.js';
 import type { Transfer } from './accounts.repository.js';
@@ -26,7 +25,6 @@ import {
 import type { AccountsService } from './accounts.service.js';
 
 const tags = ['accounts'];
-const strictAmount = strictNumbers('amount');
 const security = [{ bearerAuth: [] }];
 
 /** The ledger's controller: accounts, their statements, transfers and deposits. */
@@ -122,7 +120,6 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 404, 409, 422, 429, 503),
         },
       },
-      preValidation: strictAmount,
       preHandler: requireAuthentication,
     },
     async (request, reply) =>
@@ -165,7 +162,6 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 403, 404, 409, 422, 429, 503),
         },
       },
-      preValidation: strictAmount,
       preHandler: requirePermission('write:accounts'),
     },
     async (request, reply) =>

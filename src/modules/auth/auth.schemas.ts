@@ -1,8 +1,10 @@
 import { Type } from 'typebox';
+import { Email } from '../users/users.schemas.js';
 
 export const LoginBody = Type.Object(
   {
-    email: Type.String({ minLength: 1, maxLength: 254 }),
+    // The registration's format: the address is looked up and throttled in the one spelling.
+    email: Email,
     password: Type.String({ minLength: 1, maxLength: 128 }),
   },
   { additionalProperties: false },

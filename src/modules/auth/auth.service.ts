@@ -1,5 +1,4 @@
 import type { Actor } from '../../platform/auth/actor.js';
-import { LoginThrottle } from '../../platform/auth/login-throttle.js';
 import { requireUser } from '../../platform/auth/permissions.js';
 import type { AccessTokens } from '../../platform/auth/tokens.js';
 import type { JobScheduler } from '../../platform/jobs/job.js';
@@ -29,7 +28,6 @@ export class AuthService {
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
     private readonly tokens: AccessTokens,
-    private readonly throttle: LoginThrottle,
     private readonly accessTtlMs: number,
   ) {}
 
@@ -48,14 +46,8 @@ export class AuthService {
   }
 
   async login(actor: Actor, input: { email: string; password: string }): Promise<TokenPair> {
-    const key = LoginThrottle.keyFor(input.email, actor.ip ?? 'unknown');
-    await this.throttle.check(key);
-    const user = await this.users.verifyCredentials(input.email, input.password);
-    if (!user) {
-      await this.throttle.recordFailure(key);
-      throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS');
-    }
-    await this.throttle.recordSuccess(key);
+    const user = await this.users.verifyCredentials(input.email, input.password, actor.ip);
+    if (!user) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS');
     if (user.status === 'suspended') throw suspended();
     return this.pair(user, await this.sessions.start(user.id));
   }

@@ -8,7 +8,7 @@ import {
   listEnvelopeSchema,
   ok,
 } from '../../platform/http/envelope.js';
-import { errorEnvelope } from '../../platform/http/error-handler.js';
+import { errorEnvelope } from '../../platform/http/envelope.js';
 import { AppError } from '../../platform/http/errors.js';
 import { idempotencyHeaders, sendIdempotently } from '../../platform/http/idempotent.js';
 import { paginated } from '../../platform/http/pagination.js';
@@ -39,7 +39,7 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
             statusCode: 402,
             headers: {},
             body: errorEnvelope(
-              request,
+              request.id,
               new AppError(402, 'INSUFFICIENT_FUNDS', 'The wallet has insufficient funds', {
                 orderId: order.id,
                 total: order.total,

@@ -9,7 +9,6 @@ import {
   ok,
 } from '../../platform/http/envelope.js';
 import { paginated } from '../../platform/http/pagination.js';
-import { strictNumbers } from '../../platform/http/strict-numbers.js';
 import type { Product } from './products.repository.js';
 import {
   CreateProductBody,
@@ -25,8 +24,6 @@ const tags = ['products'];
 const security = [{ bearerAuth: [] }];
 // Anyone may read the catalogue; a token only widens what is visible.
 const optionalSecurity: Record<string, string[]>[] = [{}, { bearerAuth: [] }];
-
-const strictPrice = strictNumbers('priceMinor');
 
 /** Weak: the same version is the same product, whatever the encoding the response gets. */
 const etagOf = (product: Product) => `W/"${product.version}"`;
@@ -104,7 +101,6 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         body: CreateProductBody,
         response: { 201: envelopeSchema(ProductRef), ...errorResponses(400, 401, 403, 429) },
       },
-      preValidation: strictPrice,
       preHandler: requirePermission('write:products'),
     },
     async (request, reply) => {
@@ -128,7 +124,6 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         body: ReplaceProductBody,
         response: { 200: envelopeSchema(ProductRef), ...errorResponses(400, 401, 403, 404, 429) },
       },
-      preValidation: strictPrice,
       preHandler: requirePermission('write:products'),
     },
     async (request, reply) => {
@@ -148,7 +143,6 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         body: PatchProductBody,
         response: { 200: envelopeSchema(ProductRef), ...errorResponses(400, 401, 403, 404, 429) },
       },
-      preValidation: strictPrice,
       preHandler: requirePermission('write:products'),
     },
     async (request, reply) => {

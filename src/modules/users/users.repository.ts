@@ -57,7 +57,9 @@ export interface UsersRepository {
   findWithPasswordHash(
     by: { id: string } | { email: string },
   ): Promise<{ user: User; passwordHash: string | null } | undefined>;
-  countByRole(role: UserRole): Promise<number>;
+  countActiveAdmins(): Promise<number>;
+  /** The ids of the active admins, their rows locked until the transaction ends. */
+  lockActiveAdmins(tx: Tx): Promise<string[]>;
   list(options: ListUsersOptions): Promise<{ items: User[]; totalCount: number }>;
   /** The page of `list` without its total: nothing but the page's rows is read. */
   listPage(options: ListUsersOptions): Promise<User[]>;
@@ -142,13 +144,27 @@ export class PostgresUsersRepository implements UsersRepository {
     return row && { user: toUser(row), passwordHash: row.password_hash };
   }
 
-  async countByRole(role: UserRole) {
+  async countActiveAdmins() {
     const row = await this.db
       .selectFrom('users')
       .select(sql<number>`count(*)::int`.as('n'))
-      .where('role', '=', role)
+      .where('role', '=', 'admin')
+      .where('status', '=', 'active')
       .executeTakeFirstOrThrow();
     return row.n;
+  }
+
+  async lockActiveAdmins(tx: Tx) {
+    // In id order, as every locker here takes them, so two such transactions can't deadlock.
+    const rows = await tx
+      .selectFrom('users')
+      .select('id')
+      .where('role', '=', 'admin')
+      .where('status', '=', 'active')
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+    return rows.map((row) => row.id);
   }
 
   async list({ offset, limit, sort, status }: ListUsersOptions) {

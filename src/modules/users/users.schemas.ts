@@ -4,7 +4,8 @@ import { CursorQuerySchema } from '../../platform/http/cursor-pagination.js';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 100 });
-const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+/** ASCII, as the format allows; the validator turns it to lower case, its one spelling. */
+export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 export const Password = Type.String({
   minLength: PASSWORD_MIN_LENGTH,
   maxLength: PASSWORD_MAX_LENGTH,

@@ -1,5 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Actor } from '../../platform/auth/actor.js';
+import type { LoginThrottle } from '../../platform/auth/login-throttle.js';
+import { checkPasswordPolicy, WeakPasswordError } from '../../platform/auth/password-policy.js';
 import type { PasswordHasher } from '../../platform/auth/passwords.js';
 import { authorize, can, requireUser } from '../../platform/auth/permissions.js';
 import type { Database } from '../../platform/db/database.js';
@@ -25,6 +27,20 @@ import type {
   ReplaceUserInput,
   UserSort,
 } from './users.schemas.js';
+
+export type AdminBootstrap =
+  | { outcome: 'created'; user: User }
+  | { outcome: 'admin-exists' }
+  | { outcome: 'address-taken'; user: User };
+
+const isActiveAdmin = (user: Pick<User, 'role' | 'status'>) =>
+  user.role === 'admin' && user.status === 'active';
+
+/** Refuses a common password, or one made of the account's own email or name (400). */
+function requireStrong(password: string, context: { email?: string; name?: string }) {
+  const problem = checkPasswordPolicy(password, context);
+  if (problem) throw new WeakPasswordError(problem);
+}
 
 export interface ListUsersInput extends PageRequest {
   sort: UserSort;
@@ -60,6 +76,8 @@ export class UsersService {
     private readonly users: UsersRepository,
     private readonly passwords: PasswordHasher,
     private readonly sessions: SessionsService,
+    /** Bounds the guesses wherever a password is checked: sign-in and the current password. */
+    private readonly attempts: LoginThrottle,
     /** Users by id, cache-aside: every write below invalidates after its commit. */
     private readonly byId: CacheAside<User>,
     /** What other modules open for every new user, in the user's transaction (a wallet). */
@@ -116,6 +134,7 @@ export class UsersService {
 
   async createUser(actor: Actor, input: CreateUserInput, tx?: Tx): Promise<User> {
     authorize(actor, 'write:users');
+    if (input.password) requireStrong(input.password, input);
     return this.insert(
       {
         name: input.name,
@@ -137,6 +156,7 @@ export class UsersService {
     input: RegisterInput,
     alsoCommit: (tx: Tx, user: User) => Promise<T>,
   ): Promise<{ user: User; committed: T }> {
+    requireStrong(input.password, input);
     const passwordHash = await this.passwords.hash(input.password);
     return withTransaction(this.db, async (tx) => {
       const user = await this.insert(
@@ -164,16 +184,23 @@ export class UsersService {
     if (privileged && actor.role !== 'admin') {
       throw new ForbiddenError('Only admins change role or status', 'FORBIDDEN');
     }
-    const emailChanged =
-      fields.email !== undefined && fields.email.toLowerCase() !== current.email.toLowerCase();
+    const emailChanged = fields.email !== undefined && fields.email !== current.email;
     if (self && (emailChanged || password !== undefined)) {
-      await this.checkCurrentPassword(id, currentPassword);
+      await this.checkCurrentPassword(actor, current, currentPassword);
     }
-    if (password !== undefined) changes.passwordHash = await this.passwords.hash(password);
+    if (password !== undefined) {
+      requireStrong(password, {
+        email: fields.email ?? current.email,
+        name: fields.name ?? current.name,
+      });
+      changes.passwordHash = await this.passwords.hash(password);
+    }
     // Password, role and status changes end every session: tokens carry the old role,
     // and a suspended user or a stolen password must be locked out at once.
     const endSessions = password !== undefined || privileged;
+    const leavesAdmins = isActiveAdmin(current) && !isActiveAdmin({ ...current, ...fields });
     const { user, afterCommit } = await withTransaction(this.db, async (tx) => {
+      if (leavesAdmins) await this.keepAnAdmin(id, tx);
       const updated = await mapConflicts(this.users.update(id, changes, tx));
       if (!updated) throw new NotFoundError('User');
       return {
@@ -191,6 +218,7 @@ export class UsersService {
     this.assertCanSee(actor, id);
     authorize(actor, 'delete:users');
     const afterCommit = await withTransaction(this.db, async (tx) => {
+      await this.keepAnAdmin(id, tx);
       const deny = await this.sessions.revokeAllForUser(id, tx);
       if (!(await this.users.delete(id, tx))) throw new NotFoundError('User');
       return deny;
@@ -200,16 +228,24 @@ export class UsersService {
   }
 
   /**
-   * The user whose email and password match, or undefined. Unknown emails cost the same hash
-   * verification as wrong passwords, so timing doesn't tell which accounts exist.
+   * The user whose email and password match, or undefined; throttled per email and address
+   * (429 past the budget, before any hash is verified). Unknown emails cost the same hash
+   * verification and the same throttling as wrong passwords, so neither timing nor the
+   * throttle tells which accounts exist.
    */
-  async verifyCredentials(email: string, password: string): Promise<User | undefined> {
-    const found = await this.users.findWithPasswordHash({ email });
-    if (!found?.passwordHash) {
-      await this.passwords.verifyDummy(password);
-      return undefined;
-    }
-    return (await this.passwords.verify(found.passwordHash, password)) ? found.user : undefined;
+  async verifyCredentials(
+    email: string,
+    password: string,
+    ip: string | undefined,
+  ): Promise<User | undefined> {
+    return this.attempts.guard(email, ip, async () => {
+      const found = await this.users.findWithPasswordHash({ email });
+      if (!found?.passwordHash) {
+        await this.passwords.verifyDummy(password);
+        return undefined;
+      }
+      return (await this.passwords.verify(found.passwordHash, password)) ? found.user : undefined;
+    });
   }
 
   /** For the auth module: the user a session belongs to, whatever the caller. */
@@ -217,23 +253,31 @@ export class UsersService {
     return this.byId.get(id, () => this.users.findById(id));
   }
 
-  /** Creates the first admin when none exists (ADMIN_EMAIL / ADMIN_PASSWORD at start-up). */
-  async ensureAdmin(email: string, password: string): Promise<User | undefined> {
-    if ((await this.users.countByRole('admin')) > 0) return undefined;
+  /**
+   * The start-up bootstrap (ADMIN_EMAIL / ADMIN_PASSWORD): creates that admin only when no
+   * active admin exists and no account holds the address. It never promotes an existing
+   * account: whoever registered the address since would become admin, sessions and all.
+   * Promoting is an operator's explicit act (`npm run user:create -- --role admin`).
+   */
+  async ensureAdmin(email: string, password: string): Promise<AdminBootstrap> {
+    if ((await this.users.countActiveAdmins()) > 0) return { outcome: 'admin-exists' };
     const existing = await this.users.findByEmail(email);
-    const passwordHash = await this.passwords.hash(password);
-    if (existing) {
-      const promoted = await this.users.update(existing.id, { role: 'admin', passwordHash });
-      await this.byId.invalidate(existing.id);
-      return promoted;
+    if (existing) return { outcome: 'address-taken', user: existing };
+    requireStrong(password, { email });
+    try {
+      const user = await this.insert({
+        name: 'Administrator',
+        email,
+        role: 'admin',
+        status: 'active',
+        passwordHash: await this.passwords.hash(password),
+      });
+      return { outcome: 'created', user };
+    } catch (err) {
+      // Another process starting at the same moment created it first.
+      if (err instanceof ConflictError) return { outcome: 'admin-exists' };
+      throw err;
     }
-    return this.insert({
-      name: 'Administrator',
-      email,
-      role: 'admin',
-      status: 'active',
-      passwordHash,
-    });
   }
 
   /**
@@ -272,17 +316,38 @@ export class UsersService {
     return user;
   }
 
-  private async checkCurrentPassword(id: string, currentPassword: string | undefined) {
+  /** Throttled like a sign-in: a stolen access token must not become a way to guess. */
+  private async checkCurrentPassword(
+    actor: Actor,
+    current: User,
+    currentPassword: string | undefined,
+  ) {
     if (currentPassword === undefined) {
       throw new ValidationError('The current password is required for this change', [
         { field: 'body.currentPassword', message: 'is required to change email or password' },
       ]);
     }
-    const found = await this.users.findWithPasswordHash({ id });
-    const valid = found?.passwordHash
-      ? await this.passwords.verify(found.passwordHash, currentPassword)
-      : false;
+    const valid = await this.attempts.guard(current.email, actor.ip, async () => {
+      const found = await this.users.findWithPasswordHash({ id: current.id });
+      if (!found?.passwordHash) {
+        await this.passwords.verifyDummy(currentPassword);
+        return undefined;
+      }
+      return (await this.passwords.verify(found.passwordHash, currentPassword)) || undefined;
+    });
     if (!valid)
       throw new ForbiddenError('The current password is wrong', 'INVALID_CURRENT_PASSWORD');
+  }
+
+  /**
+   * Inside the transaction that would demote, suspend or delete `id`: refuses when it is the
+   * last active admin. The active admins' rows stay locked to the commit, so two admins
+   * demoting each other at once can't both see the other one remain.
+   */
+  private async keepAnAdmin(id: string, tx: Tx) {
+    const admins = await this.users.lockActiveAdmins(tx);
+    if (admins.length === 1 && admins[0] === id) {
+      throw new ConflictError('The last active admin cannot be removed or demoted', 'LAST_ADMIN');
+    }
   }
 }

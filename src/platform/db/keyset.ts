@@ -8,3 +8,18 @@ export interface Keyset {
   createdAt: Date;
   id: string;
 }
+
+/**
+ * The instants a keyset may name: those a timestamptz column holds and JavaScript writes in
+ * ISO form with four year digits. PostgreSQL has no year 0 (1 BC comes before 1 AD), which
+ * JavaScript's year 0000 would be: a position outside this range is refused, not sent.
+ */
+export const KEYSET_TIME_RANGE = {
+  min: new Date('0001-01-01T00:00:00.000Z'),
+  max: new Date('9999-12-31T23:59:59.999Z'),
+} as const;
+
+export function isKeysetTime(instant: Date): boolean {
+  const ms = instant.getTime();
+  return ms >= KEYSET_TIME_RANGE.min.getTime() && ms <= KEYSET_TIME_RANGE.max.getTime();
+}

@@ -1,5 +1,6 @@
-import type { Keyset } from '../db/keyset.js';
+import { isKeysetTime, type Keyset } from '../db/keyset.js';
 import { BadRequestError } from './errors.js';
+import { UUID_PATTERN } from './validation.js';
 
 /**
  * The opaque cursor of v2 lists: base64url of `{"createdAt":"<ISO>","id":"<uuid>"}`. Clients
@@ -9,7 +10,6 @@ import { BadRequestError } from './errors.js';
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const ISO_MILLIS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class InvalidCursorError extends BadRequestError {
   constructor(reason: string) {
@@ -50,10 +50,11 @@ export function decodeCursor(raw: string): Keyset {
     typeof createdAt !== 'string' ||
     !ISO_MILLIS.test(createdAt) ||
     Number.isNaN(Date.parse(createdAt)) ||
-    new Date(createdAt).toISOString() !== createdAt
+    new Date(createdAt).toISOString() !== createdAt ||
+    !isKeysetTime(new Date(createdAt))
   ) {
     throw new InvalidCursorError('bad createdAt');
   }
-  if (typeof id !== 'string' || !UUID.test(id)) throw new InvalidCursorError('bad id');
+  if (typeof id !== 'string' || !UUID_PATTERN.test(id)) throw new InvalidCursorError('bad id');
   return { createdAt: new Date(createdAt), id: id.toLowerCase() };
 }

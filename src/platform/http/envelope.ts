@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
+import type { AppError } from './errors.js';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -9,7 +10,33 @@ export interface Meta {
 }
 
 export function meta(request: FastifyRequest): Meta {
-  return { timestamp: new Date().toISOString(), requestId: request.id };
+  return metaOf(request.id);
+}
+
+function metaOf(requestId: string): Meta {
+  return { timestamp: new Date().toISOString(), requestId };
+}
+
+/** What a client is told of an error: REST's envelope and GraphQL's extensions are made of it. */
+export interface ErrorFields {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export function errorFields(error: AppError): ErrorFields {
+  const fields: ErrorFields = { code: error.code, message: error.message };
+  if (error.details !== undefined) fields.details = error.details;
+  return fields;
+}
+
+/**
+ * `{ error, meta }`: the body of every error answer, built here alone for every place that
+ * answers one (the error handler, the not-found and framework handlers, the client-error
+ * handler that answers before any request exists, stored idempotent replays).
+ */
+export function errorEnvelope(requestId: string, error: AppError) {
+  return { error: errorFields(error), meta: metaOf(requestId) };
 }
 
 /** `{ data, meta }`: the body of every successful response that has one. */

@@ -1,6 +1,15 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import { isDatabaseUnavailable, isLockTimeout, isRetryableTransactionError } from '../db/errors.js';
-import { meta } from './envelope.js';
+import { errorEnvelope } from './envelope.js';
 import { AppError, NotFoundError, ServiceUnavailableError, type FieldError } from './errors.js';
 
 interface AjvIssue {
@@ -51,6 +60,11 @@ const frameworkErrors: Record<string, { status: number; code: string; message: s
     message: 'Content-Length does not match the body',
   },
   FST_ERR_BAD_URL: { status: 400, code: 'BAD_REQUEST', message: 'Malformed URL' },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    status: 414,
+    code: 'URI_TOO_LONG',
+    message: 'A path segment is longer than any this API accepts',
+  },
 };
 
 /** What an error means to a client, or undefined for a fault of ours (a 500). */
@@ -80,42 +94,94 @@ export function toAppError(error: FastifyError): AppError | undefined {
   return undefined;
 }
 
-/** The error envelope of an AppError (also stored by idempotent requests that end in one). */
-export function errorEnvelope(request: FastifyRequest, error: AppError) {
-  const body: { code: string; message: string; details?: unknown } = {
-    code: error.code,
-    message: error.message,
-  };
-  if (error.details !== undefined) body.details = error.details;
-  return { error: body, meta: meta(request) };
-}
-
 function sendError(reply: FastifyReply, request: FastifyRequest, error: AppError) {
   if (error.headers) void reply.headers(error.headers);
-  return reply.status(error.statusCode).send(errorEnvelope(request, error));
+  return reply.status(error.statusCode).send(errorEnvelope(request.id, error));
 }
 
-/** The one place where errors become HTTP responses. */
-export function registerErrorHandling(app: FastifyInstance) {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const appError = toAppError(error);
-    if (appError) {
-      if (appError.statusCode >= 500) request.log.warn({ err: error }, appError.message);
-      return sendError(reply, request, appError);
-    }
-    request.log.error({ err: error }, 'unhandled error');
-    return sendError(
-      reply,
-      request,
-      new AppError(500, 'INTERNAL_SERVER_ERROR', 'Something went wrong on our side'),
-    );
-  });
+/** Errors as the client sees them, logged as we need to: the one place for HTTP answers. */
+function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const appError = toAppError(error);
+  if (appError) {
+    if (appError.statusCode >= 500) request.log.warn({ err: error }, appError.message);
+    return sendError(reply, request, appError);
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return sendError(
+    reply,
+    request,
+    new AppError(500, 'INTERNAL_SERVER_ERROR', 'Something went wrong on our side'),
+  );
+}
 
-  app.setNotFoundHandler((request, reply) =>
+export function registerErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler(handleError);
+}
+
+/**
+ * Unknown routes answer 404 in the envelope, and count against the rate limit like any
+ * request (`limit` is the limiter's pre-handler): probing for paths is not free.
+ */
+export function registerNotFound(app: FastifyInstance, limit?: preHandlerAsyncHookHandler) {
+  app.setNotFoundHandler({ preHandler: limit }, (request, reply) =>
     sendError(
       reply,
       request,
       new NotFoundError(`Route ${request.method} ${request.url.split('?')[0]}`, 'NOT_FOUND'),
     ),
   );
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL it can't decode or a path segment past maxParamLength,
+ * found before routing, so before the hooks that set the request id header.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  void reply.header('x-request-id', request.id);
+  void handleError(error, request, reply);
+}
+
+// What Node reports for a request it could not even parse, and how this API names it.
+const clientErrors: Record<string, { status: number; code: string; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    code: 'REQUEST_TIMEOUT',
+    message: 'The request was not received in time',
+  },
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    code: 'HEADERS_TOO_LARGE',
+    message: 'The request headers are larger than the server accepts',
+  },
+};
+
+/**
+ * Fastify's `clientErrorHandler`: answers a request Node refused before Fastify saw it (a
+ * malformed request line, headers too large, a body that didn't arrive in time), in the same
+ * envelope as every other error, then closes the connection as Node would.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = (error.code && clientErrors[error.code]) || {
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: 'The request is not valid HTTP',
+  };
+  const requestId = randomUUID();
+  const body = JSON.stringify(
+    errorEnvelope(requestId, new AppError(known.status, known.code, known.message)),
+  );
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${known.status} ${STATUS_CODES[known.status]}\r\n` +
+        `content-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\n` +
+        `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import {
+  LoginThrottle,
+  MemoryAttemptStore,
+  RedisAttemptStore,
+  type AttemptStore,
+  type ThrottleLimits,
+} from '../../src/platform/auth/login-throttle.js';
+import { AppError } from '../../src/platform/http/errors.js';
+import { openRedis, redisSkip } from '../helpers/redis.js';
+
+const limits: ThrottleLimits = {
+  maxPerAddress: 3,
+  maxPerAccount: 5,
+  windowMs: 60_000,
+  familiarMs: 60_000,
+};
+
+const fail = async (): Promise<true | undefined> => undefined;
+const pass = async (): Promise<true | undefined> => true;
+
+async function outcome(throttle: LoginThrottle, email: string, ip: string, verify = fail) {
+  try {
+    return (await throttle.guard(email, ip, verify)) ? 'ok' : 'wrong';
+  } catch (err) {
+    assert.ok(err instanceof AppError && err.statusCode === 429, String(err));
+    return 'throttled';
+  }
+}
+
+const stores: { name: string; skip?: string; make: () => AttemptStore }[] = [
+  { name: 'memory', make: () => new MemoryAttemptStore() },
+  {
+    name: 'Redis',
+    skip: redisSkip,
+    make: () => new RedisAttemptStore(openRedis(), `stratum:test:${randomUUID()}:`),
+  },
+];
+
+for (const store of stores) {
+  describe(`the attempt store in ${store.name}`, { skip: store.skip }, () => {
+    it('when an address spends its budget, then further attempts are refused before verifying', async () => {
+      const throttle = new LoginThrottle(store.make(), limits);
+      let verified = 0;
+      const counting = async (): Promise<true | undefined> => {
+        verified++;
+        return undefined;
+      };
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => outcome(throttle, 'a@x.io', '1.1.1.1', counting)),
+      );
+      assert.equal(verified, limits.maxPerAddress);
+      assert.equal(results.filter((r) => r === 'throttled').length, 20 - limits.maxPerAddress);
+      // Another account from that address has its own budget.
+      assert.equal(await outcome(throttle, 'b@x.io', '1.1.1.1'), 'wrong');
+    });
+
+    it('when a password is right, then its address starts again and becomes familiar', async () => {
+      const throttle = new LoginThrottle(store.make(), limits);
+      await outcome(throttle, 'a@x.io', 'home');
+      await outcome(throttle, 'a@x.io', 'home');
+      assert.equal(await outcome(throttle, 'a@x.io', 'home', pass), 'ok');
+      // Both failures from home count against the account; the success gave back only itself.
+      for (let i = 0; i < limits.maxPerAccount - 2; i++) {
+        assert.equal(await outcome(throttle, 'a@x.io', `elsewhere-${i}`), 'wrong');
+      }
+      assert.equal(await outcome(throttle, 'a@x.io', 'new place', pass), 'throttled');
+      assert.equal(await outcome(throttle, 'a@x.io', 'home', pass), 'ok');
+    });
+
+    it('when the window ends, then the budgets are whole again', async () => {
+      const short = { ...limits, windowMs: 300 };
+      const throttle = new LoginThrottle(store.make(), short);
+      for (let i = 0; i < short.maxPerAddress; i++) await outcome(throttle, 'a@x.io', 'ip');
+      assert.equal(await outcome(throttle, 'a@x.io', 'ip'), 'throttled');
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(await outcome(throttle, 'a@x.io', 'ip'), 'wrong');
+    });
+  });
+}
+
+describe('the throttle while Redis is unreachable', () => {
+  it('when the store fails, then the process still holds the bound in memory', async () => {
+    const redis = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    redis.on('error', () => {});
+    const errors: unknown[] = [];
+    const throttle = new LoginThrottle(new RedisAttemptStore(redis), limits, (err) =>
+      errors.push(err),
+    );
+    const results: string[] = [];
+    for (let i = 0; i < limits.maxPerAddress + 2; i++) {
+      results.push(await outcome(throttle, 'a@x.io', 'ip'));
+    }
+    assert.deepEqual(results, ['wrong', 'wrong', 'wrong', 'throttled', 'throttled']);
+    assert.ok(errors.length > 0, 'the failure was reported');
+    redis.disconnect();
+  });
+});
