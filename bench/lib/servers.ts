@@ -9,6 +9,7 @@ import { freePort, startServer, type ChildServer } from './children.js';
 export const POOL_MAX = 20;
 /** Stratum signs with this key in a bench run, so scenarios can mint access tokens. */
 export const BENCH_JWT_SECRET = crypto.randomBytes(32).toString('hex');
+export const BENCH_ACCESS_TTL = '1h';
 const READY_PATH = '/health/ready';
 
 // Set in the caller's shell, these would change what is measured (another database, Redis...).
@@ -30,6 +31,9 @@ function stratumEnv(port: number, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     NODE_ENV: 'production',
     // A throwaway signing secret, for a configuration that insists on one in production.
     JWT_SECRET: BENCH_JWT_SECRET,
+    // The tokens the scenarios sign (bench-users.ts) live an hour: a server with a shorter TTL
+    // would refuse them once that much of a run had passed.
+    JWT_ACCESS_TTL: BENCH_ACCESS_TTL,
     // A rate limiter, where there is one, still runs on every request; it only must not refuse
     // the load generator, which sends everything from one address.
     RATE_LIMIT_MAX: '1000000',

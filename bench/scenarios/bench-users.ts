@@ -34,6 +34,7 @@ export async function accessTokenFor(
     algorithm: 'HS256',
     issuer: 'stratum',
     audience: 'stratum-api',
+    // The servers' JWT_ACCESS_TTL (BENCH_ACCESS_TTL): a token may live no longer than that.
     accessTtlMs: 3_600_000,
   });
   return (await tokens.sign(user, randomUUID())).token;
