@@ -83,6 +83,7 @@ function schemaOf(type: GraphQLInputType): Schema {
 }
 
 const NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A value as a GraphQL literal of the given type (best effort for values of the wrong type). */
 export function literal(value: Value, type: GraphQLInputType | undefined): string {
@@ -114,7 +115,7 @@ export function literal(value: Value, type: GraphQLInputType | undefined): strin
  */
 function selectionOf(
   field: GraphQLField<unknown, unknown>,
-  depth = 1,
+  depth = returnsList(field) ? 0 : 1,
   nested: Record<string, string> = {},
 ): string {
   const named = getNamedType(field.type);
@@ -135,10 +136,15 @@ function selectionOf(
   return `{ ${parts.join(' ')} }`;
 }
 
-/** Whether the result has object fields that take arguments (User.posts(limit)...). */
+/** A list result multiplies its nested fields' cost: it is selected one level deep only. */
+function returnsList(field: GraphQLField<unknown, unknown>): boolean {
+  return isListType(getNullableType(field.type));
+}
+
+/** The arguments of the result's object fields (User.posts(limit)...), for a single result. */
 function nestedArguments(field: GraphQLField<unknown, unknown>): string[] {
   const named = getNamedType(field.type);
-  if (!isObjectType(named)) return [];
+  if (!isObjectType(named) || returnsList(field)) return [];
   const names = new Set<string>();
   for (const f of Object.values(named.getFields())) for (const a of f.args) names.add(a.name);
   return [...names];
@@ -218,6 +224,34 @@ export function graphqlProblem(status: number, text: string): Problem | undefine
         status,
         code,
         message: String(error.message).slice(0, 200),
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A plain user's result that is another user's: a User other than themselves, an Account that
+ * isn't their wallet (a user has exactly one).
+ */
+function graphqlIsolationProblem(
+  status: number,
+  result: unknown,
+  world: World,
+): Problem | undefined {
+  const items = (Array.isArray(result) ? result : [result]) as Record<string, unknown>[];
+  for (const item of items) {
+    if (!item || typeof item !== 'object') continue;
+    // Only a real id says whose it is (a selection may alias `id: __typename`).
+    const id = typeof item.id === 'string' && UUID.test(item.id) ? item.id : undefined;
+    const foreignUser = typeof item.email === 'string' && id !== undefined && id !== world.user.id;
+    const foreignAccount =
+      item.__typename === 'Account' && id !== undefined && id !== world.user.walletId;
+    if (foreignUser || foreignAccount) {
+      return {
+        kind: "a user got another user's resource",
+        status,
+        message: JSON.stringify(item).slice(0, 200),
       };
     }
   }
@@ -383,7 +417,11 @@ export class GraphqlSweep {
     if (![200, 400, 401, 403, 405, 413, 415, 429].includes(status)) {
       stats.undocumentedStatuses.set(status, (stats.undocumentedStatuses.get(status) ?? 0) + 1);
     }
-    return { options, problem: graphqlProblem(status, res.body) };
+    const result = body?.data?.[responseKey];
+    const problem =
+      graphqlProblem(status, res.body) ??
+      (role === 'user' ? graphqlIsolationProblem(status, result, this.world) : undefined);
+    return { options, problem };
   }
 
   private headers(role: Role): Record<string, string> {

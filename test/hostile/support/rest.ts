@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { login } from '../../helpers/auth.js';
-import { envelopeProblem, errorOf, type Findings, type Problem } from './findings.js';
+import { abbreviate, envelopeProblem, errorOf, type Findings, type Problem } from './findings.js';
 import { normalize, type Operation, type Schema } from './openapi.js';
 import {
   describeRequest,
@@ -291,7 +291,12 @@ export class RestSweep {
     if (!op.statuses.includes(status) && status !== 404 && status !== 413 && status !== 415) {
       stats.undocumentedStatuses.set(status, (stats.undocumentedStatuses.get(status) ?? 0) + 1);
     }
-    return { options, status, problem: restProblem(op, status, res.body) };
+    const problem =
+      restProblem(op, status, res.body) ??
+      (role === 'user' && status < 300
+        ? isolationProblem(op, status, res.body, this.world)
+        : undefined);
+    return { options, status, problem };
   }
 
   private report(
@@ -522,6 +527,49 @@ function valueAt(draft: Draft, field: Field): Value {
   let node: Value = draft.body;
   for (const key of field.path) node = (node as Record<string | number, Value> | undefined)?.[key];
   return node;
+}
+
+/** Public resources: anyone may read them, so they say nothing about isolation. */
+const PUBLIC = /\/(posts|products|profile|health|auth)(\/|$)/;
+
+/**
+ * A plain user's 2xx that shows or changes another user's resource: a user record other than
+ * their own, an account or order with another owner, a transfer between others' accounts.
+ */
+export function isolationProblem(
+  op: Operation,
+  status: number,
+  body: string,
+  world: World,
+): Problem | undefined {
+  if (PUBLIC.test(op.path) || !body) return undefined;
+  let data: unknown;
+  try {
+    data = (JSON.parse(body) as { data?: unknown }).data;
+  } catch {
+    return undefined;
+  }
+  const me = world.user;
+  const items = (Array.isArray(data) ? data : [data]) as Record<string, unknown>[];
+  for (const item of items) {
+    if (!item || typeof item !== 'object') continue;
+    const owner = item.userId;
+    const isUser = typeof item.email === 'string' && typeof item.id === 'string';
+    const isTransfer =
+      typeof item.fromAccountId === 'string' && typeof item.toAccountId === 'string';
+    const foreign =
+      (typeof owner === 'string' && owner !== me.id) ||
+      (isUser && item.id !== me.id) ||
+      (isTransfer && item.fromAccountId !== me.walletId && item.toAccountId !== me.walletId);
+    if (foreign) {
+      return {
+        kind: "a user got another user's resource",
+        status,
+        message: JSON.stringify(abbreviate(item)).slice(0, 200),
+      };
+    }
+  }
+  return undefined;
 }
 
 /** Documented 503s the suite expects: the readiness check may say the app is not ready. */
