@@ -846,7 +846,15 @@ describe('the request boundary', { skip: engine.skip }, () => {
       });
       assert.equal(v2.statusCode, 200, v2.body);
       assert.equal(v2.json<{ data: unknown[] }>().data.length, 1);
-      for (const query of ['page=two', 'pageSize=0', 'page=1.5', 'page=9007199254740993']) {
+      for (const query of [
+        'page=two',
+        'pageSize=0',
+        'page=1.5',
+        'page=9007199254740993',
+        'page=Infinity',
+        'pageSize=-Infinity',
+        'page=1e400',
+      ]) {
         const bad = await send({ method: 'GET', url: `/api/v1/products?${query}` });
         assertError(bad, 400, 'VALIDATION_ERROR', query);
       }

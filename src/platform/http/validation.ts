@@ -29,6 +29,7 @@ const UNSTORABLE = /\u0000|\p{Surrogate}/u;
 
 export const STORABLE_KEYWORD = 'x-storable';
 export const LOWERCASE_KEYWORD = 'x-lowercase';
+export const FINITE_KEYWORD = 'x-finite';
 
 /** Formats whose values are compared without regard to case, so stored in lower case. */
 const CASELESS_FORMATS = new Set(['uuid', 'email']);
@@ -70,6 +71,9 @@ export function hardened<T>(schema: T): T {
     out.minimum ??= -Number.MAX_SAFE_INTEGER;
     out.maximum ??= Number.MAX_SAFE_INTEGER;
   }
+  // Ajv coerces the text "Infinity" (and "1e400") to a number that passes its integer check and
+  // then skips the range checks, which only look at finite numbers.
+  if (out.type === 'integer' || out.type === 'number') out[FINITE_KEYWORD] = true;
   return out as T;
 }
 
@@ -102,6 +106,18 @@ function createAjv(coerceTypes: false | 'array'): Ajv {
     schemaType: 'boolean',
     errors: true,
     validate: storable,
+  });
+  const finite: SchemaValidateFunction = (_enabled: boolean, data: unknown) => {
+    if (typeof data !== 'number' || Number.isFinite(data)) return true;
+    finite.errors = [{ keyword: FINITE_KEYWORD, message: 'must be a finite number', params: {} }];
+    return false;
+  };
+  // No `type`: Ajv checks typed keywords only on finite numbers, which is the hole itself.
+  ajv.addKeyword({
+    keyword: FINITE_KEYWORD,
+    schemaType: 'boolean',
+    errors: true,
+    validate: finite,
   });
   ajv.addKeyword({
     keyword: LOWERCASE_KEYWORD,
