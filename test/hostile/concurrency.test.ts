@@ -22,6 +22,8 @@ const N = 8;
 const ROUNDS = Math.max(2, Math.ceil(RUNS / 3));
 
 interface Answer {
+  /** `METHOD url` of the request it answers. */
+  request: string;
   status: number;
   code?: string;
   body: unknown;
@@ -75,7 +77,7 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
     const responses = await Promise.all(
       requests.map((r) => on.server.inject({ remoteAddress: someAddress(), ...r })),
     );
-    return responses.map((res) => {
+    return responses.map((res, i) => {
       let body: unknown;
       try {
         body = res.body ? JSON.parse(res.body) : undefined;
@@ -84,6 +86,7 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
       }
       const code = (body as { error?: { code?: string } } | undefined)?.error?.code;
       return {
+        request: `${requests[i]!.method as string} ${requests[i]!.url as string}`,
         status: res.statusCode,
         code,
         body,
@@ -108,11 +111,14 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
   function commonViolations(answers: Answer[]): string[] {
     const violations: string[] = [];
     for (const a of answers) {
-      if (a.status >= 500)
-        violations.push(`${a.status} ${a.code ?? ''}: ${JSON.stringify(abbreviate(a.body))}`);
-      else if (a.status >= 400) {
+      if (a.status >= 500) {
+        const { message } = (a.body as { error?: { message?: string } } | undefined)?.error ?? {};
+        violations.push(`${a.request}: ${a.status} ${a.code ?? ''} "${message ?? ''}"`);
+      } else if (a.status >= 400) {
         const problem = envelopeProblem(a.status, JSON.stringify(a.body));
-        if (problem) violations.push(`${problem.kind}: ${JSON.stringify(abbreviate(a.body))}`);
+        if (problem) {
+          violations.push(`${a.request}: ${problem.kind}: ${JSON.stringify(abbreviate(a.body))}`);
+        }
       }
     }
     return violations;
@@ -143,7 +149,8 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
   };
   const count = (answers: Answer[], status: number, code?: string) =>
     answers.filter((a) => a.status === status && (code === undefined || a.code === code)).length;
-  const dataOf = (a: Answer) => (a.body as { data?: Record<string, unknown> } | undefined)?.data;
+  const dataOf = (a: Pick<Answer, 'body'>) =>
+    (a.body as { data?: Record<string, unknown> } | undefined)?.data;
 
   async function freshUser(): Promise<TestUser & { walletId: string }> {
     const user = await createUserAndLogin(server(), services());
@@ -507,8 +514,7 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
       `expected ${N - 1}×422 IDEMPOTENCY_KEY_REUSED`,
     );
     const won = answers.find((a) => a.status === 201);
-    const amount =
-      (dataOf(won ?? { status: 0, body: {}, replayed: false })?.amount as number | undefined) ?? 0;
+    const amount = (dataOf(won ?? { body: {} })?.amount as number | undefined) ?? 0;
     const moved = (await balanceOf(payee.walletId)) - 0;
     expect(violations, moved === amount, `payee received ${moved}, the answer says ${amount}`);
     return { answers, violations };
@@ -725,6 +731,162 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
     );
     const balance = await balanceOf(buyer.walletId);
     expect(violations, balance === (3 - k) * PRODUCT.priceMinor, `balance ${balance}`);
+    return { answers, violations };
+  });
+
+  scenario('place order while its price changes', async () => {
+    // Half the requests order, half reprice: each order is charged the price of one moment,
+    // and the wallet paid exactly what the answers say.
+    const productId = await world.freshProduct();
+    const buyer = await freshUser();
+    await fund(buyer.walletId, 100_000);
+    const prices = [PRODUCT.priceMinor, 1_111, 2_222, 3_333, 4_444];
+    const answers = await burst((i) =>
+      i % 2
+        ? json(
+            'PATCH',
+            `/api/v1/products/${productId}`,
+            { priceMinor: prices[(i + 1) / 2] },
+            bearer(admin.accessToken),
+          )
+        : json(
+            'POST',
+            `/api/v1/users/${buyer.id}/orders`,
+            { items: [{ productId, quantity: 1 }] },
+            bearer(buyer.accessToken),
+          ),
+    );
+    const violations: string[] = [];
+    const orders = answers.filter((_, i) => i % 2 === 0);
+    expect(violations, count(orders, 201) === orders.length, `orders answered ${tally(orders)}`);
+    const totals = orders.map((a) => Number(dataOf(a)?.total));
+    expect(
+      violations,
+      totals.every((t) => prices.includes(t)),
+      `totals ${totals.join()} are not prices`,
+    );
+    const balance = await balanceOf(buyer.walletId);
+    const paid = totals.reduce((sum, t) => sum + (Number.isFinite(t) ? t : 0), 0);
+    expect(
+      violations,
+      balance === 100_000 - paid,
+      `balance ${balance}, the answers charged ${paid}`,
+    );
+    return { answers, violations };
+  });
+
+  scenario('delete a user while they order and transfer', async () => {
+    // Whatever the order, the money adds up: the wallet lost exactly what the 201s moved.
+    const buyer = await freshUser();
+    const payee = await freshUser();
+    await fund(buyer.walletId, 100_000);
+    const answers = await burst((i) => {
+      if (i === 0)
+        return json('DELETE', `/api/v1/users/${buyer.id}`, undefined, bearer(admin.accessToken));
+      if (i % 2) {
+        return json(
+          'POST',
+          `/api/v1/users/${buyer.id}/orders`,
+          { items: [{ productId: world.productId, quantity: 1 }] },
+          bearer(buyer.accessToken),
+        );
+      }
+      return json(
+        'POST',
+        '/api/v1/transfers',
+        {
+          fromAccountId: buyer.walletId,
+          toAccountId: payee.walletId,
+          amount: 100,
+          currency: 'USD',
+        },
+        { ...bearer(buyer.accessToken), 'idempotency-key': randomUUID() },
+      );
+    });
+    const violations: string[] = [];
+    expect(violations, answers[0]?.status === 204, `the deletion answered ${answers[0]?.status}`);
+    const ordered = answers.filter((a, i) => i % 2 === 1 && a.status === 201);
+    const moved = answers.filter((a, i) => i > 0 && i % 2 === 0 && a.status === 201).length * 100;
+    const spent = ordered.reduce((sum, a) => sum + Number(dataOf(a)?.total ?? 0), 0);
+    const rows = await sql<{ balance: string }>`
+      SELECT balance_minor::text AS balance FROM accounts WHERE id = ${buyer.walletId}`.execute(
+      db(),
+    );
+    const balance = Number(rows.rows[0]?.balance ?? NaN);
+    expect(
+      violations,
+      balance === 100_000 - spent - moved,
+      `wallet holds ${balance}, the answers moved ${spent + moved}`,
+    );
+    const payeeBalance = await balanceOf(payee.walletId);
+    expect(
+      violations,
+      payeeBalance === moved,
+      `payee holds ${payeeBalance}, the answers moved ${moved}`,
+    );
+    return { answers, violations };
+  });
+
+  scenario('delete a user while they post, edit themselves and get deposits', async () => {
+    // Serially each request runs before or after the deletion: a success, or a 401/404.
+    const target = await freshUser();
+    const postId = await world.freshPost(world.user);
+    const requests: ((i: number) => InjectOptions)[] = [
+      () => json('DELETE', `/api/v1/users/${target.id}`, undefined, bearer(admin.accessToken)),
+      () =>
+        json(
+          'POST',
+          '/api/v1/posts',
+          { title: 'Racer', content: 'Mid-deletion.' },
+          bearer(target.accessToken),
+        ),
+      () =>
+        json(
+          'PATCH',
+          `/api/v1/users/${target.id}`,
+          { name: 'Renamed' },
+          bearer(target.accessToken),
+        ),
+      () =>
+        json(
+          'POST',
+          `/api/v1/accounts/${target.walletId}/deposits`,
+          { amount: 100, currency: 'USD' },
+          bearer(admin.accessToken),
+        ),
+      () => json('POST', '/api/v1/auth/refresh', { refreshToken: target.refreshToken }),
+      () =>
+        json('GET', `/api/v1/users/${target.id}/accounts`, undefined, bearer(target.accessToken)),
+      () =>
+        json(
+          'PATCH',
+          `/api/v1/posts/${postId}`,
+          { content: 'Edited.' },
+          bearer(world.user.accessToken),
+        ),
+      () =>
+        json(
+          'POST',
+          `/api/v1/accounts/${target.walletId}/deposits`,
+          { amount: 100, currency: 'USD' },
+          bearer(admin.accessToken),
+        ),
+    ];
+    const answers = await burst((i) => requests[i]!(i));
+    const violations: string[] = [];
+    expect(violations, answers[0]?.status === 204, `the deletion answered ${answers[0]?.status}`);
+    const deposited =
+      answers.filter((a, i) => (i === 3 || i === 7) && a.status === 201).length * 100;
+    const rows = await sql<{ balance: string }>`
+      SELECT balance_minor::text AS balance FROM accounts WHERE id = ${target.walletId}`.execute(
+      db(),
+    );
+    const balance = rows.rows[0] ? Number(rows.rows[0].balance) : 0;
+    expect(
+      violations,
+      balance === deposited,
+      `wallet holds ${balance}, the answers deposited ${deposited}`,
+    );
     return { answers, violations };
   });
 
