@@ -890,6 +890,173 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
     return { answers, violations };
   });
 
+  scenario('deactivate a product while it is ordered', async () => {
+    const productId = await world.freshProduct();
+    const buyer = await freshUser();
+    await fund(buyer.walletId, 100_000);
+    const answers = await burst((i) =>
+      i % 2
+        ? json('DELETE', `/api/v1/products/${productId}`, undefined, bearer(admin.accessToken))
+        : json(
+            'POST',
+            `/api/v1/users/${buyer.id}/orders`,
+            { items: [{ productId, quantity: 1 }] },
+            bearer(buyer.accessToken),
+          ),
+    );
+    const violations: string[] = [];
+    const orders = answers.filter((_, i) => i % 2 === 0);
+    expect(
+      violations,
+      orders.every((a) => a.status === 201 || a.code === 'PRODUCT_UNAVAILABLE'),
+      `orders answered ${tally(orders)}`,
+    );
+    const paid = orders
+      .filter((a) => a.status === 201)
+      .reduce((sum, a) => sum + Number(dataOf(a)?.total ?? 0), 0);
+    const balance = await balanceOf(buyer.walletId);
+    expect(
+      violations,
+      balance === 100_000 - paid,
+      `balance ${balance}, the answers charged ${paid}`,
+    );
+    const after = await server().inject(
+      json(
+        'POST',
+        `/api/v1/users/${buyer.id}/orders`,
+        { items: [{ productId, quantity: 1 }] },
+        bearer(buyer.accessToken),
+      ),
+    );
+    const code = (JSON.parse(after.body) as { error?: { code?: string } }).error?.code;
+    expect(
+      violations,
+      code === 'PRODUCT_UNAVAILABLE',
+      `an order after the deactivation answered ${after.statusCode} ${code}`,
+    );
+    return { answers, violations };
+  });
+
+  scenario('suspend a user while they order and transfer', async () => {
+    const buyer = await freshUser();
+    const payee = await freshUser();
+    await fund(buyer.walletId, 100_000);
+    const answers = await burst((i) => {
+      if (i === 0) {
+        return json(
+          'PATCH',
+          `/api/v1/users/${buyer.id}`,
+          { status: 'suspended' },
+          bearer(admin.accessToken),
+        );
+      }
+      return i % 2
+        ? json(
+            'POST',
+            `/api/v1/users/${buyer.id}/orders`,
+            { items: [{ productId: world.productId, quantity: 1 }] },
+            bearer(buyer.accessToken),
+          )
+        : json(
+            'POST',
+            '/api/v1/transfers',
+            {
+              fromAccountId: buyer.walletId,
+              toAccountId: payee.walletId,
+              amount: 100,
+              currency: 'USD',
+            },
+            { ...bearer(buyer.accessToken), 'idempotency-key': randomUUID() },
+          );
+    });
+    const violations: string[] = [];
+    expect(violations, answers[0]?.status === 200, `the suspension answered ${answers[0]?.status}`);
+    const rest = answers.slice(1);
+    expect(
+      violations,
+      rest.every((a) => a.status === 201 || a.status === 401 || a.status === 403),
+      `the suspended user's requests answered ${tally(rest)} (201, 401 or 403 expected)`,
+    );
+    const spent = rest
+      .filter((a) => a.status === 201)
+      .reduce((sum, a) => sum + Number(dataOf(a)?.total ?? dataOf(a)?.amount ?? 0), 0);
+    const balance = await balanceOf(buyer.walletId);
+    expect(
+      violations,
+      balance === 100_000 - spent,
+      `balance ${balance}, the answers moved ${spent}`,
+    );
+    // Once the suspension has answered, the user's token buys nothing more.
+    const after = await server().inject(
+      json(
+        'POST',
+        `/api/v1/users/${buyer.id}/orders`,
+        { items: [{ productId: world.productId, quantity: 1 }] },
+        bearer(buyer.accessToken),
+      ),
+    );
+    expect(
+      violations,
+      after.statusCode === 401 || after.statusCode === 403,
+      `an order after the suspension answered ${after.statusCode}`,
+    );
+    return { answers, violations };
+  });
+
+  scenario('delete a post while it is edited', async () => {
+    const id = await world.freshPost(world.user);
+    const answers = await burst((i) =>
+      i === 0
+        ? json('DELETE', `/api/v1/posts/${id}`, undefined, bearer(world.user.accessToken))
+        : json(
+            'PATCH',
+            `/api/v1/posts/${id}`,
+            { content: `Edit ${i}.` },
+            bearer(world.user.accessToken),
+          ),
+    );
+    const violations: string[] = [];
+    expect(violations, answers[0]?.status === 204, `the deletion answered ${answers[0]?.status}`);
+    const edits = answers.slice(1);
+    expect(
+      violations,
+      edits.every((a) => a.status === 200 || a.status === 404),
+      `edits answered ${tally(edits)}`,
+    );
+    const res = await server().inject(json('GET', `/api/v1/posts/${id}`));
+    expect(
+      violations,
+      res.statusCode === 404,
+      `the post answers ${res.statusCode} after its deletion`,
+    );
+    return { answers, violations };
+  });
+
+  scenario('two last admins demote and delete each other', async () => {
+    // On the second app, with exactly two active admins: serially the first removal wins and
+    // the other admin is then the last one (LAST_ADMIN) or no admin at all (403/404).
+    const strictDb = strict.app.database.db;
+    await sql`UPDATE users SET role = 'user' WHERE role = 'admin'`.execute(strictDb);
+    const [a, b] = [
+      await createUserAndLogin(strict.server, strict.app.services, 'admin'),
+      await createUserAndLogin(strict.server, strict.app.services, 'admin'),
+    ];
+    const answers = await burst((i) => {
+      const [actor, target] = i % 2 ? [b, a] : [a, b];
+      return i % 4 < 2
+        ? json('PATCH', `/api/v1/users/${target.id}`, { role: 'user' }, bearer(actor.accessToken))
+        : json('DELETE', `/api/v1/users/${target.id}`, undefined, bearer(actor.accessToken));
+    }, strict);
+    const violations: string[] = [];
+    const rows = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM users WHERE role = 'admin' AND status = 'active'`.execute(
+      strictDb,
+    );
+    const left = rows.rows[0]?.n ?? 0;
+    expect(violations, left === 1, `${left} active admins left, expected exactly one`);
+    return { answers, violations };
+  });
+
   scenario('cancel order: N times', async () => {
     const buyer = await freshUser();
     await fund(buyer.walletId, 10_000);
