@@ -1054,6 +1054,13 @@ describe('hostile concurrency (PostgreSQL + Redis)', { skip: worldSkip }, () => 
     );
     const left = rows.rows[0]?.n ?? 0;
     expect(violations, left === 1, `${left} active admins left, expected exactly one`);
+    expect(
+      violations,
+      answers.every(
+        (x) => x.status < 300 || x.code === 'LAST_ADMIN' || [401, 403, 404].includes(x.status),
+      ),
+      `answers ${tally(answers)}: a removal that lost must be LAST_ADMIN, 401, 403 or 404`,
+    );
     return { answers, violations };
   });
 
