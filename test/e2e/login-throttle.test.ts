@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startApp, startTwoApps, type StartedApp } from '../helpers/app.js';
 import { bearer, createUserAndLogin, type TestUser } from '../helpers/auth.js';
+import { openRedis } from '../helpers/redis.js';
 import { cacheSetups } from '../helpers/setups.js';
 
 /**
@@ -44,13 +45,14 @@ const freshAddress = () => {
 for (const setup of cacheSetups) {
   describe(`login throttle on ${setup.name}`, { skip: setup.skip }, () => {
     let app: StartedApp;
+    const redis = setup.redis && !setup.skip ? openRedis() : undefined;
     before(async () => {
-      app = await startApp(setup.engine, {
-        env,
-        redis: setup.redis ? (await import('../helpers/redis.js')).openRedis() : undefined,
-      });
+      app = await startApp(setup.engine, { env, redis });
     });
-    after(() => app.close());
+    after(async () => {
+      await app.close();
+      redis?.disconnect();
+    });
 
     const newUser = () => createUserAndLogin(app.server, app.services);
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import {
   LoginThrottle,
@@ -31,12 +31,19 @@ async function outcome(throttle: LoginThrottle, email: string, ip: string, verif
   }
 }
 
+const connections: Redis[] = [];
+after(() => connections.forEach((redis) => redis.disconnect()));
+
 const stores: { name: string; skip?: string; make: () => AttemptStore }[] = [
   { name: 'memory', make: () => new MemoryAttemptStore() },
   {
     name: 'Redis',
     skip: redisSkip,
-    make: () => new RedisAttemptStore(openRedis(), `stratum:test:${randomUUID()}:`),
+    make: () => {
+      const redis = openRedis();
+      connections.push(redis);
+      return new RedisAttemptStore(redis, `stratum:test:${randomUUID()}:`);
+    },
   },
 ];
 

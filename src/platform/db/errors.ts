@@ -23,6 +23,14 @@ export function isRetryableTransactionError(err: unknown): boolean {
   return code === '40001' || code === '40P01';
 }
 
+/**
+ * A row the statement refers to is gone: deleted by a concurrent request between the checks and
+ * the write (an order placed while its user is deleted). The foreign key held; nothing was written.
+ */
+export function isForeignKeyViolation(err: unknown): boolean {
+  return pgCode(err) === '23503';
+}
+
 /** A statement gave up waiting for a lock (DB_LOCK_TIMEOUT_MS). */
 export function isLockTimeout(err: unknown): boolean {
   return pgCode(err) === '55P03';

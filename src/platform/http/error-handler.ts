@@ -8,7 +8,12 @@ import type {
   FastifyRequest,
   preHandlerAsyncHookHandler,
 } from 'fastify';
-import { isDatabaseUnavailable, isLockTimeout, isRetryableTransactionError } from '../db/errors.js';
+import {
+  isDatabaseUnavailable,
+  isForeignKeyViolation,
+  isLockTimeout,
+  isRetryableTransactionError,
+} from '../db/errors.js';
 import { errorEnvelope } from './envelope.js';
 import { AppError, NotFoundError, ServiceUnavailableError, type FieldError } from './errors.js';
 
@@ -84,6 +89,13 @@ export function toAppError(error: FastifyError): AppError | undefined {
     return new AppError(400, 'INVALID_JSON', 'Body is not valid JSON');
   }
   if (isDatabaseUnavailable(error)) return new ServiceUnavailableError();
+  if (isForeignKeyViolation(error)) {
+    return new AppError(
+      409,
+      'CONFLICT',
+      'Something this request refers to was removed meanwhile; nothing was written',
+    );
+  }
   // Contention that outlasted the retries: nothing was written, so the client may retry.
   if (isRetryableTransactionError(error) || isLockTimeout(error)) {
     return new ServiceUnavailableError('The request collided with others; retry it', 1);
