@@ -66,4 +66,42 @@ describe('JWT secret', () => {
   it('when ADMIN_EMAIL is set without ADMIN_PASSWORD, then start-up is refused', () => {
     assert.throws(() => loadConfig({ ADMIN_EMAIL: 'a@example.com' }), /ADMIN_PASSWORD/);
   });
+
+  it('when ADMIN_PASSWORD is short, common or made of the email, then start-up is refused', () => {
+    const email = 'operator@example.com';
+    for (const [password, reason] of [
+      ['short', /8 to 128 characters/],
+      ['password123', /too common/],
+      ['my operator secret', /email address/],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ ADMIN_EMAIL: email, ADMIN_PASSWORD: password }),
+        new RegExp(`ADMIN_PASSWORD: .*${reason.source}`),
+      );
+    }
+  });
+
+  it('when ADMIN_EMAIL is in capitals, then it is kept in lower case; when it is not an email, refused', () => {
+    const config = loadConfig({
+      ADMIN_EMAIL: 'Operator@Example.COM',
+      ADMIN_PASSWORD: 'a passphrase nobody uses',
+    });
+    assert.equal(config.adminEmail, 'operator@example.com');
+    for (const bad of ['operator', 'op@', 'öp@example.com', 'op@example']) {
+      assert.throws(
+        () => loadConfig({ ADMIN_EMAIL: bad, ADMIN_PASSWORD: 'a passphrase nobody uses' }),
+        /ADMIN_EMAIL: must be an email address/,
+      );
+    }
+  });
+
+  it('when login throttling is configured, then the account budget and familiar window are read', () => {
+    const config = loadConfig({ LOGIN_ACCOUNT_MAX_FAILURES: '7', LOGIN_FAMILIAR_TTL: '2d' });
+    assert.equal(config.loginAccountMaxFailures, 7);
+    assert.equal(config.loginFamiliarTtlMs, 2 * 86_400_000);
+    assert.throws(
+      () => loadConfig({ LOGIN_ACCOUNT_MAX_FAILURES: '0' }),
+      /LOGIN_ACCOUNT_MAX_FAILURES/,
+    );
+  });
 });

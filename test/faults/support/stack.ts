@@ -25,7 +25,7 @@ export const faultSkip =
         `${postgresBin ? '' : 'no PostgreSQL initdb (set PG_BIN) '}${redisBinary ? '' : 'no redis-server on PATH'}`,
       );
 
-export const ADMIN = { email: 'admin@faults.test', password: 'fault test admin password' };
+export const ADMIN = { email: 'admin@faults.test', password: 'fault test operator passphrase' };
 
 export interface FaultStack {
   postgres: PostgresServer;
