@@ -1,45 +1,85 @@
 import { parseArgs } from 'node:util';
 import { buildServices, closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../platform/auth/passwords.js';
 import { AppError } from '../platform/http/errors.js';
+import { compileBody } from '../platform/http/validation.js';
+import { CreateUserBody } from '../modules/users/users.schemas.js';
+import type { Actor } from '../platform/auth/actor.js';
 
-/** `npm run user:create -- --email E --password P [--name N] [--role admin|user]` */
+/**
+ * `npm run user:create -- --email E [--password P] [--name N] [--role admin|user]`
+ *
+ * Creates the account, or, when the email already has one, changes what is given: `--role`
+ * promotes or demotes it, `--password` resets its password. Either change ends the account's
+ * sessions. This is the explicit way to make an existing account an admin: the ADMIN_EMAIL
+ * bootstrap never promotes one.
+ */
 function options() {
   try {
     const { values } = parseArgs({
       options: {
         email: { type: 'string' },
         password: { type: 'string' },
-        name: { type: 'string', default: 'Administrator' },
-        role: { type: 'string', default: 'user' },
+        name: { type: 'string' },
+        role: { type: 'string' },
       },
     });
-    const { email, password, name } = values;
-    const role = ({ admin: 'admin', user: 'user' } as const)[values.role as 'admin' | 'user'];
-    if (!email || !password) throw new Error('--email and --password are required');
-    if (!role) throw new Error('--role is admin or user');
-    if (password.length < PASSWORD_MIN_LENGTH || password.length > PASSWORD_MAX_LENGTH) {
-      throw new Error(
-        `--password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`,
-      );
+    if (!values.email) throw new Error('--email is required');
+    if (values.role !== undefined && !['admin', 'user'].includes(values.role)) {
+      throw new Error('--role is admin or user');
     }
-    return { email, password, name, role };
+    // The API's own rules for these fields, the one spelling of the email included.
+    const input = {
+      name: values.name ?? 'Administrator',
+      email: values.email,
+      ...(values.password === undefined ? {} : { password: values.password }),
+      ...(values.role === undefined ? {} : { role: values.role }),
+    };
+    const validate = compileBody(CreateUserBody);
+    if (!validate(input)) {
+      const problems = (validate.errors ?? []).map(
+        (e) => `${e.instancePath.slice(1)} ${e.message}`,
+      );
+      throw new Error(problems.join('; '));
+    }
+    return {
+      input: input as typeof input & { role?: 'admin' | 'user' },
+      nameGiven: values.name !== undefined,
+    };
   } catch (err) {
     process.stderr.write(`user:create: ${(err as Error).message}\n`);
     process.exit(2);
   }
 }
 
-const input = options();
+const { input, nameGiven } = options();
 const config = loadConfigOrExit();
 const deps = await createDependencies({ ...config, redisUrl: undefined });
 try {
   const { users } = buildServices(config, deps);
-  // The command line is trusted like an admin: whoever runs it owns the database.
-  const operator = { userId: null, role: 'admin' as const };
-  const user = await users.createUser(operator, input);
-  process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`);
+  // The command line is trusted like an admin: whoever runs it owns the database. It is no
+  // user, so an account it changes is never "itself" (no current password is asked).
+  const operator: Actor = { userId: 'operator', role: 'admin' };
+  const existing = await users.findByEmail(operator, input.email);
+  if (!existing) {
+    if (!input.password) throw new AppError(400, 'VALIDATION_ERROR', '--password is required');
+    const user = await users.createUser(operator, { ...input, role: input.role ?? 'user' });
+    process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`);
+  } else {
+    const changes = {
+      ...(input.role === undefined ? {} : { role: input.role }),
+      ...(input.password === undefined ? {} : { password: input.password }),
+      ...(nameGiven ? { name: input.name } : {}),
+    };
+    if (Object.keys(changes).length === 0) {
+      process.stdout.write(`${existing.email} exists (${existing.role}); nothing to change\n`);
+    } else {
+      const user = await users.updateUser(operator, existing.id, changes);
+      const what = Object.keys(changes).join(', ');
+      const ended = 'role' in changes || 'password' in changes ? '; its sessions ended' : '';
+      process.stdout.write(`updated ${what} of ${user.email}: now ${user.role}${ended}\n`);
+    }
+  }
 } catch (err) {
   if (!(err instanceof AppError)) throw err;
   process.stderr.write(`user:create: ${err.message}\n`);

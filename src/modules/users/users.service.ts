@@ -248,6 +248,12 @@ export class UsersService {
     });
   }
 
+  /** The account holding an address, if any (`read:users`). */
+  async findByEmail(actor: Actor, email: string): Promise<User | undefined> {
+    authorize(actor, 'read:users');
+    return this.users.findByEmail(email);
+  }
+
   /** For the auth module: the user a session belongs to, whatever the caller. */
   async findForSession(id: string): Promise<User | undefined> {
     return this.byId.get(id, () => this.users.findById(id));
