@@ -13,6 +13,8 @@ export interface SeedUser {
   role: UserRole;
   status: UserStatus;
   createdAt: Date;
+  /** Only the demo users have one: bulk users can't sign in. */
+  passwordHash?: string | null;
 }
 
 /** Rows per INSERT: large enough to amortise the round trip and the plan, small enough to stream. */
@@ -46,16 +48,17 @@ function randomItem<T>(items: readonly T[]): T {
 export async function insertUsers(db: Database, users: readonly SeedUser[]): Promise<number> {
   if (users.length === 0) return 0;
   const result = await sql`
-    insert into users (id, name, email, role, status, created_at, updated_at)
-    select id, name, email, role, status, created_at, created_at
+    insert into users (id, name, email, role, status, created_at, updated_at, password_hash)
+    select id, name, email, role, status, created_at, created_at, password_hash
     from unnest(
       ${users.map((u) => u.id)}::uuid[],
       ${users.map((u) => u.name)}::text[],
       ${users.map((u) => u.email)}::text[],
       ${users.map((u) => u.role)}::text[],
       ${users.map((u) => u.status)}::text[],
-      ${users.map((u) => u.createdAt.toISOString())}::timestamptz[]
-    ) as t(id, name, email, role, status, created_at)
+      ${users.map((u) => u.createdAt.toISOString())}::timestamptz[],
+      ${users.map((u) => u.passwordHash ?? null)}::text[]
+    ) as t(id, name, email, role, status, created_at, password_hash)
     on conflict ((lower(email))) do nothing`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }
@@ -173,8 +176,45 @@ export async function seedUsers(
   );
 }
 
-/** The small data set a developer starts with; returns how many of its rows were new. */
-export async function seedDemoData(db: Database): Promise<{ inserted: number; total: number }> {
-  const users = demoUsers();
-  return { inserted: await insertUsers(db, users), total: users.length };
+/** The demo users' password: printed by `npm run db:seed`, so a developer can sign in at once. */
+export const DEMO_PASSWORD = 'stratum demo passphrase';
+
+export interface DemoSeed {
+  inserted: number;
+  total: number;
+  /** Who can sign in with DEMO_PASSWORD (none in production). */
+  logins: { email: string; role: UserRole }[];
+}
+
+/**
+ * The small data set a developer starts with. Outside production its users sign in with
+ * DEMO_PASSWORD, and demo users an earlier seed left without a password get it; in production
+ * there is no demo admin and no demo password (an admin comes from ADMIN_EMAIL or
+ * `npm run user:create`), so the seed never leaves an admin anyone could guess or no one can use.
+ */
+export async function seedDemoData(
+  db: Database,
+  {
+    production,
+    hashPassword,
+  }: { production: boolean; hashPassword: (p: string) => Promise<string> },
+): Promise<DemoSeed> {
+  const passwordHash = production ? null : await hashPassword(DEMO_PASSWORD);
+  const users = demoUsers()
+    .filter((user) => !production || user.role !== 'admin')
+    .map((user) => ({ ...user, passwordHash }));
+  const inserted = await insertUsers(db, users);
+  if (passwordHash) {
+    await sql`
+      update users set password_hash = ${passwordHash}
+      where email = any(${users.map((u) => u.email)}::text[]) and password_hash is null`.execute(
+      db,
+    );
+  }
+  const logins = passwordHash
+    ? users
+        .filter((u) => u.status === 'active' && u.role !== 'guest')
+        .map(({ email, role }) => ({ email, role }))
+    : [];
+  return { inserted, total: users.length, logins };
 }

@@ -1,11 +1,16 @@
+import { loadDotEnv } from '../env-file.js';
+// Imports run first, but none reads the environment while loading; the config is read below.
+loadDotEnv();
 import { parseArgs } from 'node:util';
 import { closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
+import { exitIfEmbeddedDatabaseInUse } from '../platform/db/embedded-lock.js';
 import type { Database } from '../platform/db/database.js';
 import { progressBar } from './progress-bar.js';
 import { seedAuthors, seedPosts } from './seed-posts.js';
 import { seedDemoProducts } from './seed-products.js';
-import { seedDemoData, seedUsers } from './seed-users.js';
+import { DEMO_PASSWORD, seedDemoData, seedUsers } from './seed-users.js';
+import { Argon2PasswordHasher } from '../platform/auth/passwords.js';
 
 /**
  * `npm run db:seed`: the demo data set, or `-- --users N` random users in bulk, and/or
@@ -59,11 +64,28 @@ function parseSeedArgs(argv: string[]): SeedOptions {
   return { users, posts, help: flags.help ?? false };
 }
 
-async function seedDemo(db: Database) {
-  const { inserted, total } = await seedDemoData(db);
+async function seedDemo(db: Database, production: boolean) {
+  const hasher = new Argon2PasswordHasher();
+  const { inserted, total, logins } = await seedDemoData(db, {
+    production,
+    hashPassword: (password) => hasher.hash(password),
+  });
   process.stdout.write(
     `demo data: ${inserted} users inserted, ${total - inserted} already there\n`,
   );
+  const admin = logins.find((login) => login.role === 'admin');
+  const user = logins.find((login) => login.role === 'user');
+  if (admin && user) {
+    process.stdout.write(
+      `demo logins (password "${DEMO_PASSWORD}"): ${admin.email} (admin), ${user.email} ` +
+        `and ${logins.length - 2} more users\n`,
+    );
+  } else {
+    process.stdout.write(
+      'demo users have no password in production; create an admin with ' +
+        '`npm run user:create -- --email E --password P --role admin`\n',
+    );
+  }
   const products = await seedDemoProducts(db);
   process.stdout.write(
     `demo data: ${products.inserted} products inserted, ${products.total - products.inserted} already there\n`,
@@ -80,10 +102,10 @@ async function seedBulk(db: Database, count: number) {
   process.stdout.write(`inserted ${inserted} users in ${seconds.toFixed(2)} s\n`);
 }
 
-async function seedBulkPosts(db: Database, count: number) {
+async function seedBulkPosts(db: Database, count: number, production: boolean) {
   let authors = await seedAuthors(db);
   if (authors.length === 0) {
-    await seedDemo(db);
+    await seedDemo(db, production);
     authors = await seedAuthors(db);
   }
   const bar = progressBar(count, 'posts');
@@ -115,12 +137,17 @@ if (options.help) {
   process.exit(0);
 }
 const config = loadConfigOrExit();
-const deps = await createDependencies({ ...config, migrateOnStart: true, redisUrl: undefined });
+const deps = await createDependencies({
+  ...config,
+  migrateOnStart: true,
+  redisUrl: undefined,
+}).catch(exitIfEmbeddedDatabaseInUse);
 try {
   const { db } = deps.database;
+  const production = config.nodeEnv === 'production';
   if (options.users !== undefined) await seedBulk(db, options.users);
-  else if (options.posts === undefined) await seedDemo(db);
-  if (options.posts !== undefined) await seedBulkPosts(db, options.posts);
+  else if (options.posts === undefined) await seedDemo(db, production);
+  if (options.posts !== undefined) await seedBulkPosts(db, options.posts, production);
 } finally {
   await closeDependencies(deps);
 }
