@@ -1,11 +1,12 @@
 import { loadConfigOrExit } from './config.js';
+import { exitIfEmbeddedDatabaseInUse } from './platform/db/embedded-lock.js';
 import { startTracing } from './tracing.js';
 
 const config = loadConfigOrExit();
 // Before the app's modules load: tracing patches http, pg and ioredis as they are required.
 const tracing = await startTracing(config, 'stratum-api');
 const { buildApp, closeDependencies, createDependencies } = await import('./app.js');
-const deps = await createDependencies(config);
+const deps = await createDependencies(config).catch(exitIfEmbeddedDatabaseInUse);
 const { server, lifecycle } = await buildApp(config, deps);
 
 await server.listen({ port: config.port, host: config.host });

@@ -1,3 +1,6 @@
+import { loadDotEnv } from '../env-file.js';
+// Imports run first, but none reads the environment while loading; the config is read below.
+loadDotEnv();
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';

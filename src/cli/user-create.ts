@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { buildServices, closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
+import { exitIfEmbeddedDatabaseInUse } from '../platform/db/embedded-lock.js';
 import { AppError } from '../platform/http/errors.js';
 import { compileBody } from '../platform/http/validation.js';
 import { CreateUserBody } from '../modules/users/users.schemas.js';
@@ -54,7 +55,9 @@ function options() {
 
 const { input, nameGiven } = options();
 const config = loadConfigOrExit();
-const deps = await createDependencies({ ...config, redisUrl: undefined });
+const deps = await createDependencies({ ...config, redisUrl: undefined }).catch(
+  exitIfEmbeddedDatabaseInUse,
+);
 try {
   const { users } = buildServices(config, deps);
   // The command line is trusted like an admin: whoever runs it owns the database. It is no

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { PGlite, type Results } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { DatabaseHandle } from './database.js';
+import { acquireEmbeddedLock } from './embedded-lock.js';
 import type { DB } from './schema.js';
 
 /**
@@ -46,10 +47,31 @@ class PgliteSingleConnectionPool implements PostgresPool {
   }
 }
 
-/** Embedded PostgreSQL: files under dataDir, or in memory when dataDir is undefined. */
+/**
+ * Embedded PostgreSQL: files under dataDir, or in memory when dataDir is undefined. A folder has
+ * one owner: PGlite is single-process, and a second process opening the same files loses its
+ * writes (or the first one's) without an error, so it is refused (EmbeddedDatabaseInUseError).
+ */
 export async function createPglite(dataDir?: string): Promise<DatabaseHandle> {
-  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
-  return pgliteHandle(await PGlite.create(dataDir));
+  if (!dataDir) return pgliteHandle(await PGlite.create());
+  const lock = acquireEmbeddedLock(dataDir);
+  try {
+    fs.mkdirSync(dataDir, { recursive: true });
+    const handle = pgliteHandle(await PGlite.create(dataDir));
+    return {
+      ...handle,
+      async close() {
+        try {
+          await handle.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 }
 
 export function pgliteHandle(pglite: PGlite): DatabaseHandle {
