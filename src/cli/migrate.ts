@@ -1,3 +1,6 @@
+import { loadDotEnv } from '../env-file.js';
+// Imports run first, but none reads the environment while loading; the config is read below.
+loadDotEnv();
 import { closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
 import { exitIfEmbeddedDatabaseInUse } from '../platform/db/embedded-lock.js';

@@ -1,3 +1,6 @@
+import { loadDotEnv } from '../env-file.js';
+// Imports run first, but none reads the environment while loading; the config is read below.
+loadDotEnv();
 import { parseArgs } from 'node:util';
 import { buildServices, closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
