@@ -2,6 +2,7 @@ import { loadDotEnv } from './env-file.js';
 // Imports run first, but none reads the environment while loading; the config is read below.
 loadDotEnv();
 import { loadConfigOrExit } from './config.js';
+import { exitIfEmbeddedDatabaseInUse } from './platform/db/embedded-lock.js';
 import { startTracing } from './tracing.js';
 
 const config = loadConfigOrExit();
@@ -15,7 +16,7 @@ if (!config.queueRedisUrl && !config.redisUrl) {
 // Before the app's modules load: tracing patches http, pg and ioredis as they are required.
 const tracing = await startTracing(config, 'stratum-worker');
 const { buildWorker, closeDependencies, createDependencies } = await import('./app.js');
-const deps = await createDependencies(config);
+const deps = await createDependencies(config).catch(exitIfEmbeddedDatabaseInUse);
 const worker = buildWorker(config, deps);
 const log = worker.server.log;
 
