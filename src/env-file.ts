@@ -9,5 +9,10 @@ import path from 'node:path';
  */
 export function loadDotEnv(file: string = path.resolve('.env')): void {
   if (!existsSync(file)) return;
+  // Node added loadEnvFile in 20.12: an older one says so rather than ignore the file unseen.
+  if (typeof process.loadEnvFile !== 'function') {
+    process.stderr.write(`${file} was not read: loading it needs Node.js 20.12 or later\n`);
+    return;
+  }
   process.loadEnvFile(file);
 }
