@@ -217,12 +217,19 @@ export class UsersService {
   async deleteUser(actor: Actor, id: string): Promise<void> {
     this.assertCanSee(actor, id);
     authorize(actor, 'delete:users');
-    const afterCommit = await withTransaction(this.db, async (tx) => {
-      await this.keepAnAdmin(id, tx);
-      const deny = await this.sessions.revokeAllForUser(id, tx);
-      if (!(await this.users.delete(id, tx))) throw new NotFoundError('User');
-      return deny;
-    });
+    // Deleting the row cascades to the user's wallets while the user's own orders may hold
+    // them and wait for a key lock on this row: PostgreSQL breaks that deadlock by aborting one
+    // side, and the deletion, undone whole, simply runs again.
+    const afterCommit = await withTransaction(
+      this.db,
+      async (tx) => {
+        await this.keepAnAdmin(id, tx);
+        const deny = await this.sessions.revokeAllForUser(id, tx);
+        if (!(await this.users.delete(id, tx))) throw new NotFoundError('User');
+        return deny;
+      },
+      { retries: 3 },
+    );
     await this.byId.invalidate(id);
     await afterCommit();
   }
