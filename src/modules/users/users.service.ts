@@ -245,14 +245,7 @@ export class UsersService {
     password: string,
     ip: string | undefined,
   ): Promise<User | undefined> {
-    return this.attempts.guard(email, ip, async () => {
-      const found = await this.users.findWithPasswordHash({ email });
-      if (!found?.passwordHash) {
-        await this.passwords.verifyDummy(password);
-        return undefined;
-      }
-      return (await this.passwords.verify(found.passwordHash, password)) ? found.user : undefined;
-    });
+    return this.attempts.guard(email, ip, () => this.passwordMatch({ email }, password));
   }
 
   /** The account holding an address, if any (`read:users`). */
@@ -329,6 +322,22 @@ export class UsersService {
     return user;
   }
 
+  /**
+   * The user found `by`, if `password` is theirs. No account, or one without a password, costs
+   * the same hash verification as a wrong password, so timing doesn't tell which exist.
+   */
+  private async passwordMatch(
+    by: { id: string } | { email: string },
+    password: string,
+  ): Promise<User | undefined> {
+    const found = await this.users.findWithPasswordHash(by);
+    if (!found?.passwordHash) {
+      await this.passwords.verifyDummy(password);
+      return undefined;
+    }
+    return (await this.passwords.verify(found.passwordHash, password)) ? found.user : undefined;
+  }
+
   /** Throttled like a sign-in: a stolen access token must not become a way to guess. */
   private async checkCurrentPassword(
     actor: Actor,
@@ -340,14 +349,9 @@ export class UsersService {
         { field: 'body.currentPassword', message: 'is required to change email or password' },
       ]);
     }
-    const valid = await this.attempts.guard(current.email, actor.ip, async () => {
-      const found = await this.users.findWithPasswordHash({ id: current.id });
-      if (!found?.passwordHash) {
-        await this.passwords.verifyDummy(currentPassword);
-        return undefined;
-      }
-      return (await this.passwords.verify(found.passwordHash, currentPassword)) || undefined;
-    });
+    const valid = await this.attempts.guard(current.email, actor.ip, () =>
+      this.passwordMatch({ id: current.id }, currentPassword),
+    );
     if (!valid)
       throw new ForbiddenError('The current password is wrong', 'INVALID_CURRENT_PASSWORD');
   }
