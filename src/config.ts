@@ -3,7 +3,10 @@ import path from 'node:path';
 import { DEFAULT_CLOCK_SKEW_MS, REFRESH_REUSE_GRACE_MAX_MS } from './platform/auth/tokens.js';
 import { checkPasswordPolicy, WeakPasswordError } from './platform/auth/password-policy.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './platform/auth/passwords.js';
+import { compileBody } from './platform/http/validation.js';
 import { backoffDelay, RETRYABLE_JOB_AGE_MS } from './platform/jobs/job.js';
+import { Email } from './modules/users/users.schemas.js';
+import { Type } from 'typebox';
 
 /**
  * The one schema for the environment. Every variable the service reads is declared here,
@@ -99,13 +102,16 @@ const text: Parser<string> = (raw) => {
   return raw;
 };
 
-/** An address in the API's one spelling: ASCII, as the email format allows, in lower case. */
+const validEmail = compileBody(Type.Object({ email: Email }));
+
+/**
+ * An address as the API accepts one (the registration's schema and validator), in the spelling
+ * the validator gives it: an ADMIN_EMAIL the login form would refuse is refused here.
+ */
 const email: Parser<string> = (raw) => {
-  const value = raw.trim();
-  if (!/^[\x21-\x3f\x41-\x7e]+@[a-z0-9.-]+\.[a-z]{2,}$/i.test(value)) {
-    throw new Error(`must be an email address, got "${raw}"`);
-  }
-  return value.toLowerCase();
+  const value = { email: raw.trim() };
+  if (!validEmail(value)) throw new Error(`must be an email address, got "${raw}"`);
+  return value.email;
 };
 
 const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
