@@ -40,8 +40,8 @@ function pageUrl(request: FastifyRequest, page: number): string {
 }
 
 /**
- * `{ data, meta: { page, pageSize, totalPages, totalCount }, links }` as DESIGN.md fixes it, with
- * `meta.totalCountEstimated` when the page says whether its count is exact.
+ * `{ data, meta: { page, pageSize, totalPages, totalCount }, links }`, the HTTP conventions'
+ * list, with `meta.totalCountEstimated` when the page says whether its count is exact.
  */
 export function paginated<T>(request: FastifyRequest, pageRequest: PageRequest, result: Page<T>) {
   const { page, pageSize } = pageRequest;
