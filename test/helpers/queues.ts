@@ -49,8 +49,12 @@ export async function startRedisProxy(target = new URL(TEST_REDIS_URL)) {
     new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   await listen(0);
   const port = (server.address() as net.AddressInfo).port;
+  // The target's database index and credentials travel with the proxy's address.
+  const url = new URL(target);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: url.toString(),
     async down() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
