@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { skipOrFail } from '../helpers/skip.js';
 import { quickStartBlocks } from './markdown.js';
 
 /**
@@ -61,7 +62,13 @@ function bash(script: string, env: NodeJS.ProcessEnv, timeoutMs: number) {
   return result.stdout;
 }
 
-describe('the README quick start', { timeout: 600_000 }, () => {
+// The quick start's own tools; a machine without them skips (CI fails instead).
+const missingTool = ['bash', 'curl', 'grep'].find(
+  (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0,
+);
+const skip = missingTool ? skipOrFail('quick start', `no ${missingTool} on PATH`) : false;
+
+describe('the README quick start', { timeout: 600_000, skip }, () => {
   const blocks = quickStartBlocks(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
   let tmp: string;
   let dataDir: string;
