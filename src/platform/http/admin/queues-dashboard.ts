@@ -7,8 +7,9 @@ import type { Dashboard } from './admin.js';
 import { LOGOUT_PATH } from './login-page.js';
 
 /**
- * bull-board's pages load only its own files, except a Google Fonts stylesheet: kept out, the
- * UI falls back to system fonts and the dashboard makes no request off this site. Its pages use
+ * bull-board's pages load only its own files, except a Google Fonts stylesheet: kept out (the
+ * browser reports it blocked), the UI falls back to system fonts and the dashboard makes no
+ * request off this site. Its pages use
  * inline styles; its one inline script is JSON data (type application/json), which never runs.
  */
 const BULL_BOARD_CSP = contentSecurityPolicy({
@@ -20,6 +21,8 @@ const BULL_BOARD_CSP = contentSecurityPolicy({
   'connect-src': ["'self'"],
   'form-action': ["'self'"],
   ...PAGE_BASELINE,
+  // Its page sets <base href> to the dashboard's path, which its relative file URLs rely on.
+  'base-uri': ["'self'"],
 });
 
 /**
