@@ -309,6 +309,17 @@ describe('admin pages (embedded)', { skip: engine.skip }, () => {
     assert.equal(me.statusCode, 401);
   });
 
+  it('when the OpenAPI documents are generated, then the admin pages are hidden from them', () => {
+    // Like /metrics and the documents themselves: outside /api, not part of the API contract.
+    const full = app.server.swagger() as { paths?: Record<string, unknown> };
+    const paths = Object.keys(full.paths ?? {});
+    assert.ok(paths.length > 0);
+    assert.deepEqual(
+      paths.filter((p) => p.startsWith('/admin') || p.startsWith('/graphiql')),
+      [],
+    );
+  });
+
   it('when the sign-out page is opened, then it offers a button that posts', async () => {
     const res = await request('GET', '/admin/logout', { accept: HTML });
     assert.equal(res.statusCode, 200);
