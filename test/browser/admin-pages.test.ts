@@ -176,6 +176,25 @@ describe(
       assert.ok(cookie?.httpOnly);
       assert.equal(cookie?.sameSite, 'Strict');
       assert.equal(cookie?.path, '/admin');
+      // Its actions are cookie-authenticated PUTs: the browser sends this page's Origin, so
+      // the CSRF check lets the dashboard's own calls through.
+      const statuses = await page.evaluate(async () => {
+        const pause = await fetch('api/queues/email/pause', { method: 'PUT' });
+        const resume = await fetch('api/queues/email/resume', { method: 'PUT' });
+        return [pause.status, resume.status];
+      });
+      assert.deepEqual(statuses, [200, 200]);
+      // The same action with the same cookie, from another site's page: refused.
+      const forged = await fetch(`${site.origin}/admin/queues/api/queues/email/pause`, {
+        method: 'PUT',
+        headers: { cookie: `stratum_admin=${cookie.value}`, origin: 'http://evil.test' },
+      });
+      assert.equal(forged.status, 403);
+      assert.equal(
+        ((await forged.json()) as { error: { code: string } }).error.code,
+        'CROSS_SITE_REQUEST',
+      );
+      assert.equal(await site.app.jobs.queues!.get('email')!.isPaused(), false);
       // Its menu links to the sign-out page; its button posts.
       await page.goto(`${site.origin}/admin/logout`);
       await Promise.all([
