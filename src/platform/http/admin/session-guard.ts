@@ -3,7 +3,7 @@ import { actorForToken } from '../../auth/authenticate.js';
 import { authorize, type Permission } from '../../auth/permissions.js';
 import type { RevocationList } from '../../auth/revocations.js';
 import type { AccessTokens } from '../../auth/tokens.js';
-import { UnauthorizedError, type AppError } from '../errors.js';
+import { AppError, UnauthorizedError } from '../errors.js';
 import { LOGIN_PATH } from './login-page.js';
 import { requireSameOrigin } from './same-origin.js';
 import { sessionCookieOf } from './session-cookie.js';
@@ -40,7 +40,8 @@ export function registerSessionCookie(
     try {
       request.actor = await actorForToken(request, token, tokens, revocations);
     } catch (err) {
-      request.adminSessionError = err as AppError;
+      if (!(err instanceof AppError)) throw err;
+      request.adminSessionError = err;
     }
   });
 }
