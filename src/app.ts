@@ -83,7 +83,9 @@ import {
 } from './platform/http/health.js';
 import { registerOpenApi } from './platform/http/openapi.js';
 import { registerRateLimit } from './platform/http/rate-limit.js';
-import { registerQueuesDashboard } from './platform/http/queues-dashboard.js';
+import { registerAdminPages } from './platform/http/admin/admin.js';
+import { outboxDashboard } from './platform/http/admin/outbox-dashboard.js';
+import { bullBoardDashboard } from './platform/http/admin/queues-dashboard.js';
 import { requestIdFrom } from './platform/http/request-id.js';
 import { validatorFactory } from './platform/http/validation.js';
 import { registerVersioning, rewriteApiUrl } from './platform/http/versioning.js';
@@ -565,7 +567,16 @@ export async function buildApp(
   // The last views go in on close, while the database is still open (main closes it after).
   server.addHook('onClose', async () => viewFlusher.stop());
 
-  if (jobs.queues) await registerQueuesDashboard(server, [...jobs.queues.values()]);
+  // The job dashboard shows what runs the jobs: BullMQ's queues, or the outbox when jobs run
+  // in process.
+  await registerAdminPages(server, {
+    signIn: services.auth,
+    tokens: services.tokens,
+    revocations: deps.revocations,
+    dashboard: jobs.queues
+      ? bullBoardDashboard([...jobs.queues.values()])
+      : outboxDashboard(new OutboxRepository(deps.database.db)),
+  });
 
   return { server, services, jobs, lifecycle, viewFlusher, metrics };
 }

@@ -9,6 +9,7 @@ import {
 import mercurius, { type MercuriusContext } from 'mercurius';
 import type { Config } from '../config.js';
 import { formatGraphqlErrors } from './errors.js';
+import { registerGraphiql } from './graphiql.js';
 import { checkCost, depthAndAliasRule } from './limits.js';
 import { GRAPHQL_RESPONSE_TYPE, wantsGraphqlResponse } from './media.js';
 import type { GraphqlModule } from './module.js';
@@ -52,12 +53,15 @@ export async function registerGraphql(
     introspectionCost: config.graphqlIntrospectionCost,
   };
   const maxResponseBytes = config.graphqlMaxResponseBytes;
+  // Outside the scope below: the page and its files are not GraphQL responses.
+  if (config.graphqlGraphiql) registerGraphiql(app, '/graphql');
   // Encapsulated: the content-type hook below concerns the GraphQL routes only.
   await app.register(async (scope) => {
     await scope.register(mercurius, {
       ...assembleSchema(modules),
       path: '/graphql',
-      graphiql: config.graphqlGraphiql,
+      // Its page loads React and GraphiQL from a CDN; registerGraphiql serves them from here.
+      graphiql: false,
       allowBatchedQueries: false,
       jit: config.graphqlJit,
       context: (request) => ({ actor: request.actor }),

@@ -1,5 +1,5 @@
 import type { Actor } from '../../platform/auth/actor.js';
-import { requireUser } from '../../platform/auth/permissions.js';
+import { can, requireUser, type Permission } from '../../platform/auth/permissions.js';
 import type { AccessTokens } from '../../platform/auth/tokens.js';
 import type { JobScheduler } from '../../platform/jobs/job.js';
 import { ForbiddenError, UnauthorizedError } from '../../platform/http/errors.js';
@@ -15,6 +15,13 @@ export interface TokenPair {
   tokenType: 'Bearer';
   expiresIn: number;
   user: { id: string; email: string; role: User['role'] };
+}
+
+/** An access token alone, for a page that keeps it in a cookie and has no use for refresh. */
+export interface AccessGrant {
+  accessToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
 }
 
 function suspended() {
@@ -50,6 +57,33 @@ export class AuthService {
     if (!user) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS');
     if (user.status === 'suspended') throw suspended();
     return this.pair(user, await this.sessions.start(user.id));
+  }
+
+  /**
+   * Signs in to a console only `permission` holders may use (the admin pages): the same
+   * throttled password check as login, and a session started the same way, so logout and the
+   * revocation of a user's sessions end it too. Wrong password, suspended account or missing
+   * permission all get one answer: the form says nothing about which accounts exist or what
+   * they may do. No refresh token leaves: the console signs in again when its token expires.
+   */
+  async loginFor(
+    actor: Actor,
+    input: { email: string; password: string },
+    permission: Permission,
+  ): Promise<AccessGrant> {
+    const user = await this.users.verifyCredentials(input.email, input.password, actor.ip);
+    if (
+      !user ||
+      user.status === 'suspended' ||
+      !can({ userId: user.id, role: user.role }, permission)
+    ) {
+      throw new UnauthorizedError(
+        'Email or password is wrong, or the account may not sign in here',
+        'INVALID_CREDENTIALS',
+      );
+    }
+    const { accessToken, expiresIn } = await this.pair(user, await this.sessions.start(user.id));
+    return { accessToken, expiresIn };
   }
 
   async refresh(_actor: Actor, refreshToken: string): Promise<TokenPair> {

@@ -26,7 +26,20 @@ async function actorFrom(
   if (header === undefined) return { ...anonymous, ip: request.ip, requestId: request.id };
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
   if (!match) throw new InvalidTokenError('Authorization must be "Bearer <token>"');
-  const claims = await tokens.verify(match[1]!);
+  return actorForToken(request, match[1]!, tokens, revocations);
+}
+
+/**
+ * The actor an access token stands for, whichever way it came (the Bearer header, the admin
+ * pages' cookie): signature, claims and lifetime verified, and refused once on the deny list.
+ */
+export async function actorForToken(
+  request: FastifyRequest,
+  token: string,
+  tokens: AccessTokens,
+  revocations: RevocationList,
+): Promise<Actor> {
+  const claims = await tokens.verify(token);
   if (await revocations.isRevoked(claims.jti, claims.sid)) {
     throw new InvalidTokenError('Access token has been revoked');
   }

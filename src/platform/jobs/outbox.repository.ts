@@ -22,6 +22,30 @@ export interface NewOutboxRow {
   traceparent?: string;
 }
 
+/** Where a row stands: waiting (or being run), done, or given up on (the dead letter). */
+export const OUTBOX_STATES = ['pending', 'sent', 'dead'] as const;
+export type OutboxState = (typeof OUTBOX_STATES)[number];
+
+/** A row as an operator reads it: no payload (it may hold personal data such as emails). */
+export interface OutboxEntry {
+  id: string;
+  type: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Pending: when it may next be claimed (after a backoff or a lease). */
+  availableAt: Date;
+  /** When it was sent or declared dead. */
+  finishedAt: Date | null;
+}
+
+export interface OutboxOverview {
+  counts: Record<OutboxState, number>;
+  /** The most recent rows of each state, newest first. */
+  latest: Record<OutboxState, OutboxEntry[]>;
+}
+
 /** The outbox table: written inside business transactions, drained by a relay or runner. */
 export class OutboxRepository {
   constructor(private readonly db: Database) {}
@@ -126,6 +150,68 @@ export class OutboxRepository {
       .where('failed_at', 'is', null)
       .executeTakeFirstOrThrow();
     return row.n;
+  }
+
+  /**
+   * Counts by state and the `limit` latest rows of each, for the embedded job dashboard.
+   * Read-only. Sent and dead rows are read through the index of finished rows, pending ones
+   * through the partial index of pending rows; the counts scan what the pruner retains.
+   */
+  async overview(limit: number): Promise<OutboxOverview> {
+    const counts = this.db
+      .selectFrom('outbox')
+      .select([
+        sql<number>`count(*) filter (where sent_at is null and failed_at is null)::int`.as(
+          'pending',
+        ),
+        sql<number>`count(*) filter (where sent_at is not null)::int`.as('sent'),
+        sql<number>`count(*) filter (where failed_at is not null and sent_at is null)::int`.as(
+          'dead',
+        ),
+      ])
+      .executeTakeFirstOrThrow();
+    const rows = this.db
+      .selectFrom('outbox')
+      .select([
+        'id',
+        'type',
+        'attempts',
+        'last_error',
+        'created_at',
+        'updated_at',
+        'available_at',
+        sql<Date | null>`coalesce(sent_at, failed_at)`.as('finished_at'),
+      ])
+      .limit(limit);
+    const [count, pending, sent, dead] = await Promise.all([
+      counts,
+      rows
+        .where('sent_at', 'is', null)
+        .where('failed_at', 'is', null)
+        .orderBy('created_at', 'desc')
+        .execute(),
+      rows.where('sent_at', 'is not', null).orderBy('sent_at', 'desc').execute(),
+      rows
+        .where('failed_at', 'is not', null)
+        .where('sent_at', 'is', null)
+        .orderBy('failed_at', 'desc')
+        .execute(),
+    ]);
+    const entries = (list: typeof pending): OutboxEntry[] =>
+      list.map((r) => ({
+        id: r.id,
+        type: r.type,
+        attempts: r.attempts,
+        lastError: r.last_error,
+        createdAt: new Date(r.created_at),
+        updatedAt: new Date(r.updated_at),
+        availableAt: new Date(r.available_at),
+        finishedAt: r.finished_at === null ? null : new Date(r.finished_at),
+      }));
+    return {
+      counts: count,
+      latest: { pending: entries(pending), sent: entries(sent), dead: entries(dead) },
+    };
   }
 
   /** Deletes up to `limit` rows sent or dead for longer than `retentionMs`; never pending ones. */

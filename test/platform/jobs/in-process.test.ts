@@ -6,6 +6,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { engines } from '../../helpers/databases.js';
 import { startApp, type StartedApp } from '../../helpers/app.js';
+import { bearer, createUserAndLogin } from '../../helpers/auth.js';
 import { eventually, outboxRowsFor, RecordingMailer, register, sleep } from '../../helpers/jobs.js';
 
 /** Embedded mode: no Redis, the outbox is the queue and the API process runs the handlers. */
@@ -36,9 +37,17 @@ for (const engine of engines) {
       assert.equal(row.request_id, res.headers['x-request-id']);
     });
 
-    it('when no queue Redis is configured, then there is no job dashboard', async () => {
-      const res = await app.server.inject({ method: 'GET', url: '/admin/queues' });
-      assert.equal(res.statusCode, 404);
+    it('when no queue Redis is configured, then the job dashboard is the outbox page', async () => {
+      const guest = await app.server.inject({ method: 'GET', url: '/admin/queues' });
+      assert.equal(guest.statusCode, 401);
+      const admin = await createUserAndLogin(app.server, app.services, 'admin');
+      const res = await app.server.inject({
+        method: 'GET',
+        url: '/admin/queues',
+        headers: bearer(admin.accessToken),
+      });
+      assert.equal(res.statusCode, 200);
+      assert.match(res.body, /Jobs \(outbox\)/);
     });
 
     it('when the same outbox row runs again, then no second email is sent', async () => {
