@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../platform/auth/passwords.js';
 import { CursorQuerySchema } from '../../platform/http/cursor-pagination.js';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
+import { userRefSchema } from '../../platform/http/user-ref.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 100 });
 /** ASCII, as the format allows; the validator turns it to lower case, its one spelling. */
@@ -38,7 +39,12 @@ export const PublicProfileSchema = Type.Object(
   { $id: 'PublicProfile', title: 'PublicProfile' },
 );
 
-export const UserIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+/** Every path parameter that names a user takes `me` too (see platform/http/user-ref.ts). */
+export const UserRef = userRefSchema({
+  description: "The user's id, or `me` for the signed-in user (a guest using `me` is 401)",
+});
+
+export const UserIdParams = Type.Object({ id: UserRef });
 
 export const CreateUserBody = Type.Object(
   {
