@@ -1,21 +1,12 @@
 import { Type, type Static } from 'typebox';
+import { Currency, minorUnits } from '../../platform/http/money.js';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
 
 /** The largest single movement: above it an amount is a typo or an attack, not a payment. */
 export const MAX_AMOUNT_MINOR = 100_000_000_000;
 
 const Id = Type.String({ format: 'uuid' });
-export const Currency = Type.String({
-  pattern: '^[A-Z]{3}$',
-  maxLength: 3,
-  description: 'ISO 4217 code, e.g. USD',
-  examples: ['USD'],
-});
-export const Amount = Type.Integer({
-  minimum: 1,
-  maximum: MAX_AMOUNT_MINOR,
-  description: 'Integer minor units (cents): 1999 is 19.99',
-});
+export const Amount = minorUnits('The amount to move', { minimum: 1, maximum: MAX_AMOUNT_MINOR });
 const Reference = Type.String({ minLength: 1, maxLength: 200 });
 const Timestamp = Type.String({ format: 'date-time' });
 const JournalKind = Type.Union([
@@ -31,7 +22,7 @@ export const AccountSchema = Type.Object(
     kind: Type.Union([Type.Literal('wallet'), Type.Literal('issuer'), Type.Literal('merchant')]),
     userId: Type.Union([Id, Type.Null()]),
     currency: Currency,
-    balance: Type.Integer({ description: 'Integer minor units' }),
+    balance: minorUnits('What the account holds (only the issuer goes below 0)'),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -44,7 +35,7 @@ export const TransferSchema = Type.Object(
     kind: JournalKind,
     fromAccountId: Id,
     toAccountId: Id,
-    amount: Type.Integer(),
+    amount: minorUnits('The amount moved', { minimum: 1 }),
     currency: Currency,
     reference: Type.Union([Reference, Type.Null()]),
     createdAt: Timestamp,
@@ -58,10 +49,10 @@ export const AccountEntrySchema = Type.Object(
     id: Id,
     kind: JournalKind,
     direction: Type.Union([Type.Literal('debit'), Type.Literal('credit')]),
-    amount: Type.Integer({ minimum: 1 }),
+    amount: minorUnits('The amount moved', { minimum: 1 }),
     currency: Currency,
     counterpartyAccountId: Id,
-    balanceAfter: Type.Integer(),
+    balanceAfter: minorUnits("The account's balance right after this entry"),
     reference: Type.Union([Reference, Type.Null()]),
     createdAt: Timestamp,
   },

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
-import { Currency } from '../accounts/accounts.schemas.js';
+import { Currency, minorUnits } from '../../platform/http/money.js';
 
 export const MAX_ORDER_LINES = 50;
 export const MAX_QUANTITY = 1000;
@@ -27,13 +27,13 @@ export const OrderSchema = Type.Object(
       Type.Object({
         productId: Id,
         name: Type.String({ maxLength: 200 }),
-        unitPrice: Type.Integer({ description: 'Integer minor units, as priced when ordered' }),
+        unitPrice: minorUnits("The product's price when ordered"),
         quantity: Type.Integer(),
-        lineTotal: Type.Integer(),
+        lineTotal: minorUnits('unitPrice × quantity'),
       }),
       { maxItems: MAX_ORDER_LINES },
     ),
-    total: Type.Integer({ description: 'Integer minor units' }),
+    total: minorUnits('The sum of the lines, charged to the wallet'),
     currency: Currency,
     paymentId: Type.Union([Id, Type.Null()]),
     refundId: Type.Union([Id, Type.Null()]),

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { Currency, minorUnits } from '../../platform/http/money.js';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
 
 /** A billion in major units of any currency: more than any real catalogue price. */
@@ -6,17 +7,8 @@ export const MAX_PRICE_MINOR = 100_000_000_000;
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 const Description = Type.String({ maxLength: 5000 });
-const PriceMinor = Type.Integer({
-  minimum: 0,
-  maximum: MAX_PRICE_MINOR,
-  description: 'The price in integer minor units (cents for USD); never a fraction',
-});
-const Currency = Type.String({
-  pattern: '^[A-Z]{3}$',
-  maxLength: 3,
-  description: 'ISO 4217 code, upper case',
-  examples: ['USD'],
-});
+// `priceMinor`, not `price`: v1's name, kept for its clients (docs/reference/money.md).
+const PriceMinor = minorUnits('The price', { minimum: 0, maximum: MAX_PRICE_MINOR });
 
 export const ProductSchema = Type.Object(
   {
