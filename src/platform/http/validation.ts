@@ -63,9 +63,15 @@ export function hardened<T>(schema: T): T {
     }
   }
   if (isStringSchema(out)) {
-    // A format (uuid, email, date-time) admits ASCII only: it refuses those characters itself.
-    if (typeof out.format !== 'string') out[STORABLE_KEYWORD] = true;
-    else if (CASELESS_FORMATS.has(out.format)) out[LOWERCASE_KEYWORD] = out.format;
+    // A format (uuid, email, date-time) admits ASCII only, a const or enum its own values only,
+    // and the alternatives of an anyOf are hardened themselves: they refuse those characters.
+    const format = typeof out.format === 'string' ? out.format : undefined;
+    const pinned = format !== undefined || 'const' in out || 'enum' in out || 'anyOf' in out;
+    if (!pinned) {
+      out[STORABLE_KEYWORD] = true;
+    } else if (format !== undefined && CASELESS_FORMATS.has(format)) {
+      out[LOWERCASE_KEYWORD] = format;
+    }
   }
   if (out.type === 'integer') {
     out.minimum ??= -Number.MAX_SAFE_INTEGER;
