@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { Currency, minorUnits } from '../../platform/http/money.js';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
+import { USER_EXAMPLE } from '../users/users.schemas.js';
 
 /** The largest single movement: above it an amount is a typo or an attack, not a payment. */
 export const MAX_AMOUNT_MINOR = 100_000_000_000;
@@ -16,6 +17,52 @@ const JournalKind = Type.Union([
   Type.Literal('refund'),
 ]);
 
+/** Ada's wallet, and the wallet her example transfer pays into. */
+export const ACCOUNT_EXAMPLE = {
+  id: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e04',
+  kind: 'wallet' as const,
+  userId: USER_EXAMPLE.id,
+  currency: 'USD',
+  balance: 125000,
+  createdAt: USER_EXAMPLE.createdAt,
+  updatedAt: '2026-01-14T16:20:00.000Z',
+};
+export const PAYEE_ACCOUNT_ID_EXAMPLE = '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e05';
+
+export const TRANSFER_EXAMPLE = {
+  id: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e06',
+  kind: 'transfer' as const,
+  fromAccountId: ACCOUNT_EXAMPLE.id,
+  toAccountId: PAYEE_ACCOUNT_ID_EXAMPLE,
+  amount: 2500,
+  currency: 'USD',
+  reference: 'Dinner on Friday',
+  createdAt: '2026-01-14T16:20:00.000Z',
+};
+
+/** A deposit into Ada's wallet, as the issuer's movement. */
+export const DEPOSIT_EXAMPLE = {
+  ...TRANSFER_EXAMPLE,
+  id: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e09',
+  kind: 'deposit' as const,
+  fromAccountId: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e0a',
+  toAccountId: ACCOUNT_EXAMPLE.id,
+  amount: 10000,
+  reference: 'Top-up',
+};
+
+export const ACCOUNT_ENTRY_EXAMPLE = {
+  id: TRANSFER_EXAMPLE.id,
+  kind: 'transfer' as const,
+  direction: 'debit' as const,
+  amount: TRANSFER_EXAMPLE.amount,
+  currency: 'USD',
+  counterpartyAccountId: PAYEE_ACCOUNT_ID_EXAMPLE,
+  balanceAfter: ACCOUNT_EXAMPLE.balance,
+  reference: TRANSFER_EXAMPLE.reference,
+  createdAt: TRANSFER_EXAMPLE.createdAt,
+};
+
 export const AccountSchema = Type.Object(
   {
     id: Id,
@@ -26,7 +73,7 @@ export const AccountSchema = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { $id: 'Account', title: 'Account' },
+  { $id: 'Account', title: 'Account', examples: [ACCOUNT_EXAMPLE] },
 );
 
 export const TransferSchema = Type.Object(
@@ -40,7 +87,7 @@ export const TransferSchema = Type.Object(
     reference: Type.Union([Reference, Type.Null()]),
     createdAt: Timestamp,
   },
-  { $id: 'Transfer', title: 'Transfer' },
+  { $id: 'Transfer', title: 'Transfer', examples: [TRANSFER_EXAMPLE] },
 );
 
 /** One line of an account's statement: the journal entry seen from that account. */
@@ -56,10 +103,15 @@ export const AccountEntrySchema = Type.Object(
     reference: Type.Union([Reference, Type.Null()]),
     createdAt: Timestamp,
   },
-  { $id: 'AccountEntry', title: 'AccountEntry' },
+  { $id: 'AccountEntry', title: 'AccountEntry', examples: [ACCOUNT_ENTRY_EXAMPLE] },
 );
 
-export const AccountIdParams = Type.Object({ id: Id });
+export const AccountIdParams = Type.Object({
+  id: Type.String({ format: 'uuid', examples: [ACCOUNT_EXAMPLE.id] }),
+});
+export const TransferIdParams = Type.Object({
+  id: Type.String({ format: 'uuid', examples: [TRANSFER_EXAMPLE.id] }),
+});
 
 export const TransferBody = Type.Object(
   {
@@ -69,13 +121,27 @@ export const TransferBody = Type.Object(
     currency: Currency,
     reference: Type.Optional(Reference),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        fromAccountId: TRANSFER_EXAMPLE.fromAccountId,
+        toAccountId: TRANSFER_EXAMPLE.toAccountId,
+        amount: TRANSFER_EXAMPLE.amount,
+        currency: TRANSFER_EXAMPLE.currency,
+        reference: TRANSFER_EXAMPLE.reference,
+      },
+    ],
+  },
 );
 export type TransferInput = Static<typeof TransferBody>;
 
 export const DepositBody = Type.Object(
   { amount: Amount, currency: Currency, reference: Type.Optional(Reference) },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ amount: DEPOSIT_EXAMPLE.amount, currency: 'USD', reference: 'Top-up' }],
+  },
 );
 export type DepositInput = Static<typeof DepositBody>;
 

@@ -1,6 +1,8 @@
 import { Type, type Static } from 'typebox';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
 import { Currency, minorUnits } from '../../platform/http/money.js';
+import { PRODUCT_EXAMPLE } from '../products/products.schemas.js';
+import { USER_EXAMPLE } from '../users/users.schemas.js';
 
 export const MAX_ORDER_LINES = 50;
 export const MAX_QUANTITY = 1000;
@@ -17,6 +19,27 @@ const OrderStatus = Type.Union([
   Type.Literal('payment_failed'),
   Type.Literal('cancelled'),
 ]);
+
+export const ORDER_EXAMPLE = {
+  id: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e07',
+  userId: USER_EXAMPLE.id,
+  status: 'paid' as const,
+  items: [
+    {
+      productId: PRODUCT_EXAMPLE.id,
+      name: PRODUCT_EXAMPLE.name,
+      unitPrice: PRODUCT_EXAMPLE.priceMinor,
+      quantity: 2,
+      lineTotal: 2 * PRODUCT_EXAMPLE.priceMinor,
+    },
+  ],
+  total: 2 * PRODUCT_EXAMPLE.priceMinor,
+  currency: PRODUCT_EXAMPLE.currency,
+  paymentId: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e08',
+  refundId: null,
+  createdAt: '2026-01-15T09:30:00.000Z',
+  updatedAt: '2026-01-15T09:30:00.000Z',
+};
 
 export const OrderSchema = Type.Object(
   {
@@ -40,7 +63,7 @@ export const OrderSchema = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { $id: 'Order', title: 'Order' },
+  { $id: 'Order', title: 'Order', examples: [ORDER_EXAMPLE] },
 );
 
 export const PlaceOrderBody = Type.Object(
@@ -60,9 +83,14 @@ export const PlaceOrderBody = Type.Object(
       },
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ items: [{ productId: PRODUCT_EXAMPLE.id, quantity: 2 }] }],
+  },
 );
 export type PlaceOrderInput = Static<typeof PlaceOrderBody>;
 
-export const OrderIdParams = Type.Object({ id: Id });
+export const OrderIdParams = Type.Object({
+  id: Type.String({ format: 'uuid', examples: [ORDER_EXAMPLE.id] }),
+});
 export const OrdersQuery = Type.Object(PageQuerySchema, { additionalProperties: false });

@@ -16,7 +16,14 @@ const userRefs = new WeakSet<object>();
 
 /** A path parameter naming a user: their id, or `me`. Its options carry the docs and examples. */
 export function userRefSchema(options: TSchemaOptions = {}) {
-  const schema = Type.Union([Type.String({ format: 'uuid' }), Type.Literal(ME)], options);
+  // What both alternatives have in common, beside the anyOf too, for tools that read a
+  // parameter's type and length there (the OWASP ruleset's no-numeric-ids and string-limit).
+  // No pattern: a value both alternatives refuse would get a second detail for it.
+  const schema = Type.Union([Type.String({ format: 'uuid' }), Type.Literal(ME)], {
+    ...options,
+    type: 'string',
+    maxLength: 36,
+  });
   userRefs.add(schema);
   return schema;
 }
