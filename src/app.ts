@@ -88,6 +88,7 @@ import { outboxDashboard } from './platform/http/admin/outbox-dashboard.js';
 import { bullBoardDashboard } from './platform/http/admin/queues-dashboard.js';
 import { requestIdFrom } from './platform/http/request-id.js';
 import { validatorFactory } from './platform/http/validation.js';
+import { registerUserRefs } from './platform/http/user-ref.js';
 import { registerVersioning, rewriteApiUrl } from './platform/http/versioning.js';
 import { tagRequestSpans } from './platform/tracing/request-span.js';
 import { closeQueues, connectQueueRedis, openQueues } from './platform/jobs/bullmq.js';
@@ -514,6 +515,8 @@ export async function buildApp(
   const metrics = instrument(server, config, deps, jobs);
   // Order matters: the actor is known before the limiter keys on it; a bad token is refused after.
   registerAuthentication(server, services.tokens, deps.revocations);
+  // Before any route: the routes whose path names a user learn `me` from their schema.
+  registerUserRefs(server);
   await registerRateLimit(server, config, deps.redis, () => metrics.rateLimited.inc());
   // After the limiter: the documents, the docs UI and unknown paths count like any request.
   registerNotFound(server, server.rateLimit());

@@ -27,7 +27,7 @@ function safeInteger(value: unknown): number {
 /** Money is an integer count of minor units; GraphQL's Int stops at 2^31, amounts don't. */
 export const MinorUnits = new GraphQLScalarType<number, number>({
   name: 'MinorUnits',
-  description: 'An integer amount in minor units (cents), up to 2^53',
+  description: 'An integer count of minor units (cents) of the currency beside it, up to 2^53',
   serialize: safeInteger,
   parseValue: safeInteger,
   parseLiteral(node) {

@@ -333,7 +333,7 @@ for (const engine of engines) {
               'VALIDATION_ERROR',
             );
             assert.deepEqual(error.details, [
-              { field: 'params.id', message: 'must match format "uuid"' },
+              { field: 'params.id', message: 'must match format "uuid" or be "me"' },
             ]);
           }
         }

@@ -14,12 +14,17 @@ import type { IdempotencyKeys } from '../../platform/idempotency/idempotency.js'
 import { UserIdParams } from '../users/users.schemas.js';
 import type { Transfer } from './accounts.repository.js';
 import {
+  ACCOUNT_ENTRY_EXAMPLE,
+  ACCOUNT_EXAMPLE,
   AccountEntrySchema,
   AccountIdParams,
   AccountSchema,
+  DEPOSIT_EXAMPLE,
   DepositBody,
   EntriesQuery,
+  TRANSFER_EXAMPLE,
   TransferBody,
+  TransferIdParams,
   TransferSchema,
 } from './accounts.schemas.js';
 import type { AccountsService } from './accounts.service.js';
@@ -53,7 +58,10 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
         security,
         summary: 'Read an account (its owner, or read:accounts)',
         params: AccountIdParams,
-        response: { 200: envelopeSchema(Account), ...errorResponses(400, 401, 404, 429) },
+        response: {
+          200: envelopeSchema(Account, { description: 'The account', example: ACCOUNT_EXAMPLE }),
+          ...errorResponses(400, 401, 404, 429),
+        },
       },
       preHandler: requireAuthentication,
     },
@@ -70,7 +78,11 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
         params: AccountIdParams,
         querystring: EntriesQuery,
         response: {
-          200: listEnvelopeSchema(Type.Ref('AccountEntry')),
+          200: listEnvelopeSchema(Type.Ref('AccountEntry'), {
+            description: "One page of the account's statement",
+            example: [ACCOUNT_ENTRY_EXAMPLE],
+            path: `/api/v1/accounts/${ACCOUNT_EXAMPLE.id}/transactions`,
+          }),
           ...errorResponses(400, 401, 404, 429),
         },
       },
@@ -96,7 +108,10 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
         params: UserIdParams,
         response: {
           // One wallet per currency (accounts_wallet_key); ISO 4217 has fewer than 200 codes.
-          200: envelopeSchema(Type.Array(Account, { maxItems: 200 })),
+          200: envelopeSchema(Type.Array(Account, { maxItems: 200 }), {
+            description: "The user's wallets, one per currency",
+            example: [ACCOUNT_EXAMPLE],
+          }),
           ...errorResponses(400, 401, 404, 429),
         },
       },
@@ -116,7 +131,10 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
         headers: idempotencyHeaders(true),
         body: TransferBody,
         response: {
-          201: envelopeSchema(TransferRef),
+          201: envelopeSchema(TransferRef, {
+            description: 'The movement made; Location is its address',
+            example: TRANSFER_EXAMPLE,
+          }),
           ...errorResponses(400, 401, 404, 409, 422, 429, 503),
         },
       },
@@ -139,8 +157,14 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
         tags,
         security,
         summary: 'Read a movement (an owner of either side, or read:accounts)',
-        params: AccountIdParams,
-        response: { 200: envelopeSchema(TransferRef), ...errorResponses(400, 401, 404, 429) },
+        params: TransferIdParams,
+        response: {
+          200: envelopeSchema(TransferRef, {
+            description: 'The movement',
+            example: TRANSFER_EXAMPLE,
+          }),
+          ...errorResponses(400, 401, 404, 429),
+        },
       },
       preHandler: requireAuthentication,
     },
@@ -158,7 +182,10 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
         params: AccountIdParams,
         body: DepositBody,
         response: {
-          201: envelopeSchema(TransferRef),
+          201: envelopeSchema(TransferRef, {
+            description: "The issuer's movement into the account; Location is its address",
+            example: DEPOSIT_EXAMPLE,
+          }),
           ...errorResponses(400, 401, 403, 404, 409, 422, 429, 503),
         },
       },

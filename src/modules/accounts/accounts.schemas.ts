@@ -1,21 +1,13 @@
 import { Type, type Static } from 'typebox';
+import { Currency, minorUnits } from '../../platform/http/money.js';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
+import { USER_EXAMPLE } from '../users/users.schemas.js';
 
 /** The largest single movement: above it an amount is a typo or an attack, not a payment. */
 export const MAX_AMOUNT_MINOR = 100_000_000_000;
 
 const Id = Type.String({ format: 'uuid' });
-export const Currency = Type.String({
-  pattern: '^[A-Z]{3}$',
-  maxLength: 3,
-  description: 'ISO 4217 code, e.g. USD',
-  examples: ['USD'],
-});
-export const Amount = Type.Integer({
-  minimum: 1,
-  maximum: MAX_AMOUNT_MINOR,
-  description: 'Integer minor units (cents): 1999 is 19.99',
-});
+export const Amount = minorUnits('The amount to move', { minimum: 1, maximum: MAX_AMOUNT_MINOR });
 const Reference = Type.String({ minLength: 1, maxLength: 200 });
 const Timestamp = Type.String({ format: 'date-time' });
 const JournalKind = Type.Union([
@@ -25,17 +17,63 @@ const JournalKind = Type.Union([
   Type.Literal('refund'),
 ]);
 
+/** Ada's wallet, and the wallet her example transfer pays into. */
+export const ACCOUNT_EXAMPLE = {
+  id: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e04',
+  kind: 'wallet' as const,
+  userId: USER_EXAMPLE.id,
+  currency: 'USD',
+  balance: 125000,
+  createdAt: USER_EXAMPLE.createdAt,
+  updatedAt: '2026-01-14T16:20:00.000Z',
+};
+export const PAYEE_ACCOUNT_ID_EXAMPLE = '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e05';
+
+export const TRANSFER_EXAMPLE = {
+  id: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e06',
+  kind: 'transfer' as const,
+  fromAccountId: ACCOUNT_EXAMPLE.id,
+  toAccountId: PAYEE_ACCOUNT_ID_EXAMPLE,
+  amount: 2500,
+  currency: 'USD',
+  reference: 'Dinner on Friday',
+  createdAt: '2026-01-14T16:20:00.000Z',
+};
+
+/** A deposit into Ada's wallet, as the issuer's movement. */
+export const DEPOSIT_EXAMPLE = {
+  ...TRANSFER_EXAMPLE,
+  id: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e09',
+  kind: 'deposit' as const,
+  fromAccountId: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e0a',
+  toAccountId: ACCOUNT_EXAMPLE.id,
+  amount: 10000,
+  reference: 'Top-up',
+};
+
+export const ACCOUNT_ENTRY_EXAMPLE = {
+  id: TRANSFER_EXAMPLE.id,
+  kind: 'transfer' as const,
+  direction: 'debit' as const,
+  amount: TRANSFER_EXAMPLE.amount,
+  currency: 'USD',
+  counterpartyAccountId: PAYEE_ACCOUNT_ID_EXAMPLE,
+  balanceAfter: ACCOUNT_EXAMPLE.balance,
+  reference: TRANSFER_EXAMPLE.reference,
+  createdAt: TRANSFER_EXAMPLE.createdAt,
+};
+
 export const AccountSchema = Type.Object(
   {
     id: Id,
     kind: Type.Union([Type.Literal('wallet'), Type.Literal('issuer'), Type.Literal('merchant')]),
     userId: Type.Union([Id, Type.Null()]),
     currency: Currency,
-    balance: Type.Integer({ description: 'Integer minor units' }),
+    balance: minorUnits('What the account holds (only the issuer goes below 0)'),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { $id: 'Account', title: 'Account' },
+  { $id: 'Account', title: 'Account', examples: [ACCOUNT_EXAMPLE] },
 );
 
 export const TransferSchema = Type.Object(
@@ -44,12 +82,12 @@ export const TransferSchema = Type.Object(
     kind: JournalKind,
     fromAccountId: Id,
     toAccountId: Id,
-    amount: Type.Integer(),
+    amount: minorUnits('The amount moved', { minimum: 1 }),
     currency: Currency,
     reference: Type.Union([Reference, Type.Null()]),
     createdAt: Timestamp,
   },
-  { $id: 'Transfer', title: 'Transfer' },
+  { $id: 'Transfer', title: 'Transfer', examples: [TRANSFER_EXAMPLE] },
 );
 
 /** One line of an account's statement: the journal entry seen from that account. */
@@ -58,17 +96,22 @@ export const AccountEntrySchema = Type.Object(
     id: Id,
     kind: JournalKind,
     direction: Type.Union([Type.Literal('debit'), Type.Literal('credit')]),
-    amount: Type.Integer({ minimum: 1 }),
+    amount: minorUnits('The amount moved', { minimum: 1 }),
     currency: Currency,
     counterpartyAccountId: Id,
-    balanceAfter: Type.Integer(),
+    balanceAfter: minorUnits("The account's balance right after this entry"),
     reference: Type.Union([Reference, Type.Null()]),
     createdAt: Timestamp,
   },
-  { $id: 'AccountEntry', title: 'AccountEntry' },
+  { $id: 'AccountEntry', title: 'AccountEntry', examples: [ACCOUNT_ENTRY_EXAMPLE] },
 );
 
-export const AccountIdParams = Type.Object({ id: Id });
+export const AccountIdParams = Type.Object({
+  id: Type.String({ format: 'uuid', examples: [ACCOUNT_EXAMPLE.id] }),
+});
+export const TransferIdParams = Type.Object({
+  id: Type.String({ format: 'uuid', examples: [TRANSFER_EXAMPLE.id] }),
+});
 
 export const TransferBody = Type.Object(
   {
@@ -78,13 +121,27 @@ export const TransferBody = Type.Object(
     currency: Currency,
     reference: Type.Optional(Reference),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        fromAccountId: TRANSFER_EXAMPLE.fromAccountId,
+        toAccountId: TRANSFER_EXAMPLE.toAccountId,
+        amount: TRANSFER_EXAMPLE.amount,
+        currency: TRANSFER_EXAMPLE.currency,
+        reference: TRANSFER_EXAMPLE.reference,
+      },
+    ],
+  },
 );
 export type TransferInput = Static<typeof TransferBody>;
 
 export const DepositBody = Type.Object(
   { amount: Amount, currency: Currency, reference: Type.Optional(Reference) },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ amount: DEPOSIT_EXAMPLE.amount, currency: 'USD', reference: 'Top-up' }],
+  },
 );
 export type DepositInput = Static<typeof DepositBody>;
 

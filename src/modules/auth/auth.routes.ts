@@ -1,11 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { envelopeSchema, errorResponses, ok } from '../../platform/http/envelope.js';
-import { RegisterBody } from '../users/users.schemas.js';
-import { LoginBody, RefreshBody, TokenPairSchema } from './auth.schemas.js';
+import { RegisterBody, USER_EXAMPLE } from '../users/users.schemas.js';
+import { LoginBody, RefreshBody, TOKEN_PAIR_EXAMPLE, TokenPairSchema } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
 
 const tags = ['auth'];
+/** The user the register example creates. */
+const REGISTERED_EXAMPLE = {
+  ...USER_EXAMPLE,
+  id: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e12',
+  name: 'Grace Hopper',
+  email: 'grace@example.com',
+  createdAt: '2026-01-15T09:30:00.000Z',
+  updatedAt: '2026-01-15T09:30:00.000Z',
+};
 
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = async (
   app,
@@ -26,7 +35,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
         tags,
         summary: 'Create an account with the user role',
         body: RegisterBody,
-        response: { 201: envelopeSchema(Type.Ref('User')), ...errorResponses(400, 409, 429) },
+        response: {
+          201: envelopeSchema(Type.Ref('User'), {
+            description: 'The new user (role user); sign in next',
+            example: REGISTERED_EXAMPLE,
+          }),
+          ...errorResponses(400, 409, 429),
+        },
       },
     },
     async (request, reply) => {
@@ -45,7 +60,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
         tags,
         summary: 'Exchange email and password for an access and a refresh token',
         body: LoginBody,
-        response: { 200: envelopeSchema(TokenPairSchema), ...errorResponses(400, 401, 403, 429) },
+        response: {
+          200: envelopeSchema(TokenPairSchema, {
+            description: 'A new session: its access and refresh tokens',
+            example: TOKEN_PAIR_EXAMPLE,
+          }),
+          ...errorResponses(400, 401, 403, 429),
+        },
       },
     },
     async (request) => ok(request, await auth.login(request.actor, request.body)),
@@ -58,7 +79,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
         tags,
         summary: 'Spend a refresh token for a new pair (each refresh token works once)',
         body: RefreshBody,
-        response: { 200: envelopeSchema(TokenPairSchema), ...errorResponses(400, 401, 403, 429) },
+        response: {
+          200: envelopeSchema(TokenPairSchema, {
+            description: "The session's next pair; the refresh token sent is spent",
+            example: TOKEN_PAIR_EXAMPLE,
+          }),
+          ...errorResponses(400, 401, 403, 429),
+        },
       },
     },
     async (request) => ok(request, await auth.refresh(request.actor, request.body.refreshToken)),
@@ -71,7 +98,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
         tags,
         summary: "End the caller's session: its refresh tokens and access tokens",
         security: [{ bearerAuth: [] }],
-        response: { 204: Type.Null(), ...errorResponses(401, 429) },
+        response: {
+          204: Type.Null({ description: 'Signed out: the session and its tokens are revoked' }),
+          ...errorResponses(401, 429),
+        },
       },
     },
     async (request, reply) => {

@@ -6,7 +6,8 @@ import type { OrdersService } from './orders.service.js';
 
 /** Orders over GraphQL: read-only here (placing one needs REST's Idempotency-Key). */
 const typeDefs = `
-  enum OrderStatus { pending paid payment_failed cancelled }
+  "Placed paid or payment_failed, then cancelled (the database's pending is never written)."
+  enum OrderStatus { paid payment_failed cancelled }
 
   type OrderLine {
     productId: ID!

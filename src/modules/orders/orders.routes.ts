@@ -14,9 +14,15 @@ import { idempotencyHeaders, sendIdempotently } from '../../platform/http/idempo
 import { paginated } from '../../platform/http/pagination.js';
 import type { IdempotencyKeys } from '../../platform/idempotency/idempotency.js';
 import type { StoredResponse } from '../../platform/idempotency/keys.repository.js';
-import { UserIdParams } from '../users/users.schemas.js';
+import { USER_EXAMPLE, UserIdParams } from '../users/users.schemas.js';
 import type { Order } from './orders.repository.js';
-import { OrderIdParams, OrderSchema, OrdersQuery, PlaceOrderBody } from './orders.schemas.js';
+import {
+  ORDER_EXAMPLE,
+  OrderIdParams,
+  OrderSchema,
+  OrdersQuery,
+  PlaceOrderBody,
+} from './orders.schemas.js';
 import type { OrdersService } from './orders.service.js';
 
 const tags = ['orders'];
@@ -64,7 +70,10 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
         params: UserIdParams,
         body: PlaceOrderBody,
         response: {
-          201: envelopeSchema(OrderRef),
+          201: envelopeSchema(OrderRef, {
+            description: 'The order, paid; Location is its address',
+            example: ORDER_EXAMPLE,
+          }),
           ...errorResponses(400, 401, 402, 404, 409, 422, 429, 503),
         },
       },
@@ -89,7 +98,14 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
         summary: "A user's orders, newest first (the user, or read:orders)",
         params: UserIdParams,
         querystring: OrdersQuery,
-        response: { 200: listEnvelopeSchema(OrderRef), ...errorResponses(400, 401, 404, 429) },
+        response: {
+          200: listEnvelopeSchema(OrderRef, {
+            description: "One page of the user's orders",
+            example: [ORDER_EXAMPLE],
+            path: `/api/v1/users/${USER_EXAMPLE.id}/orders`,
+          }),
+          ...errorResponses(400, 401, 404, 429),
+        },
       },
       preHandler: requireAuthentication,
     },
@@ -111,7 +127,10 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
         security,
         summary: 'Read an order (its owner, or read:orders)',
         params: OrderIdParams,
-        response: { 200: envelopeSchema(OrderRef), ...errorResponses(400, 401, 404, 429) },
+        response: {
+          200: envelopeSchema(OrderRef, { description: 'The order', example: ORDER_EXAMPLE }),
+          ...errorResponses(400, 401, 404, 429),
+        },
       },
       preHandler: requireAuthentication,
     },
@@ -127,7 +146,15 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
         summary: 'Cancel a paid order and refund it, once (its owner, or write:orders)',
         params: OrderIdParams,
         response: {
-          200: envelopeSchema(OrderRef),
+          200: envelopeSchema(OrderRef, {
+            description: 'The order, cancelled, with its refund',
+            example: {
+              ...ORDER_EXAMPLE,
+              status: 'cancelled',
+              refundId: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e0b',
+              updatedAt: '2026-01-15T11:00:00.000Z',
+            },
+          }),
           ...errorResponses(400, 401, 404, 409, 429, 503),
         },
       },

@@ -8,12 +8,13 @@ import {
   ok,
 } from '../../platform/http/envelope.js';
 import { paginated } from '../../platform/http/pagination.js';
-import { UserIdParams } from '../users/users.schemas.js';
+import { USER_EXAMPLE, UserIdParams } from '../users/users.schemas.js';
 import {
   CreatePostBody,
   ListPostsQuery,
   ListUserPostsQuery,
   PatchPostBody,
+  POST_EXAMPLE,
   PostIdParams,
   ReplacePostBody,
 } from './posts.schemas.js';
@@ -38,7 +39,14 @@ export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = a
         security: optionalSecurity,
         summary: 'List or search posts, newest or most relevant first (anyone)',
         querystring: ListPostsQuery,
-        response: { 200: listEnvelopeSchema(PostRef), ...errorResponses(400, 429) },
+        response: {
+          200: listEnvelopeSchema(PostRef, {
+            description: 'One page of posts, or of the matches of q',
+            example: [POST_EXAMPLE],
+            path: '/api/v1/posts',
+          }),
+          ...errorResponses(400, 429),
+        },
       },
     },
     async (request) => {
@@ -56,7 +64,10 @@ export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = a
         security: optionalSecurity,
         summary: 'Read a post (anyone); counts a view',
         params: PostIdParams,
-        response: { 200: envelopeSchema(PostRef), ...errorResponses(400, 404, 429) },
+        response: {
+          200: envelopeSchema(PostRef, { description: 'The post', example: POST_EXAMPLE }),
+          ...errorResponses(400, 404, 429),
+        },
       },
     },
     async (request) => ok(request, await posts.getPost(request.actor, request.params.id)),
@@ -70,7 +81,13 @@ export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = a
         security,
         summary: 'Write a post as the caller (write:posts)',
         body: CreatePostBody,
-        response: { 201: envelopeSchema(PostRef), ...errorResponses(400, 401, 403, 429) },
+        response: {
+          201: envelopeSchema(PostRef, {
+            description: 'The post written; Location is its address',
+            example: { ...POST_EXAMPLE, viewCount: 0 },
+          }),
+          ...errorResponses(400, 401, 403, 429),
+        },
       },
       preHandler: requirePermission('write:posts'),
     },
@@ -92,7 +109,13 @@ export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = a
         summary: 'Replace a post (its author, or moderate:posts)',
         params: PostIdParams,
         body: ReplacePostBody,
-        response: { 200: envelopeSchema(PostRef), ...errorResponses(400, 401, 403, 404, 429) },
+        response: {
+          200: envelopeSchema(PostRef, {
+            description: 'The post as replaced',
+            example: POST_EXAMPLE,
+          }),
+          ...errorResponses(400, 401, 403, 404, 429),
+        },
       },
       preHandler: requirePermission('write:posts'),
     },
@@ -109,7 +132,13 @@ export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = a
         summary: 'Change the title or content of a post (its author, or moderate:posts)',
         params: PostIdParams,
         body: PatchPostBody,
-        response: { 200: envelopeSchema(PostRef), ...errorResponses(400, 401, 403, 404, 429) },
+        response: {
+          200: envelopeSchema(PostRef, {
+            description: 'The post as changed',
+            example: { ...POST_EXAMPLE, title: 'Notes on the Analytical Engine, revised' },
+          }),
+          ...errorResponses(400, 401, 403, 404, 429),
+        },
       },
       preHandler: requirePermission('write:posts'),
     },
@@ -125,7 +154,10 @@ export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = a
         security,
         summary: 'Delete a post (its author, or moderate:posts)',
         params: PostIdParams,
-        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 429) },
+        response: {
+          204: Type.Null({ description: 'Deleted' }),
+          ...errorResponses(400, 401, 403, 404, 429),
+        },
       },
       preHandler: requirePermission('write:posts'),
     },
@@ -144,7 +176,14 @@ export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = a
         summary: "List a user's posts, newest first (anyone)",
         params: UserIdParams,
         querystring: ListUserPostsQuery,
-        response: { 200: listEnvelopeSchema(PostRef), ...errorResponses(400, 404, 429) },
+        response: {
+          200: listEnvelopeSchema(PostRef, {
+            description: "One page of the user's posts",
+            example: [POST_EXAMPLE],
+            path: `/api/v1/users/${USER_EXAMPLE.id}/posts`,
+          }),
+          ...errorResponses(400, 404, 429),
+        },
       },
     },
     async (request) => {

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
+import { USER_EXAMPLE } from '../users/users.schemas.js';
 
 export const TITLE_MAX_LENGTH = 200;
 export const CONTENT_MAX_LENGTH = 20_000;
@@ -10,6 +11,16 @@ export const SEARCH_MAX_LENGTH = 200;
 const noNul = '^[^\\x00]*$';
 const Title = Type.String({ minLength: 1, maxLength: TITLE_MAX_LENGTH, pattern: noNul });
 const Content = Type.String({ minLength: 1, maxLength: CONTENT_MAX_LENGTH, pattern: noNul });
+
+export const POST_EXAMPLE = {
+  id: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e02',
+  authorId: USER_EXAMPLE.id,
+  title: 'Notes on the Analytical Engine',
+  content: 'The engine weaves algebraic patterns as the Jacquard loom weaves flowers and leaves.',
+  viewCount: 42,
+  createdAt: '2026-01-11T10:00:00.000Z',
+  updatedAt: '2026-01-11T10:00:00.000Z',
+};
 
 export const PostSchema = Type.Object(
   {
@@ -24,21 +35,30 @@ export const PostSchema = Type.Object(
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
-  { $id: 'Post', title: 'Post' },
+  { $id: 'Post', title: 'Post', examples: [POST_EXAMPLE] },
 );
 
-export const PostIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+export const PostIdParams = Type.Object({
+  id: Type.String({ format: 'uuid', examples: [POST_EXAMPLE.id] }),
+});
 
 export const CreatePostBody = Type.Object(
   { title: Title, content: Content },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ title: POST_EXAMPLE.title, content: POST_EXAMPLE.content }],
+  },
 );
 
 export const ReplacePostBody = CreatePostBody;
 
 export const PatchPostBody = Type.Object(
   { title: Type.Optional(Title), content: Type.Optional(Content) },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    examples: [{ title: 'Notes on the Analytical Engine, revised' }],
+  },
 );
 
 export const ListPostsQuery = Type.Object(
@@ -52,6 +72,7 @@ export const ListPostsQuery = Type.Object(
           'the SEARCH_RANK_LIMIT (200) newest matches, ranked by relevance, a title match ' +
           'above a content match; pages reach those only. meta.totalCount counts every ' +
           'match, estimated above that limit (meta.totalCountEstimated). Blank lists all posts.',
+        examples: ['analytical engine'],
       }),
     ),
   },

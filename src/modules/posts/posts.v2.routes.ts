@@ -14,7 +14,7 @@ import { NotFoundError } from '../../platform/http/errors.js';
 import type { UsersService } from '../users/users.service.js';
 import { PostIdParams } from './posts.schemas.js';
 import type { Post, PostsService } from './posts.service.js';
-import { ListPostsV2Query } from './posts.v2.schemas.js';
+import { ListPostsV2Query, POST_V2_EXAMPLE } from './posts.v2.schemas.js';
 
 const PostV2 = Type.Ref('PostV2');
 const tags = ['posts'];
@@ -56,7 +56,14 @@ export const postsV2Routes: FastifyPluginAsyncTypebox<PostsV2Options> = async (
         security,
         summary: 'List posts, newest first, by cursor',
         querystring: ListPostsV2Query,
-        response: { 200: cursorListEnvelopeSchema(PostV2), ...errorResponses(400, 401, 429) },
+        response: {
+          200: cursorListEnvelopeSchema(PostV2, {
+            description: 'One page of posts with their authors, newest first',
+            example: [POST_V2_EXAMPLE],
+            path: '/api/v2/posts',
+          }),
+          ...errorResponses(400, 401, 429),
+        },
       },
       preHandler: requirePermission('read:posts'),
     },
@@ -81,7 +88,13 @@ export const postsV2Routes: FastifyPluginAsyncTypebox<PostsV2Options> = async (
         security,
         summary: 'Read a post (counts a view)',
         params: PostIdParams,
-        response: { 200: envelopeSchema(PostV2), ...errorResponses(400, 401, 404, 429) },
+        response: {
+          200: envelopeSchema(PostV2, {
+            description: 'The post with its author',
+            example: POST_V2_EXAMPLE,
+          }),
+          ...errorResponses(400, 401, 404, 429),
+        },
       },
     },
     async (request) => {

@@ -14,6 +14,7 @@ import {
   CreateProductBody,
   ListProductsQuery,
   PatchProductBody,
+  PRODUCT_EXAMPLE,
   ProductIdParams,
   ReplaceProductBody,
 } from './products.schemas.js';
@@ -47,7 +48,14 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         security: optionalSecurity,
         summary: 'List products (anyone; includeInactive needs write:products)',
         querystring: ListProductsQuery,
-        response: { 200: listEnvelopeSchema(ProductRef), ...errorResponses(400, 401, 403, 429) },
+        response: {
+          200: listEnvelopeSchema(ProductRef, {
+            description: 'One page of the catalogue',
+            example: [PRODUCT_EXAMPLE],
+            path: '/api/v1/products',
+          }),
+          ...errorResponses(400, 401, 403, 429),
+        },
       },
     },
     async (request) => {
@@ -76,8 +84,11 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         summary: 'Read a product (anyone; inactive ones only with write:products)',
         params: ProductIdParams,
         response: {
-          200: envelopeSchema(ProductRef),
-          304: Type.Null(),
+          200: envelopeSchema(ProductRef, {
+            description: 'The product; ETag is its version',
+            example: PRODUCT_EXAMPLE,
+          }),
+          304: Type.Null({ description: 'Not modified: If-None-Match names its version' }),
           ...errorResponses(400, 404, 429),
         },
       },
@@ -99,7 +110,13 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         security,
         summary: 'Create a product (write:products)',
         body: CreateProductBody,
-        response: { 201: envelopeSchema(ProductRef), ...errorResponses(400, 401, 403, 429) },
+        response: {
+          201: envelopeSchema(ProductRef, {
+            description: 'The product created; Location is its address',
+            example: PRODUCT_EXAMPLE,
+          }),
+          ...errorResponses(400, 401, 403, 429),
+        },
       },
       preHandler: requirePermission('write:products'),
     },
@@ -122,7 +139,13 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         summary: 'Replace a product (write:products)',
         params: ProductIdParams,
         body: ReplaceProductBody,
-        response: { 200: envelopeSchema(ProductRef), ...errorResponses(400, 401, 403, 404, 429) },
+        response: {
+          200: envelopeSchema(ProductRef, {
+            description: 'The product as replaced',
+            example: PRODUCT_EXAMPLE,
+          }),
+          ...errorResponses(400, 401, 403, 404, 429),
+        },
       },
       preHandler: requirePermission('write:products'),
     },
@@ -141,7 +164,13 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         summary: 'Change some fields of a product (write:products)',
         params: ProductIdParams,
         body: PatchProductBody,
-        response: { 200: envelopeSchema(ProductRef), ...errorResponses(400, 401, 403, 404, 429) },
+        response: {
+          200: envelopeSchema(ProductRef, {
+            description: 'The product as changed',
+            example: { ...PRODUCT_EXAMPLE, priceMinor: 3900 },
+          }),
+          ...errorResponses(400, 401, 403, 404, 429),
+        },
       },
       preHandler: requirePermission('write:products'),
     },
@@ -159,7 +188,10 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         security,
         summary: 'Deactivate a product (write:products); it stays for the orders that name it',
         params: ProductIdParams,
-        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 429) },
+        response: {
+          204: Type.Null({ description: 'Deactivated' }),
+          ...errorResponses(400, 401, 403, 404, 429),
+        },
       },
       preHandler: requirePermission('write:products'),
     },

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { envelopeSchema, errorResponses, ok } from '../../platform/http/envelope.js';
 import type { ProfilesService } from './profiles.service.js';
-import { UserIdParams } from './users.schemas.js';
+import { PUBLIC_PROFILE_EXAMPLE, UserIdParams } from './users.schemas.js';
 
 const PublicProfile = Type.Ref('PublicProfile');
 
@@ -18,7 +18,13 @@ export const profilesRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfilesServi
         tags: ['users'],
         summary: "Read a user's public profile (anyone)",
         params: UserIdParams,
-        response: { 200: envelopeSchema(PublicProfile), ...errorResponses(400, 404, 429) },
+        response: {
+          200: envelopeSchema(PublicProfile, {
+            description: "The user's public profile",
+            example: PUBLIC_PROFILE_EXAMPLE,
+          }),
+          ...errorResponses(400, 404, 429),
+        },
       },
     },
     async (request) => ok(request, await profiles.getProfile(request.actor, request.params.id)),

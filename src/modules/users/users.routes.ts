@@ -13,11 +13,21 @@ import {
   ListUsersQuery,
   PatchUserBody,
   ReplaceUserBody,
+  USER_EXAMPLE,
   UserIdParams,
 } from './users.schemas.js';
 import type { UsersService } from './users.service.js';
 
 const User = Type.Ref('User');
+/** The user POST /users's example body creates. */
+const CREATED_USER_EXAMPLE = {
+  ...USER_EXAMPLE,
+  id: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e11',
+  name: 'Alan Turing',
+  email: 'alan@example.com',
+  createdAt: '2026-01-15T09:30:00.000Z',
+  updatedAt: '2026-01-15T09:30:00.000Z',
+};
 const tags = ['users'];
 const security = [{ bearerAuth: [] }];
 
@@ -34,7 +44,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
         security,
         summary: 'List users (read:users)',
         querystring: ListUsersQuery,
-        response: { 200: listEnvelopeSchema(User), ...errorResponses(400, 401, 403, 429) },
+        response: {
+          200: listEnvelopeSchema(User, {
+            description: 'One page of users',
+            example: [USER_EXAMPLE],
+            path: '/api/v1/users',
+          }),
+          ...errorResponses(400, 401, 403, 429),
+        },
       },
       preHandler: requirePermission('read:users'),
     },
@@ -52,7 +69,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
         tags,
         security,
         summary: 'Read the signed-in user',
-        response: { 200: envelopeSchema(User), ...errorResponses(401, 429) },
+        response: {
+          200: envelopeSchema(User, { description: 'The signed-in user', example: USER_EXAMPLE }),
+          ...errorResponses(401, 429),
+        },
       },
     },
     async (request) => ok(request, await users.getMe(request.actor)),
@@ -66,7 +86,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
         security,
         summary: 'Read a user',
         params: UserIdParams,
-        response: { 200: envelopeSchema(User), ...errorResponses(400, 401, 403, 404, 429) },
+        response: {
+          200: envelopeSchema(User, { description: 'The user', example: USER_EXAMPLE }),
+          ...errorResponses(400, 401, 403, 404, 429),
+        },
       },
     },
     async (request) => ok(request, await users.getUser(request.actor, request.params.id)),
@@ -80,7 +103,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
         security,
         summary: 'Create a user (write:users)',
         body: CreateUserBody,
-        response: { 201: envelopeSchema(User), ...errorResponses(400, 401, 403, 409, 429) },
+        response: {
+          201: envelopeSchema(User, {
+            description: 'The user created; Location is its address',
+            example: CREATED_USER_EXAMPLE,
+          }),
+          ...errorResponses(400, 401, 403, 409, 429),
+        },
       },
       preHandler: requirePermission('write:users'),
     },
@@ -102,7 +131,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
         summary: 'Replace a user',
         params: UserIdParams,
         body: ReplaceUserBody,
-        response: { 200: envelopeSchema(User), ...errorResponses(400, 401, 403, 404, 409, 429) },
+        response: {
+          200: envelopeSchema(User, { description: 'The user as replaced', example: USER_EXAMPLE }),
+          ...errorResponses(400, 401, 403, 404, 409, 429),
+        },
       },
     },
     async (request) =>
@@ -118,7 +150,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
         summary: 'Change some fields of a user',
         params: UserIdParams,
         body: PatchUserBody,
-        response: { 200: envelopeSchema(User), ...errorResponses(400, 401, 403, 404, 409, 429) },
+        response: {
+          200: envelopeSchema(User, {
+            description: 'The user as changed',
+            example: { ...USER_EXAMPLE, name: 'Ada King' },
+          }),
+          ...errorResponses(400, 401, 403, 404, 409, 429),
+        },
       },
     },
     async (request) =>
@@ -133,7 +171,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
         security,
         summary: 'Delete a user',
         params: UserIdParams,
-        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 429) },
+        response: {
+          204: Type.Null({ description: 'Deleted, with their posts and sessions' }),
+          ...errorResponses(400, 401, 403, 404, 429),
+        },
       },
     },
     async (request, reply) => {

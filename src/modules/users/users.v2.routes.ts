@@ -9,7 +9,7 @@ import {
 } from '../../platform/http/cursor-pagination.js';
 import { requirePermission } from '../../platform/auth/permissions.js';
 import { envelopeSchema, errorResponses, ok } from '../../platform/http/envelope.js';
-import { ListUsersV2Query, UserIdParams } from './users.schemas.js';
+import { ListUsersV2Query, USER_EXAMPLE, UserIdParams } from './users.schemas.js';
 import type { UsersService } from './users.service.js';
 
 const User = Type.Ref('User');
@@ -38,7 +38,14 @@ export const usersV2Routes: FastifyPluginAsyncTypebox<UsersV2Options> = async (
         security,
         summary: 'List users, newest first, by cursor (read:users)',
         querystring: ListUsersV2Query,
-        response: { 200: cursorListEnvelopeSchema(User), ...errorResponses(400, 401, 403, 429) },
+        response: {
+          200: cursorListEnvelopeSchema(User, {
+            description: 'One page of users, newest first',
+            example: [USER_EXAMPLE],
+            path: '/api/v2/users',
+          }),
+          ...errorResponses(400, 401, 403, 429),
+        },
       },
       preHandler: requirePermission('read:users'),
     },
@@ -61,7 +68,10 @@ export const usersV2Routes: FastifyPluginAsyncTypebox<UsersV2Options> = async (
         security,
         summary: 'Read a user',
         params: UserIdParams,
-        response: { 200: envelopeSchema(User), ...errorResponses(400, 401, 404, 429) },
+        response: {
+          200: envelopeSchema(User, { description: 'The user', example: USER_EXAMPLE }),
+          ...errorResponses(400, 401, 404, 429),
+        },
       },
     },
     async (request) => ok(request, await users.getUser(request.actor, request.params.id)),

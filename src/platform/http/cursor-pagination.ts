@@ -3,17 +3,34 @@ import { Type, type TSchema } from 'typebox';
 import type { CollectionCount } from '../db/count.js';
 import type { Keyset } from '../db/keyset.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { LINK_MAX_LENGTH, MAX_PAGE_SIZE, meta, MetaSchema } from './envelope.js';
+import {
+  documented,
+  LINK_MAX_LENGTH,
+  MAX_PAGE_SIZE,
+  meta,
+  META_EXAMPLE,
+  MetaSchema,
+  type ListDoc,
+} from './envelope.js';
 
 /** v2 lists: a cursor instead of a page number, and a count only when asked for. */
 
 export const CursorQuerySchema = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20, examples: [20] }),
+  ),
   cursor: Type.Optional(
     Type.String({
       maxLength: 256,
       description:
         'Opaque: copy it from links.next. One this API did not issue is 400 INVALID_CURSOR.',
+      // A position far in the past: the page after it is empty, whatever the data.
+      examples: [
+        encodeCursor({
+          createdAt: new Date('2000-01-01T00:00:00.000Z'),
+          id: '00000000-0000-4000-8000-000000000000',
+        }),
+      ],
     }),
   ),
   include: Type.Optional(
@@ -21,6 +38,7 @@ export const CursorQuerySchema = {
       description:
         'Adds meta.totalCount: exact up to API_EXACT_COUNT_LIMIT rows (10,000 by default), ' +
         "PostgreSQL's estimate above it (meta.totalCountEstimated: true).",
+      examples: ['totalCount'],
     }),
   ),
 };
@@ -74,20 +92,33 @@ export function cursorPaginated<T>(
   };
 }
 
-export function cursorListEnvelopeSchema<T extends TSchema>(item: T) {
-  return Type.Object({
-    data: Type.Array(item, { maxItems: MAX_PAGE_SIZE }),
-    meta: Type.Object({
-      ...MetaSchema.properties,
-      limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE }),
-      totalCount: Type.Optional(Type.Integer({ minimum: 0 })),
-      totalCountEstimated: Type.Optional(Type.Boolean()),
-    }),
-    links: Type.Object({
-      self: Type.String({ maxLength: LINK_MAX_LENGTH }),
-      next: Type.Union([Type.String({ maxLength: LINK_MAX_LENGTH }), Type.Null()], {
-        description: 'The next page; null on the last one',
+/** The example of a v2 list: one page of `example` at `path`, the last one. */
+function cursorListExample({ example, path }: ListDoc) {
+  return {
+    data: example,
+    meta: { ...META_EXAMPLE, limit: 20, totalCount: example.length, totalCountEstimated: false },
+    links: { self: `${path}?limit=20&include=totalCount`, next: null },
+  };
+}
+
+export function cursorListEnvelopeSchema<T extends TSchema>(item: T, doc?: ListDoc) {
+  const options = doc ? documented(doc.description, cursorListExample(doc)) : {};
+  return Type.Object(
+    {
+      data: Type.Array(item, { maxItems: MAX_PAGE_SIZE }),
+      meta: Type.Object({
+        ...MetaSchema.properties,
+        limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE }),
+        totalCount: Type.Optional(Type.Integer({ minimum: 0 })),
+        totalCountEstimated: Type.Optional(Type.Boolean()),
       }),
-    }),
-  });
+      links: Type.Object({
+        self: Type.String({ maxLength: LINK_MAX_LENGTH }),
+        next: Type.Union([Type.String({ maxLength: LINK_MAX_LENGTH }), Type.Null()], {
+          description: 'The next page; null on the last one',
+        }),
+      }),
+    },
+    options,
+  );
 }

@@ -19,13 +19,52 @@ import { AppError, NotFoundError, ServiceUnavailableError, type FieldError } fro
 
 interface AjvIssue {
   instancePath: string;
+  schemaPath?: string;
+  keyword?: string;
   message?: string;
-  params?: { missingProperty?: string; additionalProperty?: string };
+  params?: { missingProperty?: string; additionalProperty?: string; allowedValue?: unknown };
+}
+
+/** A branch's failure as the second half of "must … or …". */
+function branchReason(issue: AjvIssue): string {
+  if (issue.keyword === 'const') return `be ${JSON.stringify(issue.params?.allowedValue)}`;
+  return (issue.message ?? 'be valid').replace(/^must /, '');
+}
+
+/**
+ * An anyOf reports each alternative's failure and then its own ("must match a schema in
+ * anyOf"): one detail per field instead, naming what the field may be, e.g. `params.id: must
+ * match format "uuid" or be "me"`.
+ */
+function withAlternativesJoined(issues: AjvIssue[]): AjvIssue[] {
+  const unions = issues.filter((issue) => issue.keyword === 'anyOf' && issue.schemaPath);
+  if (unions.length === 0) return issues;
+  const branchesOf = (union: AjvIssue) =>
+    issues.filter(
+      (issue) =>
+        issue !== union &&
+        issue.instancePath === union.instancePath &&
+        issue.schemaPath?.startsWith(`${union.schemaPath}/`),
+    );
+  const branches = new Set(unions.flatMap(branchesOf));
+  return issues
+    .filter((issue) => !branches.has(issue))
+    .map((issue) => {
+      if (!unions.includes(issue)) return issue;
+      // `…/anyOf/1/const`: the reasons of one alternative hold together, `and`.
+      const byBranch = new Map<string, string[]>();
+      for (const branch of branchesOf(issue)) {
+        const index = branch.schemaPath!.slice(issue.schemaPath!.length + 1).split('/')[0]!;
+        byBranch.set(index, [...(byBranch.get(index) ?? []), branchReason(branch)]);
+      }
+      const reasons = [...byBranch.values()].map((all) => all.join(' and '));
+      return reasons.length ? { ...issue, message: `must ${reasons.join(' or ')}` } : issue;
+    });
 }
 
 /** Per-field details from a schema validation failure, e.g. `body.email: must match format`. */
 export function fieldErrors(context: string | undefined, issues: AjvIssue[]): FieldError[] {
-  return issues.map((issue) => {
+  return withAlternativesJoined(issues).map((issue) => {
     const segments = issue.instancePath.split('/').filter(Boolean);
     const extra = issue.params?.missingProperty ?? issue.params?.additionalProperty;
     if (extra) segments.push(extra);

@@ -21,12 +21,20 @@ function withTimeout(work: Promise<void>, ms: number): Promise<void> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-const HealthSchema = envelopeSchema(
-  Type.Object({
-    status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
-    checks: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 500 }))),
-  }),
-);
+/** Each status with the one `status` it carries: 200 is always `ok`, 503 `unavailable`. */
+function healthSchema(status: 'ok' | 'unavailable', description: string, example: object) {
+  return envelopeSchema(
+    Type.Object({
+      status: Type.Literal(status),
+      checks: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 500 }))),
+    }),
+    { description, example: { status, ...example } },
+  );
+}
+
+const UNAVAILABLE = healthSchema('unavailable', 'A dependency failed, or the process is stopping', {
+  checks: { database: 'ok', redis: 'no answer within 1000 ms' },
+});
 
 /**
  * Liveness says only that the process answers: restarting every process because the database
@@ -37,13 +45,18 @@ export function registerHealthRoutes(
   checks: ReadinessCheck[],
   lifecycle: Lifecycle,
 ) {
-  const schema = { tags: ['health'], response: { 200: HealthSchema, 503: HealthSchema } };
+  const schema = (description: string, example: object) => ({
+    tags: ['health'],
+    response: { 200: healthSchema('ok', description, example), 503: UNAVAILABLE },
+  });
+  const live = schema('The process answers', {});
+  const ready = schema('Every dependency answered', { checks: { database: 'ok', redis: 'ok' } });
 
-  app.get('/health/live', { schema, logLevel: 'warn' }, async (request) =>
+  app.get('/health/live', { schema: live, logLevel: 'warn' }, async (request) =>
     ok(request, { status: 'ok' as const }),
   );
 
-  app.get('/health/ready', { schema, logLevel: 'warn' }, async (request, reply) => {
+  app.get('/health/ready', { schema: ready, logLevel: 'warn' }, async (request, reply) => {
     const results: Record<string, string> = {};
     if (lifecycle.shuttingDown) results.process = 'shutting down';
     await Promise.all(

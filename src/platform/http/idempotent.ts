@@ -15,6 +15,7 @@ const KEY = Type.String({
   description:
     'A client-chosen unique key (a UUID, say). A repeat with the same key and body replays ' +
     'the first response without a second effect; the same key with another body is 422.',
+  examples: ['5f1d7c2a-8e3b-4a6c-9d0e-1f2a3b4c5d6e'],
 });
 
 /** The route schema's headers: the Idempotency-Key, required or optional. */

@@ -43,6 +43,7 @@ function versionParameter(version: ApiVersion) {
     in: 'header',
     required: false,
     schema: { type: 'string', enum: values },
+    example: String(version),
     description:
       `Selects v${version} for the same path without \`/v${version}\` (e.g. \`/api/users\`)` +
       (version === DEFAULT_API_VERSION ? ', which is also the default. ' : '. ') +

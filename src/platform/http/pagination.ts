@@ -5,8 +5,10 @@ import { MAX_PAGE_SIZE, meta } from './envelope.js';
 export { MAX_PAGE_SIZE };
 
 export const PageQuerySchema = {
-  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
-  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })),
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, examples: [1] })),
+  pageSize: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20, examples: [20] }),
+  ),
 };
 
 export interface PageRequest {

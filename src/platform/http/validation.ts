@@ -63,9 +63,15 @@ export function hardened<T>(schema: T): T {
     }
   }
   if (isStringSchema(out)) {
-    // A format (uuid, email, date-time) admits ASCII only: it refuses those characters itself.
-    if (typeof out.format !== 'string') out[STORABLE_KEYWORD] = true;
-    else if (CASELESS_FORMATS.has(out.format)) out[LOWERCASE_KEYWORD] = true;
+    // A format (uuid, email, date-time) admits ASCII only, a const or enum its own values only,
+    // and the alternatives of an anyOf are hardened themselves: they refuse those characters.
+    const format = typeof out.format === 'string' ? out.format : undefined;
+    const pinned = format !== undefined || 'const' in out || 'enum' in out || 'anyOf' in out;
+    if (!pinned) {
+      out[STORABLE_KEYWORD] = true;
+    } else if (format !== undefined && CASELESS_FORMATS.has(format)) {
+      out[LOWERCASE_KEYWORD] = format;
+    }
   }
   if (out.type === 'integer') {
     out.minimum ??= -Number.MAX_SAFE_INTEGER;
@@ -119,13 +125,24 @@ function createAjv(coerceTypes: false | 'array'): Ajv {
     errors: true,
     validate: finite,
   });
+  // Ajv runs every keyword of a schema (allErrors), so a value its format refuses would be
+  // lower-cased all the same: inside an anyOf, `ME` would become the `me` a sibling accepts.
+  // Only a value of the format is turned into its one spelling; any other is refused as sent.
+  const isOfFormat = (format: string, data: string): boolean => {
+    const check: unknown = ajv.formats[format];
+    const test = (rule: unknown) =>
+      rule instanceof RegExp
+        ? rule.test(data)
+        : typeof rule === 'function' && (rule as (value: string) => unknown)(data) === true;
+    return isObject(check) && !(check instanceof RegExp) ? test(check.validate) : test(check);
+  };
   ajv.addKeyword({
     keyword: LOWERCASE_KEYWORD,
     type: 'string',
-    schemaType: 'boolean',
+    schemaType: 'string',
     modifying: true,
-    validate: (_enabled: boolean, data: string, _schema, context) => {
-      if (context) {
+    validate: (format: string, data: string, _schema, context) => {
+      if (context && isOfFormat(format, data)) {
         (context.parentData as Record<string | number, unknown>)[context.parentDataProperty] =
           data.toLowerCase();
       }
