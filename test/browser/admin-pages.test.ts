@@ -91,7 +91,9 @@ describe(
 
     it('when /docs is opened, then Swagger UI lists the operations', async () => {
       const watch = await openPage(site.browser, site.origin);
-      await watch.page.goto(`${site.origin}/docs`);
+      const response = await watch.page.goto(`${site.origin}/docs`);
+      // The page runs under a policy of its own: scripts from this origin only.
+      assert.match(response?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
       await watch.page.locator('.opblock').first().waitFor({ timeout: TIMEOUT_MS });
       const operations = await watch.page.locator('.opblock').count();
       assert.ok(operations > 10, `${operations} operations listed`);
