@@ -2,7 +2,7 @@ import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { constants as zlib } from 'node:zlib';
 import { loadConfig, type Config } from './config.js';
@@ -85,6 +85,8 @@ import { registerOpenApi } from './platform/http/openapi.js';
 import { registerRateLimit } from './platform/http/rate-limit.js';
 import { registerQueuesDashboard } from './platform/http/queues-dashboard.js';
 import { requestIdFrom } from './platform/http/request-id.js';
+import { loggerOptions } from './platform/logging/logger.js';
+import { OneLineRequestLog } from './platform/logging/request-log.js';
 import { validatorFactory } from './platform/http/validation.js';
 import { registerVersioning, rewriteApiUrl } from './platform/http/versioning.js';
 import { tagRequestSpans } from './platform/tracing/request-span.js';
@@ -433,12 +435,9 @@ export async function buildApp(
   await services.accounts.ensureLedger();
 
   const server = Fastify({
-    logger: {
-      level: config.logLevel,
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    logger: loggerOptions(config),
     genReqId: requestIdFrom,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    logController: new OneLineRequestLog({ requestIdLogLabel: 'requestId' }),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     // Node's server must get the timeout when it is created: set afterwards (as Fastify does),
@@ -603,7 +602,8 @@ export function buildWorker(config: Config, deps: Dependencies, options: BuildAp
   if (!connection) throw new Error('the worker needs QUEUE_REDIS_URL or REDIS_URL');
   const lifecycle: Lifecycle = { shuttingDown: false };
   const server = Fastify({
-    logger: { level: config.logLevel, base: { role: 'worker' } },
+    logger: loggerOptions(config, { base: { role: 'worker' } }),
+    logController: new OneLineRequestLog({ requestIdLogLabel: 'requestId' }),
   });
   const services = buildServices(config, deps);
   const jobs = buildJobs(config, deps, services, server.log, options.mailer);

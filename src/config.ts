@@ -185,6 +185,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
       'info',
     ),
+    // auto: readable lines at a terminal outside production, JSON otherwise (logging/logger.ts).
+    logFormat: read(env, 'LOG_FORMAT', oneOf('auto', 'pretty', 'json'), 'auto'),
     dataDir,
     databaseUrl,
     // Embedded mode migrates itself; a shared PostgreSQL is migrated by `npm run db:migrate`.

@@ -3,6 +3,8 @@ import { loadDotEnv } from './env-file.js';
 loadDotEnv();
 import { loadConfigOrExit } from './config.js';
 import { exitIfEmbeddedDatabaseInUse } from './platform/db/embedded-lock.js';
+import type { AddressInfo } from 'node:net';
+import { announceStart } from './platform/banner.js';
 import { startTracing } from './tracing.js';
 
 const config = loadConfigOrExit();
@@ -13,6 +15,7 @@ const deps = await createDependencies(config).catch(exitIfEmbeddedDatabaseInUse)
 const { server, lifecycle } = await buildApp(config, deps);
 
 await server.listen({ port: config.port, host: config.host });
+announceStart(config, (server.server.address() as AddressInfo).port, server.log);
 
 let stopping = false;
 async function shutdown(signal: string) {
