@@ -64,7 +64,7 @@ import { RedisPendingCounters } from './platform/cache/redis-counters.js';
 import { WriteBehindFlusher } from './platform/cache/write-behind.js';
 import { AccessTokens } from './platform/auth/tokens.js';
 import type { Database, DatabaseHandle } from './platform/db/database.js';
-import { migrate } from './platform/db/migrate.js';
+import { assertMigrated, migrate } from './platform/db/migrate.js';
 import { createPglite } from './platform/db/pglite.js';
 import { createPostgres } from './platform/db/postgres.js';
 import { IdempotencyKeys } from './platform/idempotency/idempotency.js';
@@ -90,6 +90,8 @@ import { OneLineRequestLog } from './platform/logging/request-log.js';
 import { validatorFactory } from './platform/http/validation.js';
 import { registerVersioning, rewriteApiUrl } from './platform/http/versioning.js';
 import { tagRequestSpans } from './platform/tracing/request-span.js';
+import { reach } from './platform/startup-errors.js';
+import { redisReady } from './platform/cache/redis-ready.js';
 import { closeQueues, connectQueueRedis, openQueues } from './platform/jobs/bullmq.js';
 import { Metrics } from './platform/metrics/metrics.js';
 import { registerMetricsRoute } from './platform/metrics/route.js';
@@ -141,7 +143,18 @@ export function connectRedis(
   return redis;
 }
 
-export async function createDependencies(config: Config): Promise<Dependencies> {
+/**
+ * Opens the database and Redis and checks them before anything is built on them: a server that
+ * does not answer, or a schema behind this code, stops start-up with its cause
+ * (startup-errors.ts) instead of failing on the first request.
+ */
+export async function createDependencies(
+  config: Config,
+  options: {
+    /** False for the one command that brings the schema up to date (db:migrate). */
+    requireMigrated?: boolean;
+  } = {},
+): Promise<Dependencies> {
   const database = config.databaseUrl
     ? createPostgres({
         url: config.databaseUrl,
@@ -152,12 +165,22 @@ export async function createDependencies(config: Config): Promise<Dependencies> 
         lockTimeoutMs: config.dbLockTimeoutMs,
       })
     : await createPglite(`${config.dataDir}/pglite`);
+  if (config.databaseUrl) await reach('DATABASE_URL', config.databaseUrl, () => database.ping());
   if (config.migrateOnStart) await migrate(database.db);
+  else if (options.requireMigrated !== false) await assertMigrated(database.db);
   const redis = config.redisUrl
     ? connectRedis(config.redisUrl, config.dbConnectTimeoutMs, config.redisCommandTimeoutMs)
     : undefined;
   const queueUrl = config.queueRedisUrl ?? config.redisUrl;
   const queueRedis = queueUrl ? connectQueueRedis(queueUrl, config.dbConnectTimeoutMs) : undefined;
+  if (redis && config.redisUrl) {
+    await reach('REDIS_URL', config.redisUrl, () => redisReady(redis, config.dbConnectTimeoutMs));
+  }
+  if (queueRedis && config.queueRedisUrl) {
+    await reach('QUEUE_REDIS_URL', config.queueRedisUrl, () =>
+      redisReady(queueRedis, config.dbConnectTimeoutMs),
+    );
+  }
   return adapters(database, redis, config, { queueRedis });
 }
 
