@@ -83,7 +83,6 @@ import {
 } from './platform/http/health.js';
 import { registerOpenApi } from './platform/http/openapi.js';
 import { registerRateLimit } from './platform/http/rate-limit.js';
-import { registerQueuesDashboard } from './platform/http/queues-dashboard.js';
 import { requestIdFrom } from './platform/http/request-id.js';
 import { loggerOptions } from './platform/logging/logger.js';
 import { OneLineRequestLog } from './platform/logging/request-log.js';
@@ -587,7 +586,11 @@ export async function buildApp(
   // The last views go in on close, while the database is still open (main closes it after).
   server.addHook('onClose', async () => viewFlusher.stop());
 
-  if (jobs.queues) await registerQueuesDashboard(server, [...jobs.queues.values()]);
+  if (jobs.queues) {
+    // Loaded only with queues: bull-board is a large part of the modules a process loads.
+    const { registerQueuesDashboard } = await import('./platform/http/queues-dashboard.js');
+    await registerQueuesDashboard(server, [...jobs.queues.values()]);
+  }
 
   return { server, services, jobs, lifecycle, viewFlusher, metrics };
 }
