@@ -65,8 +65,7 @@ import { WriteBehindFlusher } from './platform/cache/write-behind.js';
 import { AccessTokens } from './platform/auth/tokens.js';
 import type { Database, DatabaseHandle } from './platform/db/database.js';
 import { assertMigrated, migrate } from './platform/db/migrate.js';
-import { createPglite } from './platform/db/pglite.js';
-import { createPostgres } from './platform/db/postgres.js';
+import { openDatabase } from './platform/db/open.js';
 import { IdempotencyKeys } from './platform/idempotency/idempotency.js';
 import { IdempotencyKeysRepository } from './platform/idempotency/keys.repository.js';
 import { ErrorEnvelopeSchema } from './platform/http/envelope.js';
@@ -152,18 +151,11 @@ export async function createDependencies(
   options: {
     /** False for the one command that brings the schema up to date (db:migrate). */
     requireMigrated?: boolean;
+    /** A database already being opened (openDatabase), while the caller loaded this module. */
+    database?: Promise<DatabaseHandle>;
   } = {},
 ): Promise<Dependencies> {
-  const database = config.databaseUrl
-    ? createPostgres({
-        url: config.databaseUrl,
-        poolMax: config.dbPoolMax,
-        idleTimeoutMs: config.dbIdleTimeoutMs,
-        connectTimeoutMs: config.dbConnectTimeoutMs,
-        statementTimeoutMs: config.dbStatementTimeoutMs,
-        lockTimeoutMs: config.dbLockTimeoutMs,
-      })
-    : await createPglite(`${config.dataDir}/pglite`);
+  const database = await (options.database ?? openDatabase(config));
   if (config.databaseUrl) await reach('DATABASE_URL', config.databaseUrl, () => database.ping());
   if (config.migrateOnStart) await migrate(database.db);
   else if (options.requireMigrated !== false) await assertMigrated(database.db);

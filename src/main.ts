@@ -10,13 +10,19 @@ import { startTracing } from './tracing.js';
 const config = loadConfigOrExit();
 // Before the app's modules load: tracing patches http, pg and ioredis as they are required.
 const tracing = await startTracing(config, 'stratum-api');
+// The embedded database opens (its WebAssembly compiled off this thread, its files read) while
+// the app's modules load: the two overlap for a few hundred milliseconds of every start.
+const { openDatabase } = await import('./platform/db/open.js');
+const database = openDatabase(config);
+// Awaited by createDependencies below; until then a failure must not count as unhandled.
+database.catch(() => {});
 const { buildApp, closeDependencies, createDependencies } = await import('./app.js');
 // The usual mistakes (a port in use, a database down or not migrated) end with one line.
 const fail = exitOnStartupError({
   portVariable: 'PORT',
   connectTimeoutMs: config.dbConnectTimeoutMs,
 });
-const deps = await createDependencies(config).catch(fail);
+const deps = await createDependencies(config, { database }).catch(fail);
 const { server, lifecycle } = await buildApp(config, deps).catch(fail);
 
 await server.listen({ port: config.port, host: config.host }).catch(fail);
