@@ -85,6 +85,7 @@ import { registerRateLimit } from './platform/http/rate-limit.js';
 import { requestIdFrom } from './platform/http/request-id.js';
 import { loggerOptions } from './platform/logging/logger.js';
 import { OneLineRequestLog } from './platform/logging/request-log.js';
+import { lazySerializerFactory } from './platform/http/serialization.js';
 import { validatorFactory } from './platform/http/validation.js';
 import { registerVersioning, rewriteApiUrl } from './platform/http/versioning.js';
 import { tagRequestSpans } from './platform/tracing/request-span.js';
@@ -462,8 +463,14 @@ export async function buildApp(
     // An unversioned /api request is routed by its api-version header (versioning.ts).
     rewriteUrl: rewriteApiUrl,
     // Every request schema, in every plugin (those that add schemas of their own too), is
-    // compiled by the project's validator. Request schemas reference no shared schema.
-    schemaController: { compilersFactory: { buildValidator: validatorFactory } },
+    // compiled by the project's validator. Request schemas reference no shared schema. Both
+    // validators and serializers compile on a route's first use, not at start-up.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: validatorFactory,
+        buildSerializer: lazySerializerFactory,
+      },
+    },
     // What fails before routing (a bad URL, a request Node can't parse) answers in the envelope.
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
