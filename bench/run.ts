@@ -263,8 +263,10 @@ async function main(settings: BenchSettings): Promise<BenchReport> {
 /** `BENCH_SCENARIOS=startup`: the start-up rows alone, in seconds rather than minutes. */
 async function startupOnly(): Promise<void> {
   log('timing the embedded start-up and `npm start` restarts');
+  // Timings on a shared machine are only as good as its quiet: the load average says how quiet.
+  const before = os.loadavg()[0]!;
   const startup = await measureEmbeddedStartup();
-  printStartup(startup);
+  printStartup(startup, { before, after: os.loadavg()[0]! });
 }
 
 const settings = settingsOrExit();

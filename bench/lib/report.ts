@@ -189,9 +189,19 @@ function startupRows(startup: StartupTimes): string[][] {
 }
 
 /** The start-up rows alone: what `BENCH_SCENARIOS=startup` measures. */
-export function printStartup(startup: StartupTimes) {
+export function printStartup(
+  startup: StartupTimes,
+  loadAverage: { before: number; after: number },
+) {
   const header = ['measure', 'value', 'target', 'result'];
-  process.stdout.write(`\n${textTable({ header, rows: startupRows(startup) })}\n`);
+  const load = [
+    'load average (1 min), before / after',
+    `${fixed(loadAverage.before, 2)} / ${fixed(loadAverage.after, 2)}`,
+    '',
+    '',
+  ];
+  const rows = [...startupRows(startup), load];
+  process.stdout.write(`\n${textTable({ header, rows })}\n`);
 }
 
 function textTable({ header, rows }: Table): string {
