@@ -104,11 +104,17 @@ function unreachable(err: DependencyUnreachableError, context: StartupContext): 
   };
   const known = cause.code === undefined ? undefined : messages[cause.code];
   if (known) return known;
+  const within = context.connectTimeoutMs ? ` within ${context.connectTimeoutMs} ms` : '';
+  const check = `is ${server} running, and is ${where} reachable from here? ${advice}`;
   if (/timeout|timed out/i.test(cause.message ?? '')) {
-    const within = context.connectTimeoutMs ? ` within ${context.connectTimeoutMs} ms` : '';
-    return `${what} at ${where} did not answer${within}: is ${server} running, and is ${where} reachable from here? ${advice}`;
+    return `${what} at ${where} did not answer${within}: ${check}`;
   }
-  return `${what} at ${where} could not be reached (${cause.message ?? 'no reason given'}): ${advice}`;
+  // pg's words when its connect timeout ends a connection that never got an answer.
+  if (/terminated unexpectedly/i.test(cause.message ?? '')) {
+    return `${what} at ${where} closed the connection or did not answer${within}: ${check}`;
+  }
+  const lowerAdvice = advice[0]!.toLowerCase() + advice.slice(1);
+  return `${what} at ${where} could not be reached (${cause.message ?? 'no reason given'}): ${lowerAdvice}`;
 }
 
 /**

@@ -41,6 +41,10 @@ describe('start-up error messages', () => {
       'the database at db.internal:5433 did not answer within 2000 ms: is PostgreSQL running, and is db.internal:5433 reachable from here? Check DATABASE_URL',
     );
     assert.equal(
+      unreachable(new Error('Connection terminated unexpectedly')),
+      'the database at db.internal:5433 closed the connection or did not answer within 2000 ms: is PostgreSQL running, and is db.internal:5433 reachable from here? Check DATABASE_URL',
+    );
+    assert.equal(
       unreachable({ code: '28P01', message: 'password authentication failed for user "app"' }),
       'the database at db.internal:5433 refused the password of user "app": check the user and password in DATABASE_URL',
     );
