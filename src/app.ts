@@ -2,7 +2,7 @@ import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { constants as zlib } from 'node:zlib';
 import { loadConfig, type Config } from './config.js';
@@ -64,9 +64,8 @@ import { RedisPendingCounters } from './platform/cache/redis-counters.js';
 import { WriteBehindFlusher } from './platform/cache/write-behind.js';
 import { AccessTokens } from './platform/auth/tokens.js';
 import type { Database, DatabaseHandle } from './platform/db/database.js';
-import { migrate } from './platform/db/migrate.js';
-import { createPglite } from './platform/db/pglite.js';
-import { createPostgres } from './platform/db/postgres.js';
+import { assertMigrated, migrate } from './platform/db/migrate.js';
+import { openDatabase } from './platform/db/open.js';
 import { IdempotencyKeys } from './platform/idempotency/idempotency.js';
 import { IdempotencyKeysRepository } from './platform/idempotency/keys.repository.js';
 import { ErrorEnvelopeSchema } from './platform/http/envelope.js';
@@ -85,12 +84,16 @@ import { registerOpenApi } from './platform/http/openapi.js';
 import { registerRateLimit } from './platform/http/rate-limit.js';
 import { registerAdminPages } from './platform/http/admin/admin.js';
 import { outboxDashboard } from './platform/http/admin/outbox-dashboard.js';
-import { bullBoardDashboard } from './platform/http/admin/queues-dashboard.js';
 import { requestIdFrom } from './platform/http/request-id.js';
+import { loggerOptions } from './platform/logging/logger.js';
+import { OneLineRequestLog } from './platform/logging/request-log.js';
+import { lazySerializerFactory } from './platform/http/serialization.js';
 import { validatorFactory } from './platform/http/validation.js';
 import { registerUserRefs } from './platform/http/user-ref.js';
 import { registerVersioning, rewriteApiUrl } from './platform/http/versioning.js';
 import { tagRequestSpans } from './platform/tracing/request-span.js';
+import { reach } from './platform/startup-errors.js';
+import { redisReady } from './platform/cache/redis-ready.js';
 import { closeQueues, connectQueueRedis, openQueues } from './platform/jobs/bullmq.js';
 import { Metrics } from './platform/metrics/metrics.js';
 import { registerMetricsRoute } from './platform/metrics/route.js';
@@ -142,23 +145,37 @@ export function connectRedis(
   return redis;
 }
 
-export async function createDependencies(config: Config): Promise<Dependencies> {
-  const database = config.databaseUrl
-    ? createPostgres({
-        url: config.databaseUrl,
-        poolMax: config.dbPoolMax,
-        idleTimeoutMs: config.dbIdleTimeoutMs,
-        connectTimeoutMs: config.dbConnectTimeoutMs,
-        statementTimeoutMs: config.dbStatementTimeoutMs,
-        lockTimeoutMs: config.dbLockTimeoutMs,
-      })
-    : await createPglite(`${config.dataDir}/pglite`);
+/**
+ * Opens the database and Redis and checks them before anything is built on them: a server that
+ * does not answer, or a schema behind this code, stops start-up with its cause
+ * (startup-errors.ts) instead of failing on the first request.
+ */
+export async function createDependencies(
+  config: Config,
+  options: {
+    /** False for the one command that brings the schema up to date (db:migrate). */
+    requireMigrated?: boolean;
+    /** A database already being opened (openDatabase), while the caller loaded this module. */
+    database?: Promise<DatabaseHandle>;
+  } = {},
+): Promise<Dependencies> {
+  const database = await (options.database ?? openDatabase(config));
+  if (config.databaseUrl) await reach('DATABASE_URL', config.databaseUrl, () => database.ping());
   if (config.migrateOnStart) await migrate(database.db);
+  else if (options.requireMigrated !== false) await assertMigrated(database.db);
   const redis = config.redisUrl
     ? connectRedis(config.redisUrl, config.dbConnectTimeoutMs, config.redisCommandTimeoutMs)
     : undefined;
   const queueUrl = config.queueRedisUrl ?? config.redisUrl;
   const queueRedis = queueUrl ? connectQueueRedis(queueUrl, config.dbConnectTimeoutMs) : undefined;
+  if (redis && config.redisUrl) {
+    await reach('REDIS_URL', config.redisUrl, () => redisReady(redis, config.dbConnectTimeoutMs));
+  }
+  if (queueRedis && config.queueRedisUrl) {
+    await reach('QUEUE_REDIS_URL', config.queueRedisUrl, () =>
+      redisReady(queueRedis, config.dbConnectTimeoutMs),
+    );
+  }
   return adapters(database, redis, config, { queueRedis });
 }
 
@@ -436,12 +453,9 @@ export async function buildApp(
   await services.accounts.ensureLedger();
 
   const server = Fastify({
-    logger: {
-      level: config.logLevel,
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    logger: loggerOptions(config),
     genReqId: requestIdFrom,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    logController: new OneLineRequestLog({ requestIdLogLabel: 'requestId' }),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     // Node's server must get the timeout when it is created: set afterwards (as Fastify does),
@@ -452,8 +466,14 @@ export async function buildApp(
     // An unversioned /api request is routed by its api-version header (versioning.ts).
     rewriteUrl: rewriteApiUrl,
     // Every request schema, in every plugin (those that add schemas of their own too), is
-    // compiled by the project's validator. Request schemas reference no shared schema.
-    schemaController: { compilersFactory: { buildValidator: validatorFactory } },
+    // compiled by the project's validator. Request schemas reference no shared schema. Both
+    // validators and serializers compile on a route's first use, not at start-up.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: validatorFactory,
+        buildSerializer: lazySerializerFactory,
+      },
+    },
     // What fails before routing (a bad URL, a request Node can't parse) answers in the envelope.
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
@@ -571,14 +591,17 @@ export async function buildApp(
   server.addHook('onClose', async () => viewFlusher.stop());
 
   // The job dashboard shows what runs the jobs: BullMQ's queues, or the outbox when jobs run
-  // in process.
+  // in process. bull-board loads only with queues: it is a large part of a process's modules.
+  const dashboard = jobs.queues
+    ? (await import('./platform/http/admin/queues-dashboard.js')).bullBoardDashboard([
+        ...jobs.queues.values(),
+      ])
+    : outboxDashboard(new OutboxRepository(deps.database.db));
   await registerAdminPages(server, {
     signIn: services.auth,
     tokens: services.tokens,
     revocations: deps.revocations,
-    dashboard: jobs.queues
-      ? bullBoardDashboard([...jobs.queues.values()])
-      : outboxDashboard(new OutboxRepository(deps.database.db)),
+    dashboard,
   });
 
   return { server, services, jobs, lifecycle, viewFlusher, metrics };
@@ -617,7 +640,8 @@ export function buildWorker(config: Config, deps: Dependencies, options: BuildAp
   if (!connection) throw new Error('the worker needs QUEUE_REDIS_URL or REDIS_URL');
   const lifecycle: Lifecycle = { shuttingDown: false };
   const server = Fastify({
-    logger: { level: config.logLevel, base: { role: 'worker' } },
+    logger: loggerOptions(config, { base: { role: 'worker' } }),
+    logController: new OneLineRequestLog({ requestIdLogLabel: 'requestId' }),
   });
   const services = buildServices(config, deps);
   const jobs = buildJobs(config, deps, services, server.log, options.mailer);

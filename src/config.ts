@@ -15,13 +15,39 @@ import { Type } from 'typebox';
 
 type Parser<T> = (raw: string) => T;
 
+export interface ConfigProblem {
+  variable: string;
+  reason: string;
+}
+
+/**
+ * A bad configuration: every bad variable at once, so a fix is not followed by the next refusal.
+ * `variable` and the message start with the first one.
+ */
 class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    reason: string,
-  ) {
-    super(`${variable}: ${reason}`);
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(variable: string, reason: string, more: readonly ConfigProblem[] = []) {
+    const problems = [{ variable, reason }, ...more];
+    super(problems.map((p) => `${p.variable}: ${p.reason}`).join('; '));
+    this.problems = problems;
   }
+
+  get variable(): string {
+    return this.problems[0]!.variable;
+  }
+}
+
+/**
+ * Where the problems of the loadConfig call in progress go. A bad value is recorded and its
+ * default used, so the rest of the configuration is still read and checked; loadConfig throws
+ * them together at its end. Outside loadConfig a problem throws at once.
+ */
+let collecting: ConfigProblem[] | undefined;
+
+function problem(variable: string, reason: string): void {
+  if (!collecting) throw new ConfigError(variable, reason);
+  collecting.push({ variable, reason });
 }
 
 const int =
@@ -167,11 +193,26 @@ function read<T>(env: NodeJS.ProcessEnv, name: string, parse: Parser<T>, fallbac
   try {
     return parse(raw);
   } catch (err) {
-    throw new ConfigError(name, (err as Error).message);
+    problem(name, (err as Error).message);
+    return fallback;
   }
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const outer = collecting;
+  const problems: ConfigProblem[] = [];
+  collecting = problems;
+  try {
+    const config = readConfig(env);
+    const [first, ...more] = problems;
+    if (first) throw new ConfigError(first.variable, first.reason, more);
+    return config;
+  } finally {
+    collecting = outer;
+  }
+}
+
+function readConfig(env: NodeJS.ProcessEnv) {
   const dataDir = path.resolve(read(env, 'DATA_DIR', text, '.data'));
   const databaseUrl = read(env, 'DATABASE_URL', url('postgres:', 'postgresql:'));
   const nodeEnv = read(env, 'NODE_ENV', oneOf('development', 'production', 'test'), 'development');
@@ -185,6 +226,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
       'info',
     ),
+    // auto: readable lines at a terminal outside production, JSON otherwise (logging/logger.ts).
+    logFormat: read(env, 'LOG_FORMAT', oneOf('auto', 'pretty', 'json'), 'auto'),
     dataDir,
     databaseUrl,
     // Embedded mode migrates itself; a shared PostgreSQL is migrated by `npm run db:migrate`.
@@ -225,7 +268,7 @@ function tracingConfig(env: NodeJS.ProcessEnv) {
 function metricsConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
   const token = read(env, 'METRICS_TOKEN', text);
   if (token !== undefined && Buffer.byteLength(token) < 16) {
-    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 bytes');
+    problem('METRICS_TOKEN', 'must be at least 16 bytes');
   }
   return {
     metricsEnabled: read(env, 'METRICS_ENABLED', bool, true),
@@ -268,7 +311,7 @@ function apiConfig(env: NodeJS.ProcessEnv) {
   const apiV1Sunset = read(env, 'API_V1_SUNSET', date);
   // RFC 9745: a resource is not retired before it is deprecated.
   if (apiV1Deprecation && apiV1Sunset && apiV1Sunset < apiV1Deprecation) {
-    throw new ConfigError('API_V1_SUNSET', 'must not be before API_V1_DEPRECATION');
+    problem('API_V1_SUNSET', 'must not be before API_V1_DEPRECATION');
   }
   return {
     // v2 lists count exactly up to this many rows and answer PostgreSQL's estimate above.
@@ -375,25 +418,25 @@ function retentionConfig(env: NodeJS.ProcessEnv, retry: { attempts: number; back
 function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
   const jwtSecret = read(env, 'JWT_SECRET', text);
   if (nodeEnv === 'production' && Buffer.byteLength(jwtSecret ?? '') < 32) {
-    throw new ConfigError(
+    problem(
       'JWT_SECRET',
       jwtSecret ? 'must be at least 32 bytes in production' : 'is required in production',
     );
   }
   const adminEmail = read(env, 'ADMIN_EMAIL', email);
   const adminPassword = read(env, 'ADMIN_PASSWORD', text);
-  if (adminEmail && !adminPassword)
-    throw new ConfigError('ADMIN_PASSWORD', 'is required with ADMIN_EMAIL');
+  if (adminEmail && !adminPassword) problem('ADMIN_PASSWORD', 'is required with ADMIN_EMAIL');
   if (adminPassword) {
     const length = adminPassword.length;
     if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
-      throw new ConfigError(
+      problem(
         'ADMIN_PASSWORD',
         `must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`,
       );
+    } else {
+      const weakness = checkPasswordPolicy(adminPassword, { email: adminEmail });
+      if (weakness) problem('ADMIN_PASSWORD', new WeakPasswordError(weakness).message);
     }
-    const problem = checkPasswordPolicy(adminPassword, { email: adminEmail });
-    if (problem) throw new ConfigError('ADMIN_PASSWORD', new WeakPasswordError(problem).message);
   }
   return {
     jwtSecret,
@@ -437,9 +480,9 @@ function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
   };
 }
 
-export type Config = ReturnType<typeof loadConfig>;
+export type Config = ReturnType<typeof readConfig>;
 
-/** Loads the config or stops the process with one line naming the bad variable. */
+/** Loads the config or stops the process with one line naming every bad variable. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
   try {
     return loadConfig(env);

@@ -2,17 +2,31 @@ import { loadDotEnv } from './env-file.js';
 // Imports run first, but none reads the environment while loading; the config is read below.
 loadDotEnv();
 import { loadConfigOrExit } from './config.js';
-import { exitIfEmbeddedDatabaseInUse } from './platform/db/embedded-lock.js';
+import type { AddressInfo } from 'node:net';
+import { announceStart } from './platform/banner.js';
+import { exitOnStartupError } from './platform/startup-errors.js';
 import { startTracing } from './tracing.js';
 
 const config = loadConfigOrExit();
 // Before the app's modules load: tracing patches http, pg and ioredis as they are required.
 const tracing = await startTracing(config, 'stratum-api');
+// The embedded database opens (its WebAssembly compiled off this thread, its files read) while
+// the app's modules load: the two overlap for a few hundred milliseconds of every start.
+const { openDatabase } = await import('./platform/db/open.js');
+const database = openDatabase(config);
+// Awaited by createDependencies below; until then a failure must not count as unhandled.
+database.catch(() => {});
 const { buildApp, closeDependencies, createDependencies } = await import('./app.js');
-const deps = await createDependencies(config).catch(exitIfEmbeddedDatabaseInUse);
-const { server, lifecycle } = await buildApp(config, deps);
+// The usual mistakes (a port in use, a database down or not migrated) end with one line.
+const fail = exitOnStartupError({
+  portVariable: 'PORT',
+  connectTimeoutMs: config.dbConnectTimeoutMs,
+});
+const deps = await createDependencies(config, { database }).catch(fail);
+const { server, lifecycle } = await buildApp(config, deps).catch(fail);
 
-await server.listen({ port: config.port, host: config.host });
+await server.listen({ port: config.port, host: config.host }).catch(fail);
+announceStart(config, (server.server.address() as AddressInfo).port, server.log);
 
 let stopping = false;
 async function shutdown(signal: string) {

@@ -2,7 +2,7 @@ import { loadDotEnv } from './env-file.js';
 // Imports run first, but none reads the environment while loading; the config is read below.
 loadDotEnv();
 import { loadConfigOrExit } from './config.js';
-import { exitIfEmbeddedDatabaseInUse } from './platform/db/embedded-lock.js';
+import { exitOnStartupError } from './platform/startup-errors.js';
 import { startTracing } from './tracing.js';
 
 const config = loadConfigOrExit();
@@ -16,12 +16,17 @@ if (!config.queueRedisUrl && !config.redisUrl) {
 // Before the app's modules load: tracing patches http, pg and ioredis as they are required.
 const tracing = await startTracing(config, 'stratum-worker');
 const { buildWorker, closeDependencies, createDependencies } = await import('./app.js');
-const deps = await createDependencies(config).catch(exitIfEmbeddedDatabaseInUse);
+// The usual mistakes (a port in use, a database or Redis down) end with one line.
+const fail = exitOnStartupError({
+  portVariable: 'WORKER_PORT',
+  connectTimeoutMs: config.dbConnectTimeoutMs,
+});
+const deps = await createDependencies(config).catch(fail);
 const worker = buildWorker(config, deps);
 const log = worker.server.log;
 
 if (config.workerPort > 0)
-  await worker.server.listen({ port: config.workerPort, host: config.host });
+  await worker.server.listen({ port: config.workerPort, host: config.host }).catch(fail);
 else await worker.server.ready();
 log.info({ queues: worker.jobs.registry.queueNames() }, 'worker started');
 

@@ -26,6 +26,11 @@ export interface ServerSpec {
   env: NodeJS.ProcessEnv;
   port: number;
   readyPath: string;
+  /**
+   * Runs the child in a process group of its own, signalled as a whole: for a launcher (`npm
+   * start`) whose shell would pass a signal on to nobody, leaving the server running.
+   */
+  group?: boolean;
 }
 
 export interface ChildServer {
@@ -120,9 +125,18 @@ export function readCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
-async function stopChild(child: ChildProcess) {
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+function signal(child: ChildProcess, name: NodeJS.Signals, group: boolean) {
+  if (!group || child.pid === undefined) return void child.kill(name);
+  try {
+    process.kill(-child.pid, name);
+  } catch {
+    // The group is gone already.
+  }
+}
+
+async function stopChild(child: ChildProcess, group = false) {
+  signal(child, 'SIGTERM', group);
+  const timer = setTimeout(() => signal(child, 'SIGKILL', group), STOP_TIMEOUT_MS);
   await exited(child);
   clearTimeout(timer);
   running.delete(child);
@@ -136,13 +150,14 @@ export async function startServer(spec: ServerSpec): Promise<ChildServer> {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: spec.env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: spec.group === true,
   });
   running.add(child);
   const output = keepTail(child);
   try {
     await waitUntilReady(child, baseUrl + spec.readyPath, output);
   } catch (err) {
-    await stopChild(child);
+    await stopChild(child, spec.group);
     throw new Error(`${spec.name}: ${(err as Error).message}`, { cause: err });
   }
   const readyMs = performance.now() - started;
@@ -153,6 +168,6 @@ export async function startServer(spec: ServerSpec): Promise<ChildServer> {
     readyMs,
     rssMb: () => readRssMb(child.pid!),
     cpuSeconds: () => readCpuSeconds(child.pid!),
-    stop: () => stopChild(child),
+    stop: () => stopChild(child, spec.group),
   };
 }

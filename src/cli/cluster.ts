@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
 import { migrate } from '../platform/db/migrate.js';
+import { exitOnStartupError } from '../platform/startup-errors.js';
 
 /**
  * `npm run cluster -- --api N --workers M [--port P]`: N API processes on ports P, P+1, … and M
@@ -37,7 +38,10 @@ if (!config.databaseUrl || !config.redisUrl) {
   process.exit(1);
 }
 
-const deps = await createDependencies({ ...config, migrateOnStart: false, redisUrl: undefined });
+const deps = await createDependencies(
+  { ...config, migrateOnStart: false, redisUrl: undefined },
+  { requireMigrated: false },
+).catch(exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs }));
 await migrate(deps.database.db);
 await closeDependencies(deps);
 

@@ -3,16 +3,15 @@ import { loadDotEnv } from '../env-file.js';
 loadDotEnv();
 import { closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
-import { exitIfEmbeddedDatabaseInUse } from '../platform/db/embedded-lock.js';
 import { migrate } from '../platform/db/migrate.js';
+import { exitOnStartupError } from '../platform/startup-errors.js';
 
 /** `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the embedded database). */
 const config = loadConfigOrExit();
-const deps = await createDependencies({
-  ...config,
-  migrateOnStart: false,
-  redisUrl: undefined,
-}).catch(exitIfEmbeddedDatabaseInUse);
+const deps = await createDependencies(
+  { ...config, migrateOnStart: false, redisUrl: undefined },
+  { requireMigrated: false },
+).catch(exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs }));
 try {
   const applied = await migrate(deps.database.db);
   process.stdout.write(

@@ -4,13 +4,13 @@ loadDotEnv();
 import { parseArgs } from 'node:util';
 import { closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
-import { exitIfEmbeddedDatabaseInUse } from '../platform/db/embedded-lock.js';
 import type { Database } from '../platform/db/database.js';
 import { progressBar } from './progress-bar.js';
 import { seedAuthors, seedPosts } from './seed-posts.js';
 import { seedDemoProducts } from './seed-products.js';
 import { DEMO_PASSWORD, seedDemoData, seedUsers } from './seed-users.js';
 import { Argon2PasswordHasher } from '../platform/auth/passwords.js';
+import { exitOnStartupError } from '../platform/startup-errors.js';
 
 /**
  * `npm run db:seed`: the demo data set, or `-- --users N` random users in bulk, and/or
@@ -141,7 +141,7 @@ const deps = await createDependencies({
   ...config,
   migrateOnStart: true,
   redisUrl: undefined,
-}).catch(exitIfEmbeddedDatabaseInUse);
+}).catch(exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs }));
 try {
   const { db } = deps.database;
   const production = config.nodeEnv === 'production';

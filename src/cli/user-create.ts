@@ -4,11 +4,11 @@ loadDotEnv();
 import { parseArgs } from 'node:util';
 import { buildServices, closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
-import { exitIfEmbeddedDatabaseInUse } from '../platform/db/embedded-lock.js';
 import { AppError } from '../platform/http/errors.js';
 import { compileBody } from '../platform/http/validation.js';
 import { CreateUserBody } from '../modules/users/users.schemas.js';
 import type { Actor } from '../platform/auth/actor.js';
+import { exitOnStartupError } from '../platform/startup-errors.js';
 
 /**
  * `npm run user:create -- --email E [--password P] [--name N] [--role admin|user]`
@@ -59,7 +59,7 @@ function options() {
 const { input, nameGiven } = options();
 const config = loadConfigOrExit();
 const deps = await createDependencies({ ...config, redisUrl: undefined }).catch(
-  exitIfEmbeddedDatabaseInUse,
+  exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs }),
 );
 try {
   const { users } = buildServices(config, deps);

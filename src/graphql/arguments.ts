@@ -12,8 +12,10 @@ import { compileBody } from '../platform/http/validation.js';
  * the value the checker returns, not the argument it was given.
  */
 export function argumentsChecker<T extends TSchema>(schema: T, context = 'input') {
-  const validate = compileBody(schema);
+  // Compiled by the first use, like the routes' validators: not a cost of every start-up.
+  let compiled: ReturnType<typeof compileBody> | undefined;
   return (value: unknown): Static<T> => {
+    const validate = (compiled ??= compileBody(schema));
     if (validate(value)) return value as Static<T>;
     throw new ValidationError(
       'Arguments are invalid',

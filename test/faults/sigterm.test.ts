@@ -44,7 +44,8 @@ describe('SIGTERM during a load', { skip: faultSkip, timeout: 170_000 }, () => {
 
   before(async () => {
     stack = await startStack({ RATE_LIMIT_MAX: '1000000', SHUTDOWN_TIMEOUT_MS: '15000' });
-    api = await startService(stack.env, 90_000);
+    // Debug: a request's arrival has a line of its own only there (the info line is at the end).
+    api = await startService({ ...stack.env, LOG_LEVEL: 'debug' }, 90_000);
     await waitUntilReady(api.port, 60_000);
   });
   after(async () => {

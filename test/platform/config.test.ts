@@ -117,6 +117,22 @@ describe('loadConfig', () => {
     });
   }
 
+  it('when several variables are bad, then one error names every one of them, in order', () => {
+    assert.throws(
+      () => loadConfig({ PORT: 'http', LOG_LEVEL: 'loud', DB_POOL_MAX: '0' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(
+          err.problems.map((p) => p.variable),
+          ['PORT', 'LOG_LEVEL', 'DB_POOL_MAX'],
+        );
+        assert.equal(err.variable, 'PORT');
+        assert.match(err.message, /^PORT: .+; LOG_LEVEL: .+; DB_POOL_MAX: .+$/);
+        return true;
+      },
+    );
+  });
+
   const trustProxyForms: [raw: string, expected: boolean | number | string[]][] = [
     ['false', false],
     ['0', false],

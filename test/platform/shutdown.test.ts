@@ -65,7 +65,8 @@ describe('the HTTP process', { timeout: 180_000 }, () => {
   }
 
   it('when SIGTERM arrives during a request, then that request completes, new connections are refused and the process exits 0', async () => {
-    const svc = await start({ SHUTDOWN_TIMEOUT_MS: '5000' });
+    // The arrival of a request is logged at debug: the request log's one line comes at the end.
+    const svc = await start({ SHUTDOWN_TIMEOUT_MS: '5000', LOG_LEVEL: 'debug' });
     const body = JSON.stringify({
       name: 'In Flight',
       email: `inflight-${randomUUID()}@example.com`,

@@ -186,15 +186,3 @@ function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
-
-/**
- * For entry points: an embedded database held by another process ends this one with the
- * error's one line on stderr (no stack: the message says what to do); anything else rethrows.
- */
-export function exitIfEmbeddedDatabaseInUse(err: unknown): never {
-  if (err instanceof EmbeddedDatabaseInUseError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(1);
-  }
-  throw err;
-}

@@ -1,4 +1,5 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
+import { bullmq } from './bullmq-module.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
 import { RETRYABLE_JOB_AGE_MS, type RetryPolicy } from './job.js';
@@ -46,7 +47,7 @@ export function openQueues(
 ): Map<string, Queue> {
   return new Map(
     names.map((name) => {
-      const queue = new Queue(name, {
+      const queue = new (bullmq().Queue)(name, {
         connection: settings.connection,
         prefix: settings.prefix,
         defaultJobOptions: jobOptions(settings.retry),

@@ -1,4 +1,5 @@
-import { Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
+import { bullmq } from './bullmq-module.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { QueuedJob } from './bullmq.js';
@@ -31,7 +32,7 @@ export function startWorkers(
 ): { workers: Worker[]; progress: Progress } {
   const progress: Progress = { lastProgressAt: Date.now() };
   const workers = registry.queueNames().map((name) => {
-    const worker = new Worker<QueuedJob>(
+    const worker = new (bullmq().Worker)<QueuedJob>(
       name,
       async (job) => {
         await runJob(

@@ -18,17 +18,29 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, ...env };
 }
 
-function spawnMain(env: Record<string, string>) {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+function spawnEntry(script: string, env: Record<string, string>, args: string[] = []) {
+  return spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: projectRoot,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
+const spawnMain = (env: Record<string, string>) => spawnEntry('src/main.ts', env);
+
 /** Runs the service to its end (for start-ups that must fail); killed after timeoutMs. */
-export async function runMain(env: Record<string, string>, timeoutMs = 30_000) {
-  const child = spawnMain(env);
+export function runMain(env: Record<string, string>, timeoutMs = 30_000) {
+  return runEntry('src/main.ts', env, [], timeoutMs);
+}
+
+/** Runs an entry point (the worker, a CLI under src/cli) to its end; killed after timeoutMs. */
+export async function runEntry(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  timeoutMs = 30_000,
+) {
+  const child = spawnEntry(script, env, args);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

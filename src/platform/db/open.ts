@@ -1,0 +1,28 @@
+import type { Config } from '../../config.js';
+import type { DatabaseHandle } from './database.js';
+import { createPglite } from './pglite.js';
+import { createPostgres } from './postgres.js';
+
+type DatabaseConfig = Pick<
+  Config,
+  | 'databaseUrl'
+  | 'dataDir'
+  | 'dbPoolMax'
+  | 'dbIdleTimeoutMs'
+  | 'dbConnectTimeoutMs'
+  | 'dbStatementTimeoutMs'
+  | 'dbLockTimeoutMs'
+>;
+
+/** PostgreSQL at DATABASE_URL, else the embedded database under DATA_DIR. */
+export async function openDatabase(config: DatabaseConfig): Promise<DatabaseHandle> {
+  if (!config.databaseUrl) return createPglite(`${config.dataDir}/pglite`);
+  return createPostgres({
+    url: config.databaseUrl,
+    poolMax: config.dbPoolMax,
+    idleTimeoutMs: config.dbIdleTimeoutMs,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    lockTimeoutMs: config.dbLockTimeoutMs,
+  });
+}
