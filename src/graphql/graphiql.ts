@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { contentSecurityPolicy, PAGE_BASELINE } from '../platform/http/csp.js';
+import { htmlDocument } from '../platform/http/html-document.js';
 import { escapeHtml } from '../platform/mail/html.js';
 import {
   packageAsset,
@@ -73,25 +74,16 @@ const GRAPHIQL_CSP = contentSecurityPolicy({
 
 function page(assets: GraphiqlAssets, endpoint: string): string {
   const src = (asset: StaticAsset) => `${ASSETS_PATH}/${asset.name}`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>GraphiQL · Stratum</title>
-<link rel="stylesheet" href="${src(assets.stylesheet)}">
-<style>html, body, #graphiql { height: 100%; margin: 0; }</style>
-</head>
-<body>
-<div id="graphiql" data-endpoint="${escapeHtml(endpoint)}">Loading GraphiQL…</div>
+  return htmlDocument(
+    'GraphiQL',
+    `<link rel="stylesheet" href="${src(assets.stylesheet)}">
+<style>html, body, #graphiql { height: 100%; margin: 0; }</style>`,
+    `<div id="graphiql" data-endpoint="${escapeHtml(endpoint)}">Loading GraphiQL…</div>
 <script src="${src(assets.react)}"></script>
 <script src="${src(assets.reactDom)}"></script>
 <script src="${src(assets.graphiql)}"></script>
-<script src="${src(assets.init)}"></script>
-</body>
-</html>
-`;
+<script src="${src(assets.init)}"></script>`,
+  );
 }
 
 /**

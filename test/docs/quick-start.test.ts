@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../faults/support/commands.js';
 import { skipOrFail } from '../helpers/skip.js';
 import { quickStartBlocks } from './markdown.js';
 
@@ -18,17 +18,6 @@ import { quickStartBlocks } from './markdown.js';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const README_PORT = '127.0.0.1:3000';
 const README_DATA = '.data/';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForReady(base: string, server: ChildProcess, log: () => string) {
   const deadline = Date.now() + 180_000;

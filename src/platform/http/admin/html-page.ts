@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { contentSecurityPolicy, PAGE_BASELINE } from '../csp.js';
+import { htmlDocument } from '../html-document.js';
 
 /**
  * The admin pages' own HTML (sign-in, sign-out, the outbox): no script at all and no file from
@@ -33,20 +34,7 @@ header form button { margin: 0; }
 
 /** A complete page around `body` (already escaped HTML). */
 export function renderPage(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${title} · Stratum</title>
-<style>${STYLE}</style>
-</head>
-<body>
-${body}
-</body>
-</html>
-`;
+  return htmlDocument(title, `<style>${STYLE}</style>`, body);
 }
 
 /** Sends an admin page: never cached (it shows live state or a form), under the pages' CSP. */
