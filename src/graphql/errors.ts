@@ -3,7 +3,7 @@ import { GraphQLError, type ExecutionResult, type SourceLocation } from 'graphql
 import type { MercuriusContext } from 'mercurius';
 import { toAppError } from '../platform/http/error-handler.js';
 import { errorFields } from '../platform/http/envelope.js';
-import { AppError } from '../platform/http/errors.js';
+import { AppError } from '../platform/errors.js';
 import { wantsGraphqlResponse } from './media.js';
 
 /**

@@ -9,7 +9,7 @@ import {
   ok,
 } from '../../platform/http/envelope.js';
 import { errorEnvelope } from '../../platform/http/envelope.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import { idempotencyHeaders, sendIdempotently } from '../../platform/http/idempotent.js';
 import { paginated } from '../../platform/http/pagination.js';
 import type { IdempotencyKeys } from '../../platform/idempotency/idempotency.js';

@@ -10,7 +10,7 @@ import {
   withLookahead,
 } from '../../platform/http/cursor-pagination.js';
 import { envelopeSchema, errorResponses, ok } from '../../platform/http/envelope.js';
-import { NotFoundError } from '../../platform/http/errors.js';
+import { NotFoundError } from '../../platform/errors.js';
 import type { UsersService } from '../users/users.service.js';
 import { PostIdParams } from './posts.schemas.js';
 import type { Post, PostsService } from './posts.service.js';

@@ -1,8 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
-import type { AppError } from './errors.js';
-
-export const MAX_PAGE_SIZE = 100;
+import type { AppError } from '../errors.js';
+import { MAX_PAGE_SIZE } from '../paging.js';
 
 export interface Meta {
   timestamp: string;

@@ -15,7 +15,7 @@ import {
   isRetryableTransactionError,
 } from '../db/errors.js';
 import { errorEnvelope } from './envelope.js';
-import { AppError, NotFoundError, ServiceUnavailableError, type FieldError } from './errors.js';
+import { AppError, NotFoundError, ServiceUnavailableError, type FieldError } from '../errors.js';
 
 interface AjvIssue {
   instancePath: string;

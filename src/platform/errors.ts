@@ -1,6 +1,8 @@
 /**
- * Operational errors: expected failures with a status and a stable code. The global error
- * handler (and later the GraphQL formatter) turns them into the error envelope.
+ * Operational errors: expected failures with a status and a stable code. Services and
+ * repositories throw them; the HTTP error handler (src/platform/http/error-handler.ts) and the
+ * GraphQL formatter (src/graphql/errors.ts) turn them into answers. Nothing here knows HTTP's
+ * framework: the status is a number the edge handlers send.
  */
 
 export interface FieldError {
