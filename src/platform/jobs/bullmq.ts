@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger as FastifyBaseLogger } from '../logger.js';
 import { Redis } from 'ioredis';
 import { RETRYABLE_JOB_AGE_MS, type RetryPolicy } from './job.js';
 

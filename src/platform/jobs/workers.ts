@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger as FastifyBaseLogger } from '../logger.js';
 import type { Redis } from 'ioredis';
 import type { QueuedJob } from './bullmq.js';
 import type { JobRegistry } from './registry.js';
