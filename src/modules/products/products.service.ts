@@ -9,9 +9,9 @@ import type { Product, ProductChanges, ProductsRepository } from './products.rep
 import type {
   CreateProductInput,
   PatchProductInput,
-  ProductSort,
   ReplaceProductInput,
 } from './products.schemas.js';
+import type { ProductSort } from './products.types.js';
 
 export interface ListProductsInput extends PageRequest {
   sort: ProductSort;

@@ -25,8 +25,8 @@ import type {
   PatchUserInput,
   RegisterInput,
   ReplaceUserInput,
-  UserSort,
 } from './users.schemas.js';
+import type { UserSort } from './users.types.js';
 
 export type AdminBootstrap =
   | { outcome: 'created'; user: User }
