@@ -1,6 +1,15 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Relative specifiers that reach src/platform/http or src/platform/db from anywhere in src/.
+const PLATFORM_HTTP = '^\\.\\.?/(\\.\\./)*(platform/)?http/';
+const PLATFORM_DB = '^\\.\\.?/(\\.\\./)*(platform/)?db/';
+const HTTP_FREE =
+  'Services, repositories and platform/{db,cache,jobs,idempotency} import nothing from Fastify, ' +
+  'mercurius or platform/http: throw the errors of platform/errors.ts, page with platform/paging.ts.';
+const DB_FREE =
+  'Routes and GraphQL resolvers reach the database through a service: no kysely, no platform/db.';
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.data/', 'bench/results/'] },
   js.configs.recommended,
@@ -22,6 +31,77 @@ export default tseslint.config(
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/require-await': 'off',
+    },
+  },
+  // The layers (docs/patterns): what a layer may not import, so a dependency in the wrong
+  // direction fails `npm run lint`.
+  {
+    // Services, repositories and the platform below HTTP know nothing of the web framework.
+    files: [
+      'src/modules/**/*.service.ts',
+      'src/modules/**/*.repository.ts',
+      'src/platform/db/**/*.ts',
+      'src/platform/cache/**/*.ts',
+      'src/platform/jobs/**/*.ts',
+      'src/platform/idempotency/**/*.ts',
+      'src/platform/errors.ts',
+      'src/platform/paging.ts',
+      'src/platform/logger.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'fastify', message: HTTP_FREE },
+            { name: 'mercurius', message: HTTP_FREE },
+          ],
+          patterns: [
+            { group: ['@fastify/*', 'fastify/*', 'mercurius/*'], message: HTTP_FREE },
+            { regex: PLATFORM_HTTP, message: HTTP_FREE },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Repositories take domain types, not the HTTP schemas' (a module's *.types.ts holds them).
+    files: ['src/modules/**/*.repository.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'fastify', message: HTTP_FREE },
+            { name: 'mercurius', message: HTTP_FREE },
+          ],
+          patterns: [
+            { group: ['@fastify/*', 'fastify/*', 'mercurius/*'], message: HTTP_FREE },
+            { regex: PLATFORM_HTTP, message: HTTP_FREE },
+            {
+              regex: '\\.schemas(\\.js)?$',
+              message:
+                "A repository doesn't import the HTTP schemas: move the type to a *.types.ts.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Routes and resolvers reach the database through services only.
+    files: ['src/modules/**/*.routes.ts', 'src/modules/**/*.graphql.ts', 'src/graphql/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'kysely', message: DB_FREE }],
+          patterns: [
+            { group: ['kysely/*'], message: DB_FREE },
+            { regex: PLATFORM_DB, message: DB_FREE },
+          ],
+        },
+      ],
     },
   },
   {

@@ -98,7 +98,7 @@ import { closeQueues, connectQueueRedis, openQueues } from './platform/jobs/bull
 import { Metrics } from './platform/metrics/metrics.js';
 import { registerMetricsRoute } from './platform/metrics/route.js';
 import { observeRequests, watchSources } from './platform/metrics/sources.js';
-import { registerWorkerHealth } from './platform/jobs/worker-health.js';
+import { registerWorkerHealth } from './platform/http/worker-health.js';
 import { startWorkers } from './platform/jobs/workers.js';
 import { createInProcessRunner } from './platform/jobs/in-process-runner.js';
 import type { RetryPolicy } from './platform/jobs/job.js';

@@ -4,7 +4,7 @@ loadDotEnv();
 import { parseArgs } from 'node:util';
 import { buildServices, closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
-import { AppError } from '../platform/http/errors.js';
+import { AppError } from '../platform/errors.js';
 import { compileBody } from '../platform/http/validation.js';
 import { CreateUserBody } from '../modules/users/users.schemas.js';
 import type { Actor } from '../platform/auth/actor.js';

@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { ValidationError } from '../platform/http/errors.js';
+import { ValidationError } from '../platform/errors.js';
 import { fieldErrors } from '../platform/http/error-handler.js';
-import { MAX_PAGE_SIZE, type PageRequest } from '../platform/http/pagination.js';
+import { MAX_PAGE_SIZE, type PageRequest } from '../platform/paging.js';
 import { compileBody } from '../platform/http/validation.js';
 
 /**

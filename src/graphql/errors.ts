@@ -3,7 +3,7 @@ import { GraphQLError, type ExecutionResult, type SourceLocation } from 'graphql
 import type { MercuriusContext } from 'mercurius';
 import { toAppError } from '../platform/http/error-handler.js';
 import { errorFields } from '../platform/http/envelope.js';
-import { AppError } from '../platform/http/errors.js';
+import { AppError, isErrorCode, type ErrorCode } from '../platform/errors.js';
 import { wantsGraphqlResponse } from './media.js';
 
 /**
@@ -23,7 +23,7 @@ interface FormattedError {
   message: string;
   locations?: readonly SourceLocation[];
   path?: readonly (string | number)[];
-  extensions: { code: string; details?: unknown };
+  extensions: { code: ErrorCode; details?: unknown };
 }
 
 /** A problem of the HTTP request itself, answered with its own status like REST answers it. */
@@ -35,7 +35,7 @@ interface Described {
 const INTERNAL = new AppError(500, 'INTERNAL_SERVER_ERROR', 'Something went wrong on our side');
 
 // mercurius' own request errors, named with this API's codes.
-const mercuriusCodes: Record<string, { status: number; code: string }> = {
+const mercuriusCodes: Record<string, { status: number; code: ErrorCode }> = {
   MER_ERR_GQL_VALIDATION: { status: 400, code: 'GRAPHQL_VALIDATION_FAILED' },
   MER_ERR_GQL_PERSISTED_QUERY_NOT_FOUND: { status: 400, code: 'GRAPHQL_VALIDATION_FAILED' },
   MER_ERR_METHOD_NOT_ALLOWED: { status: 405, code: 'METHOD_NOT_ALLOWED' },
@@ -48,7 +48,8 @@ function fromAppError(error: AppError, where?: GraphQLError): FormattedError {
 }
 
 function documentError(error: GraphQLError): FormattedError {
-  const code = typeof error.extensions.code === 'string' ? error.extensions.code : undefined;
+  // Codes come from the limits (limitError) and the response-size guard, all in the catalogue.
+  const code = isErrorCode(error.extensions.code) ? error.extensions.code : undefined;
   return {
     message: error.message,
     locations: error.locations,

@@ -22,6 +22,7 @@ import {
   type SelectionSetNode,
   type ValidationContext,
 } from 'graphql';
+import type { ErrorCode } from '../platform/errors.js';
 
 /**
  * Limits on what one operation may ask for, checked before any resolver runs.
@@ -61,7 +62,7 @@ export const INTROSPECTION_LIST_DEPTH = 3;
 
 const walksSchema = (name: string) => name === '__schema' || name === '__type';
 
-function limitError(code: string, message: string, details: object) {
+function limitError(code: ErrorCode, message: string, details: object) {
   return new GraphQLError(message, { extensions: { code, details } });
 }
 

@@ -8,6 +8,7 @@ import {
 } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
 import type { Config } from '../config.js';
+import type { ErrorCode } from '../platform/errors.js';
 import { formatGraphqlErrors } from './errors.js';
 import { registerGraphiql } from './graphiql.js';
 import { checkCost, depthAndAliasRule } from './limits.js';
@@ -115,7 +116,7 @@ export async function registerGraphql(
         errors: [
           {
             message: `The response is larger than the limit of ${maxResponseBytes} bytes`,
-            extensions: { code: 'RESPONSE_TOO_LARGE' },
+            extensions: { code: 'RESPONSE_TOO_LARGE' satisfies ErrorCode },
           },
         ],
       });

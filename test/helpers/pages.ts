@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Page } from '../../src/platform/http/pagination.js';
+import type { Page } from '../../src/platform/paging.js';
 
 /**
  * Reads a list page by page (offset 0, limit, 2·limit, … up to one page past the end), checks

@@ -1,14 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { ERROR_CODE_LIST } from '../../src/platform/errors.js';
 
 /**
  * Facts read from the sources that documentation and examples must keep up with: the
- * environment variables src/config.ts reads, the error codes the service can answer, and the
- * npm scripts.
+ * environment variables src/config.ts reads, the error codes the service can answer (its
+ * catalogue), and the npm scripts.
  */
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CONFIG = path.join(ROOT, 'src/config.ts');
+
+const CATALOGUE = 'src/platform/errors.ts';
 
 const configSource = () => fs.readFileSync(CONFIG, 'utf8');
 
@@ -61,16 +64,27 @@ function literalsInCall(text: string, open: number): string[] {
 }
 
 /**
- * Every error code the service can answer, read from src/ (src/config.ts aside: its errors
- * name environment variables and stop start-up). A code is written in one of these places:
+ * Every error code the service can answer: the catalogue of src/platform/errors.ts, each with
+ * the file that lists it. AppError's `code` (and every code table of the HTTP and GraphQL edge
+ * handlers) is typed as the catalogue's ErrorCode, so a code outside it doesn't compile;
+ * codeLiteralsInSource() below finds a code written where the type doesn't reach.
+ */
+export function errorCodes(): Map<string, string[]> {
+  return new Map(ERROR_CODE_LIST.map((code) => [code, [CATALOGUE]]));
+}
+
+/**
+ * Every code-like string literal the sources write where an error code goes (src/config.ts
+ * aside: its errors name environment variables and stop start-up), with the files it is in:
  * - the arguments of an error's construction: `new ConflictError('…', 'EMAIL_TAKEN')`,
  *   `new AppError(429, 'RATE_LIMITED', …)`, `super(400, 'VALIDATION_ERROR', …)` in an error
  *   class, `limitError('QUERY_TOO_DEEP', …)` (GraphQL);
  * - a `code` property or default: `{ status: 413, code: 'PAYLOAD_TOO_LARGE' }` in the tables of
  *   the HTTP and GraphQL edge handlers, `extensions: { code: 'RESPONSE_TOO_LARGE' }`,
  *   `code = 'UNAUTHORIZED'` as a constructor's default, `code ?? 'GRAPHQL_VALIDATION_FAILED'`.
+ * Each must be in the catalogue: the types make most of them so, this catches the rest.
  */
-export function errorCodes(): Map<string, string[]> {
+export function codeLiteralsInSource(): Map<string, string[]> {
   const codes = new Map<string, string[]>();
   const add = (code: string, file: string) => {
     if (!CODE.test(code)) return;
@@ -80,7 +94,9 @@ export function errorCodes(): Map<string, string[]> {
   for (const file of tsFiles(path.join(ROOT, 'src'))) {
     if (file === CONFIG) continue;
     const text = fs.readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/\bcode\s*(?::|=|\?\?)\s*['"]([A-Z][A-Z0-9_]*)['"]/g)) {
+    // `code: 'X'`, `code = 'X'`, `code ?? 'X'`, and a typed default `code: SomeType<401> = 'X'`.
+    const assigned = /\bcode\s*(?::\s*[\w<>]+\s*=|:|=|\?\?)\s*['"]([A-Z][A-Z0-9_]*)['"]/g;
+    for (const m of text.matchAll(assigned)) {
       add(m[1]!, file);
     }
     const calls = /(?:\bnew\s+[A-Z]\w*Error|\bsuper|\blimitError)\s*\(/g;

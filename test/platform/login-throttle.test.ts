@@ -9,7 +9,7 @@ import {
   type AttemptStore,
   type ThrottleLimits,
 } from '../../src/platform/auth/login-throttle.js';
-import { AppError } from '../../src/platform/http/errors.js';
+import { AppError } from '../../src/platform/errors.js';
 import { openRedis, redisSkip } from '../helpers/redis.js';
 
 const limits: ThrottleLimits = {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { offsetOf, paginated } from '../../src/platform/http/pagination.js';
+import { offsetOf } from '../../src/platform/paging.js';
+import { paginated } from '../../src/platform/http/pagination.js';
 import { fakeRequest } from './support/fake-request.js';
 
 /** The page number a link points at, or null for no link. */

@@ -11,7 +11,7 @@ import {
   WeakPasswordError,
 } from '../../src/platform/auth/password-policy.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../src/platform/auth/passwords.js';
-import { AppError } from '../../src/platform/http/errors.js';
+import { AppError } from '../../src/platform/errors.js';
 
 const passphrase = 'tundra violin marmalade quorum 47';
 

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { requireAuthentication, requirePermission } from '../../platform/auth/permissions.js';
 import {
   envelopeSchema,
   errorResponses,
@@ -63,7 +62,6 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 404, 429),
         },
       },
-      preHandler: requireAuthentication,
     },
     async (request) => ok(request, await accounts.getAccount(request.actor, request.params.id)),
   );
@@ -86,7 +84,6 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 404, 429),
         },
       },
-      preHandler: requireAuthentication,
     },
     async (request) => {
       const { page = 1, pageSize = 20 } = request.query;
@@ -115,7 +112,6 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 404, 429),
         },
       },
-      preHandler: requireAuthentication,
     },
     async (request) =>
       ok(request, await accounts.listUserAccounts(request.actor, request.params.id)),
@@ -138,7 +134,6 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 404, 409, 422, 429, 503),
         },
       },
-      preHandler: requireAuthentication,
     },
     async (request, reply) =>
       sendIdempotently(
@@ -166,7 +161,6 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 404, 429),
         },
       },
-      preHandler: requireAuthentication,
     },
     async (request) => ok(request, await accounts.getTransfer(request.actor, request.params.id)),
   );
@@ -189,7 +183,6 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 403, 404, 409, 422, 429, 503),
         },
       },
-      preHandler: requirePermission('write:accounts'),
     },
     async (request, reply) =>
       sendIdempotently(

@@ -5,8 +5,8 @@ import { authorize, can, requireUser } from '../../platform/auth/permissions.js'
 import type { Database } from '../../platform/db/database.js';
 import type { JournalKind } from '../../platform/db/schema.js';
 import { withRetries, type Tx } from '../../platform/db/transaction.js';
-import { NotFoundError, UnprocessableError } from '../../platform/http/errors.js';
-import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
+import { NotFoundError, UnprocessableError } from '../../platform/errors.js';
+import { offsetOf, type Page, type PageRequest } from '../../platform/paging.js';
 import { whileKeyTaken, type IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
 import type {
   Account,

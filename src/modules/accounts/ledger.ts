@@ -1,4 +1,4 @@
-import { NotFoundError, UnprocessableError, ValidationError } from '../../platform/http/errors.js';
+import { NotFoundError, UnprocessableError, ValidationError } from '../../platform/errors.js';
 import type { Account } from './accounts.repository.js';
 
 export interface MovementRequest {

@@ -2,7 +2,7 @@ import type { Actor } from '../../platform/auth/actor.js';
 import { can, requireUser, type Permission } from '../../platform/auth/permissions.js';
 import type { AccessTokens } from '../../platform/auth/tokens.js';
 import type { JobScheduler } from '../../platform/jobs/job.js';
-import { ForbiddenError, UnauthorizedError } from '../../platform/http/errors.js';
+import { ForbiddenError, UnauthorizedError } from '../../platform/errors.js';
 import type { User } from '../users/users.repository.js';
 import type { RegisterInput } from '../users/users.schemas.js';
 import type { UsersJobPayloads } from '../users/users.jobs.js';

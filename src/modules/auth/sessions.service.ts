@@ -8,7 +8,7 @@ import {
 } from '../../platform/auth/tokens.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction, type Tx } from '../../platform/db/transaction.js';
-import { UnauthorizedError } from '../../platform/http/errors.js';
+import { UnauthorizedError } from '../../platform/errors.js';
 import type { SessionsRepository, StoredRefreshToken } from './sessions.repository.js';
 
 export interface Session {

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { requireAuthentication } from '../../platform/auth/permissions.js';
 import {
   envelopeSchema,
   errorResponses,
@@ -9,7 +8,7 @@ import {
   ok,
 } from '../../platform/http/envelope.js';
 import { errorEnvelope } from '../../platform/http/envelope.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import { idempotencyHeaders, sendIdempotently } from '../../platform/http/idempotent.js';
 import { paginated } from '../../platform/http/pagination.js';
 import type { IdempotencyKeys } from '../../platform/idempotency/idempotency.js';
@@ -77,7 +76,6 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 402, 404, 409, 422, 429, 503),
         },
       },
-      preHandler: requireAuthentication,
     },
     async (request, reply) =>
       sendIdempotently(
@@ -107,7 +105,6 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 404, 429),
         },
       },
-      preHandler: requireAuthentication,
     },
     async (request) => {
       const { page = 1, pageSize = 20 } = request.query;
@@ -132,7 +129,6 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 404, 429),
         },
       },
-      preHandler: requireAuthentication,
     },
     async (request) => ok(request, await orders.getOrder(request.actor, request.params.id)),
   );
@@ -158,7 +154,6 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 404, 409, 429, 503),
         },
       },
-      preHandler: requireAuthentication,
     },
     async (request) => ok(request, await orders.cancelOrder(request.actor, request.params.id)),
   );

@@ -3,8 +3,8 @@ import type { Actor } from '../../platform/auth/actor.js';
 import { can, requireUser } from '../../platform/auth/permissions.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction, type Tx } from '../../platform/db/transaction.js';
-import { ConflictError, NotFoundError, UnprocessableError } from '../../platform/http/errors.js';
-import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../platform/errors.js';
+import { offsetOf, type Page, type PageRequest } from '../../platform/paging.js';
 import { whileKeyTaken, type IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
 import type { AfterCommit, JobScheduler } from '../../platform/jobs/job.js';
 import type {

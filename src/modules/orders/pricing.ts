@@ -1,4 +1,4 @@
-import { UnprocessableError, ValidationError } from '../../platform/http/errors.js';
+import { UnprocessableError, ValidationError } from '../../platform/errors.js';
 import { MAX_AMOUNT_MINOR } from '../accounts/accounts.schemas.js';
 import type { PricedProduct } from '../products/products.service.js';
 import type { PlaceOrderInput } from './orders.schemas.js';

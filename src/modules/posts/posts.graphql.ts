@@ -2,7 +2,7 @@ import type { MercuriusContext } from 'mercurius';
 import { Type } from 'typebox';
 import { argumentsChecker, checkId, pageOf } from '../../graphql/arguments.js';
 import type { GraphqlModule } from '../../graphql/module.js';
-import { MAX_PAGE_SIZE } from '../../platform/http/pagination.js';
+import { MAX_PAGE_SIZE } from '../../platform/paging.js';
 import type { ProfilesService } from '../users/profiles.service.js';
 import type { User } from '../users/users.repository.js';
 import type { Post } from './posts.repository.js';

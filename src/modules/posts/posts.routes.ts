@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { requirePermission } from '../../platform/auth/permissions.js';
 import {
   envelopeSchema,
   errorResponses,
@@ -89,7 +88,6 @@ export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = a
           ...errorResponses(400, 401, 403, 429),
         },
       },
-      preHandler: requirePermission('write:posts'),
     },
     async (request, reply) => {
       const post = await posts.createPost(request.actor, request.body);
@@ -117,7 +115,6 @@ export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = a
           ...errorResponses(400, 401, 403, 404, 429),
         },
       },
-      preHandler: requirePermission('write:posts'),
     },
     async (request) =>
       ok(request, await posts.updatePost(request.actor, request.params.id, request.body)),
@@ -140,7 +137,6 @@ export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = a
           ...errorResponses(400, 401, 403, 404, 429),
         },
       },
-      preHandler: requirePermission('write:posts'),
     },
     async (request) =>
       ok(request, await posts.updatePost(request.actor, request.params.id, request.body)),
@@ -159,7 +155,6 @@ export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = a
           ...errorResponses(400, 401, 403, 404, 429),
         },
       },
-      preHandler: requirePermission('write:posts'),
     },
     async (request, reply) => {
       await posts.deletePost(request.actor, request.params.id);

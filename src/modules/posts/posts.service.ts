@@ -5,13 +5,8 @@ import type { CounterBatch, PendingCounters } from '../../platform/cache/counter
 import type { CollectionCount } from '../../platform/db/count.js';
 import type { Database } from '../../platform/db/database.js';
 import { withTransaction } from '../../platform/db/transaction.js';
-import { ForbiddenError, NotFoundError } from '../../platform/http/errors.js';
-import {
-  MAX_PAGE_SIZE,
-  offsetOf,
-  type Page,
-  type PageRequest,
-} from '../../platform/http/pagination.js';
+import { ForbiddenError, NotFoundError } from '../../platform/errors.js';
+import { MAX_PAGE_SIZE, offsetOf, type Page, type PageRequest } from '../../platform/paging.js';
 import type { Post, PostChanges, PostCursor, PostsRepository } from './posts.repository.js';
 import type { CreatePostInput } from './posts.schemas.js';
 

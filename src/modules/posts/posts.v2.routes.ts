@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Actor } from '../../platform/auth/actor.js';
-import { requirePermission } from '../../platform/auth/permissions.js';
 import {
   cursorListEnvelopeSchema,
   cursorPageRequest,
@@ -10,7 +9,7 @@ import {
   withLookahead,
 } from '../../platform/http/cursor-pagination.js';
 import { envelopeSchema, errorResponses, ok } from '../../platform/http/envelope.js';
-import { NotFoundError } from '../../platform/http/errors.js';
+import { NotFoundError } from '../../platform/errors.js';
 import type { UsersService } from '../users/users.service.js';
 import { PostIdParams } from './posts.schemas.js';
 import type { Post, PostsService } from './posts.service.js';
@@ -65,7 +64,6 @@ export const postsV2Routes: FastifyPluginAsyncTypebox<PostsV2Options> = async (
           ...errorResponses(400, 401, 429),
         },
       },
-      preHandler: requirePermission('read:posts'),
     },
     async (request) => {
       const { actor } = request;

@@ -2,7 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import { PREPARED, type Database } from '../../platform/db/database.js';
 import type { ProductsTable } from '../../platform/db/schema.js';
 import type { Tx } from '../../platform/db/transaction.js';
-import type { ProductSort } from './products.schemas.js';
+import type { ProductSort } from './products.types.js';
 
 export interface Product {
   id: string;

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { requirePermission } from '../../platform/auth/permissions.js';
 import {
   envelopeSchema,
   errorResponses,
@@ -118,7 +117,6 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
           ...errorResponses(400, 401, 403, 429),
         },
       },
-      preHandler: requirePermission('write:products'),
     },
     async (request, reply) => {
       const product = await products.createProduct(request.actor, request.body);
@@ -147,7 +145,6 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
           ...errorResponses(400, 401, 403, 404, 429),
         },
       },
-      preHandler: requirePermission('write:products'),
     },
     async (request, reply) => {
       const product = await products.replaceProduct(request.actor, request.params.id, request.body);
@@ -172,7 +169,6 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
           ...errorResponses(400, 401, 403, 404, 429),
         },
       },
-      preHandler: requirePermission('write:products'),
     },
     async (request, reply) => {
       const product = await products.updateProduct(request.actor, request.params.id, request.body);
@@ -193,7 +189,6 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
           ...errorResponses(400, 401, 403, 404, 429),
         },
       },
-      preHandler: requirePermission('write:products'),
     },
     async (request, reply) => {
       await products.deactivateProduct(request.actor, request.params.id);

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { PRODUCT_SORTS } from './products.types.js';
 import { Currency, minorUnits } from '../../platform/http/money.js';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
 
@@ -80,15 +81,6 @@ export const PatchProductBody = Type.Object(
   { additionalProperties: false, minProperties: 1, examples: [{ priceMinor: 3900 }] },
 );
 
-export const PRODUCT_SORTS = [
-  'createdAt',
-  '-createdAt',
-  'price',
-  '-price',
-  'name',
-  '-name',
-] as const;
-
 export const ListProductsQuery = Type.Object(
   {
     ...PageQuerySchema,
@@ -112,4 +104,3 @@ export const ListProductsQuery = Type.Object(
 export type CreateProductInput = Static<typeof CreateProductBody>;
 export type ReplaceProductInput = Static<typeof ReplaceProductBody>;
 export type PatchProductInput = Static<typeof PatchProductBody>;
-export type ProductSort = (typeof PRODUCT_SORTS)[number];

@@ -3,15 +3,15 @@ import type { Actor } from '../../platform/auth/actor.js';
 import { authorize, can } from '../../platform/auth/permissions.js';
 import type { WriteThroughCache } from '../../platform/cache/write-through.js';
 import type { Tx } from '../../platform/db/transaction.js';
-import { NotFoundError } from '../../platform/http/errors.js';
-import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
+import { NotFoundError } from '../../platform/errors.js';
+import { offsetOf, type Page, type PageRequest } from '../../platform/paging.js';
 import type { Product, ProductChanges, ProductsRepository } from './products.repository.js';
 import type {
   CreateProductInput,
   PatchProductInput,
-  ProductSort,
   ReplaceProductInput,
 } from './products.schemas.js';
+import type { ProductSort } from './products.types.js';
 
 export interface ListProductsInput extends PageRequest {
   sort: ProductSort;

@@ -1,5 +1,5 @@
 import type { Actor } from '../../platform/auth/actor.js';
-import { NotFoundError } from '../../platform/http/errors.js';
+import { NotFoundError } from '../../platform/errors.js';
 import type { Profile, ProfilesRepository } from './profiles.repository.js';
 
 /**

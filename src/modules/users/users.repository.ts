@@ -5,7 +5,7 @@ import { isUniqueViolation, UniqueViolationError } from '../../platform/db/error
 import type { UserRole, UsersTable, UserStatus } from '../../platform/db/schema.js';
 import type { Keyset } from '../../platform/db/keyset.js';
 import type { Tx } from '../../platform/db/transaction.js';
-import type { UserSort } from './users.schemas.js';
+import type { UserSort } from './users.types.js';
 
 export interface User {
   id: string;

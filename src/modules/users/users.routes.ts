@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { requirePermission } from '../../platform/auth/permissions.js';
 import {
   envelopeSchema,
   errorResponses,
@@ -53,7 +52,6 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
           ...errorResponses(400, 401, 403, 429),
         },
       },
-      preHandler: requirePermission('read:users'),
     },
     async (request) => {
       const { page = 1, pageSize = 20, sort = '-createdAt', status } = request.query;
@@ -111,7 +109,6 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
           ...errorResponses(400, 401, 403, 409, 429),
         },
       },
-      preHandler: requirePermission('write:users'),
     },
     async (request, reply) => {
       const user = await users.createUser(request.actor, request.body);

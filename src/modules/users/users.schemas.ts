@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { USER_SORTS } from './users.types.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../platform/auth/passwords.js';
 import { CursorQuerySchema } from '../../platform/http/cursor-pagination.js';
 import { PageQuerySchema } from '../../platform/http/pagination.js';
@@ -118,8 +119,6 @@ export const PatchUserBody = Type.Object(
   { additionalProperties: false, minProperties: 1, examples: [{ name: 'Ada King' }] },
 );
 
-export const USER_SORTS = ['createdAt', '-createdAt', 'name', '-name', 'email', '-email'] as const;
-
 export const ListUsersQuery = Type.Object(
   {
     ...PageQuerySchema,
@@ -146,7 +145,6 @@ export type RegisterInput = Static<typeof RegisterBody>;
 export type CreateUserInput = Static<typeof CreateUserBody>;
 export type ReplaceUserInput = Static<typeof ReplaceUserBody>;
 export type PatchUserInput = Static<typeof PatchUserBody>;
-export type UserSort = (typeof USER_SORTS)[number];
 
 /** v2: a cursor instead of page numbers, newest first only (the order its index serves). */
 export const ListUsersV2Query = Type.Object(

@@ -13,8 +13,8 @@ import {
   ForbiddenError,
   NotFoundError,
   ValidationError,
-} from '../../platform/http/errors.js';
-import { offsetOf, type Page, type PageRequest } from '../../platform/http/pagination.js';
+} from '../../platform/errors.js';
+import { offsetOf, type Page, type PageRequest } from '../../platform/paging.js';
 import type { CacheAside } from '../../platform/cache/cache-aside.js';
 import type { SessionsService } from '../auth/sessions.service.js';
 import type { CollectionCount } from '../../platform/db/count.js';
@@ -25,8 +25,8 @@ import type {
   PatchUserInput,
   RegisterInput,
   ReplaceUserInput,
-  UserSort,
 } from './users.schemas.js';
+import type { UserSort } from './users.types.js';
 
 export type AdminBootstrap =
   | { outcome: 'created'; user: User }

@@ -47,6 +47,8 @@ export const usersV2Routes: FastifyPluginAsyncTypebox<UsersV2Options> = async (
           ...errorResponses(400, 401, 403, 429),
         },
       },
+      // Kept though the service checks the same: the handler decodes the cursor first, and a
+      // guest is 401 whatever cursor it sends.
       preHandler: requirePermission('read:users'),
     },
     async (request) => {

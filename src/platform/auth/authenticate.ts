@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AppError } from '../http/errors.js';
+import type { AppError } from '../errors.js';
 import { anonymous, type Actor } from './actor.js';
 import type { RevocationList } from './revocations.js';
 import { InvalidTokenError, type AccessTokens } from './tokens.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../errors.js';
 
 /**
  * Bounds password guessing wherever a password is checked (login, and the current password a

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../errors.js';
 
 /**
  * Refuses passwords an attacker tries first: common and breached ones, and the user's own email

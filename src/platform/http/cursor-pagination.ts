@@ -3,10 +3,10 @@ import { Type, type TSchema } from 'typebox';
 import type { CollectionCount } from '../db/count.js';
 import type { Keyset } from '../db/keyset.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { MAX_PAGE_SIZE } from '../paging.js';
 import {
   documented,
   LINK_MAX_LENGTH,
-  MAX_PAGE_SIZE,
   meta,
   META_EXAMPLE,
   MetaSchema,

@@ -1,5 +1,5 @@
 import { isKeysetTime, type Keyset } from '../db/keyset.js';
-import { BadRequestError } from './errors.js';
+import { BadRequestError } from '../errors.js';
 import { UUID_PATTERN } from './validation.js';
 
 /**

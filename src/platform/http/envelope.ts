@@ -1,8 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
-import type { AppError } from './errors.js';
-
-export const MAX_PAGE_SIZE = 100;
+import { ERROR_CODE_LIST, type AppError, type ErrorCode } from '../errors.js';
+import { MAX_PAGE_SIZE } from '../paging.js';
 
 export interface Meta {
   timestamp: string;
@@ -19,7 +18,7 @@ function metaOf(requestId: string): Meta {
 
 /** What a client is told of an error: REST's envelope and GraphQL's extensions are made of it. */
 export interface ErrorFields {
-  code: string;
+  code: ErrorCode;
   message: string;
   details?: unknown;
 }
@@ -54,7 +53,13 @@ export const MetaSchema = Type.Object({
 export const ErrorEnvelopeSchema = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({ maxLength: 64, pattern: '^[A-Z][A-Z0-9_]*$', examples: ['NOT_FOUND'] }),
+      // The catalogue of src/platform/errors.ts: a client may switch on every value listed.
+      code: Type.Unsafe<ErrorCode>({
+        type: 'string',
+        enum: [...ERROR_CODE_LIST],
+        maxLength: 64,
+        examples: ['NOT_FOUND'],
+      }),
       message: Type.String({ maxLength: 1000 }),
       details: Type.Optional(Type.Unknown()),
     }),

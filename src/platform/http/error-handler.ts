@@ -15,7 +15,13 @@ import {
   isRetryableTransactionError,
 } from '../db/errors.js';
 import { errorEnvelope } from './envelope.js';
-import { AppError, NotFoundError, ServiceUnavailableError, type FieldError } from './errors.js';
+import {
+  AppError,
+  NotFoundError,
+  ServiceUnavailableError,
+  type ErrorCode,
+  type FieldError,
+} from '../errors.js';
 
 interface AjvIssue {
   instancePath: string;
@@ -77,7 +83,7 @@ export function fieldErrors(context: string | undefined, issues: AjvIssue[]): Fi
 }
 
 // Fastify's own client errors, named with the codes of this API.
-const frameworkErrors: Record<string, { status: number; code: string; message: string }> = {
+const frameworkErrors: Record<string, { status: number; code: ErrorCode; message: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: {
     status: 413,
     code: 'PAYLOAD_TOO_LARGE',
@@ -197,7 +203,7 @@ export function frameworkErrorHandler(
 }
 
 // What Node reports for a request it could not even parse, and how this API names it.
-const clientErrors: Record<string, { status: number; code: string; message: string }> = {
+const clientErrors: Record<string, { status: number; code: ErrorCode; message: string }> = {
   ERR_HTTP_REQUEST_TIMEOUT: {
     status: 408,
     code: 'REQUEST_TIMEOUT',
@@ -219,7 +225,7 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const known = (error.code && clientErrors[error.code]) || {
     status: 400,
-    code: 'BAD_REQUEST',
+    code: 'BAD_REQUEST' as const,
     message: 'The request is not valid HTTP',
   };
   const requestId = randomUUID();

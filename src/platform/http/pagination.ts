@@ -1,8 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { MAX_PAGE_SIZE, meta } from './envelope.js';
-
-export { MAX_PAGE_SIZE };
+import { MAX_PAGE_SIZE, type Page, type PageRequest } from '../paging.js';
+import { meta } from './envelope.js';
 
 export const PageQuerySchema = {
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, examples: [1] })),
@@ -10,29 +9,6 @@ export const PageQuerySchema = {
     Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20, examples: [20] }),
   ),
 };
-
-export interface PageRequest {
-  page: number;
-  pageSize: number;
-  /** Rows to skip, when the caller counts in rows (GraphQL's limit/offset); wins over page. */
-  offset?: number;
-}
-
-export interface Page<T> {
-  items: T[];
-  totalCount: number;
-  /** True when totalCount is PostgreSQL's estimate, not a count (sent as meta.totalCountEstimated). */
-  totalCountEstimated?: boolean;
-  /**
-   * How many of the rows pages can reach, when fewer than totalCount: a search pages through
-   * its ranked window only. totalPages and the links stop there.
-   */
-  reachableCount?: number;
-}
-
-export function offsetOf({ page, pageSize, offset }: PageRequest) {
-  return { offset: offset ?? (page - 1) * pageSize, limit: pageSize };
-}
 
 /** Builds the page URL from the request's own path and query, with another page number. */
 function pageUrl(request: FastifyRequest, page: number): string {

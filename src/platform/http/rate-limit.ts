@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config.js';
-import { AppError } from './errors.js';
+import { AppError } from '../errors.js';
 import { coalescingRedisStore } from './rate-limit-store.js';
 
 /** Signed-in callers are limited per user, everyone else per client address. */

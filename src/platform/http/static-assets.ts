@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { brotliCompress, constants as zlib, gzip } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { NotFoundError } from './errors.js';
+import { NotFoundError } from '../errors.js';
 
 const require = createRequire(import.meta.url);
 const brotli = promisify(brotliCompress);

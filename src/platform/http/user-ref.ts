@@ -1,6 +1,6 @@
 import type { FastifyInstance, preValidationAsyncHookHandler, RouteOptions } from 'fastify';
 import { Type, type TSchemaOptions } from 'typebox';
-import { UnauthorizedError } from './errors.js';
+import { UnauthorizedError } from '../errors.js';
 
 /**
  * `me` in a path, wherever the path names a user: `/users/me/orders` is the caller's orders.

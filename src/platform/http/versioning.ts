@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BadRequestError } from './errors.js';
+import { BadRequestError } from '../errors.js';
 
 /**
  * API versions. `/api/v1/...` and `/api/v2/...` name theirs; an unversioned `/api/...` takes it

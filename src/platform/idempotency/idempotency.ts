@@ -1,5 +1,5 @@
 import type { RawBuilder, SqlBool } from 'kysely';
-import { ConflictError, UnprocessableError } from '../http/errors.js';
+import { ConflictError, UnprocessableError } from '../errors.js';
 import {
   isKeyTaken,
   type IdempotencyKeysRepository,

@@ -1,6 +1,6 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import { bullmq } from './bullmq-module.js';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../logger.js';
 import { Redis } from 'ioredis';
 import { RETRYABLE_JOB_AGE_MS, type RetryPolicy } from './job.js';
 
@@ -43,7 +43,7 @@ export function jobOptions(retry: RetryPolicy): JobsOptions {
 export function openQueues(
   names: string[],
   settings: QueueSettings,
-  log: FastifyBaseLogger,
+  log: Logger,
 ): Map<string, Queue> {
   return new Map(
     names.map((name) => {

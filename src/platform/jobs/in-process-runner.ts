@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../logger.js';
 import { backoffDelay, type RetryPolicy } from './job.js';
 import type { OutboxRepository, OutboxRow } from './outbox.repository.js';
 import { Poller } from './poller.js';
@@ -21,7 +21,7 @@ export function createInProcessRunner(
   outbox: OutboxRepository,
   registry: JobRegistry,
   settings: InProcessSettings,
-  log: FastifyBaseLogger,
+  log: Logger,
 ) {
   /** True when the job ran to the end: its row is then marked sent with the batch's. */
   async function runRow(row: OutboxRow): Promise<boolean> {

@@ -1,5 +1,5 @@
-import type { FastifyBaseLogger } from 'fastify';
 import type { RawBuilder, SqlBool } from 'kysely';
+import type { Logger } from '../logger.js';
 import type { Tx } from '../db/transaction.js';
 
 /** What a handler knows about the run it is in, whichever runner called it. */
@@ -9,7 +9,7 @@ export interface JobContext {
   /** 1 for the first run. */
   attempt: number;
   requestId?: string;
-  log: FastifyBaseLogger;
+  log: Logger;
 }
 
 export interface JobDefinition<Type extends string = string, Payload = unknown> {

@@ -1,5 +1,5 @@
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../logger.js';
 
 /** Something that empties the outbox: the BullMQ relay or the in-process runner. */
 export interface OutboxDrainer {
@@ -24,7 +24,7 @@ export class Poller implements OutboxDrainer {
   constructor(
     private readonly drainOnce: () => Promise<boolean>,
     private readonly intervalMs: number,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: Logger,
     /** What the logs call a failed drain. */
     private readonly work = 'outbox drain',
   ) {}

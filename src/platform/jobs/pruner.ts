@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../logger.js';
 import { Poller } from './poller.js';
 
 /** One table's finished rows: how to delete a bounded batch of those past their retention. */
@@ -24,7 +24,7 @@ export class Pruner {
   constructor(
     private readonly rules: RetentionRule[],
     private readonly settings: PrunerSettings,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: Logger,
   ) {
     this.poller = new Poller(() => this.pruneOnce(), settings.intervalMs, log, 'pruning');
   }

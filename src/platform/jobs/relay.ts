@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
-import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
 import type { QueuedJob } from './bullmq.js';
 import type { OutboxRepository, OutboxRow } from './outbox.repository.js';
 import { Poller } from './poller.js';
@@ -34,7 +34,7 @@ export function createOutboxRelay(
   queues: Map<string, Queue>,
   connection: Redis,
   settings: RelaySettings,
-  log: FastifyBaseLogger,
+  log: Logger,
 ) {
   async function deadLetter(row: OutboxRow, err: unknown) {
     log.error({ err, jobId: row.id, type: row.type }, 'outbox row has no queue; giving up');

@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../logger.js';
 import { ATTR_REQUEST_ID } from '../tracing/request-span.js';
 import { linksTo } from '../tracing/trace-context.js';
 import type { JobRegistry } from './registry.js';
@@ -20,11 +20,7 @@ const tracer = trace.getTracer('stratum-jobs');
  * The one path from a job to its handler, for BullMQ's worker and the in-process runner alike.
  * A failure is logged with the job id, attempt and reason, then rethrown for the runner's retry.
  */
-export async function runJob(
-  registry: JobRegistry,
-  run: JobRun,
-  baseLog: FastifyBaseLogger,
-): Promise<void> {
+export async function runJob(registry: JobRegistry, run: JobRun, baseLog: Logger): Promise<void> {
   // A trace of its own, linked to the request's: a job runs after the request ended, maybe
   // several times, and a parent/child link would stretch the request's trace over its retries.
   return tracer.startActiveSpan(
@@ -54,7 +50,7 @@ export async function runJob(
   );
 }
 
-async function handleJob(registry: JobRegistry, run: JobRun, baseLog: FastifyBaseLogger) {
+async function handleJob(registry: JobRegistry, run: JobRun, baseLog: Logger) {
   const log = baseLog.child({
     jobId: run.jobId,
     jobType: run.type,

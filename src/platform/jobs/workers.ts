@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import { bullmq } from './bullmq-module.js';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../logger.js';
 import type { Redis } from 'ioredis';
 import type { QueuedJob } from './bullmq.js';
 import type { JobRegistry } from './registry.js';
@@ -28,7 +28,7 @@ export interface Progress {
 export function startWorkers(
   registry: JobRegistry,
   settings: WorkerSettings,
-  log: FastifyBaseLogger,
+  log: Logger,
 ): { workers: Worker[]; progress: Progress } {
   const progress: Progress = { lastProgressAt: Date.now() };
   const workers = registry.queueNames().map((name) => {

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ForbiddenError, UnauthorizedError } from '../http/errors.js';
+import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import type { Metrics } from './metrics.js';
 
 export const METRICS_PATH = '/metrics';

@@ -4,7 +4,7 @@ import path from 'node:path';
 /**
  * The documented error codes: every `code` a REST error envelope or a GraphQL error's
  * `extensions.code` may carry. Collected from the codes the source throws:
- * - src/platform/http/errors.ts (the AppError subclasses' defaults),
+ * - src/platform/errors.ts (the AppError subclasses' defaults),
  * - src/platform/http/error-handler.ts (Fastify's client errors, validation, 500),
  * - src/graphql/errors.ts and src/graphql/limits.ts (document faults and limits),
  * - src/platform/http/rate-limit.ts, versioning.ts, cursor.ts, platform/idempotency,

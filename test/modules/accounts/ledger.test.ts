@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Account } from '../../../src/modules/accounts/accounts.repository.js';
 import { checkMovement } from '../../../src/modules/accounts/ledger.js';
-import { AppError } from '../../../src/platform/http/errors.js';
+import { AppError } from '../../../src/platform/errors.js';
 import { canonicalJson } from '../../../src/platform/idempotency/fingerprint.js';
 
 const account = (

@@ -8,11 +8,8 @@ import {
   type NewProduct,
   type Product,
 } from '../../../src/modules/products/products.repository.js';
-import {
-  MAX_PRICE_MINOR,
-  PRODUCT_SORTS,
-  type ProductSort,
-} from '../../../src/modules/products/products.schemas.js';
+import { MAX_PRICE_MINOR } from '../../../src/modules/products/products.schemas.js';
+import { PRODUCT_SORTS, type ProductSort } from '../../../src/modules/products/products.types.js';
 import type { DatabaseHandle } from '../../../src/platform/db/database.js';
 import { withTransaction } from '../../../src/platform/db/transaction.js';
 import { engines } from '../../helpers/databases.js';

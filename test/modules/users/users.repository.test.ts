@@ -8,7 +8,7 @@ import {
   type NewUser,
   type User,
 } from '../../../src/modules/users/users.repository.js';
-import { USER_SORTS, type UserSort } from '../../../src/modules/users/users.schemas.js';
+import { USER_SORTS, type UserSort } from '../../../src/modules/users/users.types.js';
 import type { DatabaseHandle } from '../../../src/platform/db/database.js';
 import { UniqueViolationError } from '../../../src/platform/db/errors.js';
 import type { UserStatus } from '../../../src/platform/db/schema.js';

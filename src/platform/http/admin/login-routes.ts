@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 import type { AdminSignIn } from './admin.js';
 import { sendPage } from './html-page.js';
 import { LOGIN_PATH, LOGOUT_PATH, loginPage, logoutPage } from './login-page.js';

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { ForbiddenError } from '../errors.js';
+import { ForbiddenError } from '../../errors.js';
 
 /** The host a header's URL names, or undefined for a missing, `null` or malformed value. */
 function hostOf(value: string | undefined): string | undefined {

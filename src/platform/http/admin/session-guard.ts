@@ -3,7 +3,7 @@ import { actorForToken } from '../../auth/authenticate.js';
 import { authorize, type Permission } from '../../auth/permissions.js';
 import type { RevocationList } from '../../auth/revocations.js';
 import type { AccessTokens } from '../../auth/tokens.js';
-import { AppError, UnauthorizedError } from '../errors.js';
+import { AppError, UnauthorizedError } from '../../errors.js';
 import { LOGIN_PATH } from './login-page.js';
 import { requireSameOrigin } from './same-origin.js';
 import { sessionCookieOf } from './session-cookie.js';

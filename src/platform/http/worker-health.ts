@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import type { Lifecycle } from '../http/health.js';
-import type { Progress } from './workers.js';
+import type { Lifecycle } from './health.js';
+import type { Progress } from '../jobs/workers.js';
 
 async function waitingCount(queues: Queue[]): Promise<number> {
   const counts = await Promise.all(queues.map((q) => q.getJobCounts('wait', 'prioritized')));
