@@ -59,8 +59,3 @@ export function requirePermission(...permissions: Permission[]): preHandlerAsync
     for (const permission of permissions) authorize(request.actor, permission);
   };
 }
-
-/** Route pre-handler: any signed-in user. */
-export const requireAuthentication: preHandlerAsyncHookHandler = async (request) => {
-  requireUser(request.actor);
-};
