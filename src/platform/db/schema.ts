@@ -45,6 +45,8 @@ export interface SchemaMigrationsTable {
   version: string;
   name: string;
   applied_at: Generated<Date>;
+  /** sha256 of the file when it was applied (migration 0018; null before it, then filled in). */
+  checksum: string | null;
 }
 
 export interface OutboxTable {
