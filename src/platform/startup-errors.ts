@@ -4,6 +4,7 @@ import { EmbeddedDatabaseInUseError } from './db/embedded-lock.js';
 import {
   DatabaseNotMigratedError,
   DuplicateMigrationVersionError,
+  EmptyMigrationError,
   MigrationEditedError,
 } from './db/migrate.js';
 
@@ -61,6 +62,7 @@ export function startupMessage(err: unknown, context: StartupContext = {}): stri
   // Their messages are the line: which migration, and what to do instead.
   if (err instanceof MigrationEditedError) return err.message;
   if (err instanceof DuplicateMigrationVersionError) return err.message;
+  if (err instanceof EmptyMigrationError) return err.message;
   if (err instanceof DatabaseNotMigratedError) {
     const [first] = err.pending;
     const count = err.pending.length;

@@ -9,6 +9,7 @@ import {
   assertMigrated,
   DatabaseNotMigratedError,
   DuplicateMigrationVersionError,
+  EmptyMigrationError,
   migrate,
   migrationChecksum,
   MigrationEditedError,
@@ -142,6 +143,19 @@ for (const engine of engines) {
         (await recordedChecksums(database.db)).get('0001'),
         migrationChecksum(shipped[0]!.sql),
       );
+    });
+
+    it('when a pending migration has no statements yet (fresh from db:new), then migrate refuses and applies nothing', async () => {
+      const fresh = { version: '9005', name: 'fresh', sql: '-- What it changes.\n/* later */\n\n' };
+      await assert.rejects(migrate(database.db, [...shipped, fresh], warnings()), (err: Error) => {
+        assert.ok(err instanceof EmptyMigrationError);
+        assert.equal(
+          err.message,
+          'migration 9005_fresh has no statements yet: write it (or delete the file) before migrating, or it would be recorded as applied while empty',
+        );
+        return true;
+      });
+      assert.ok(!(await recordedVersions(database.db)).includes('9005'));
     });
 
     it('when the database has a migration this code does not (a rollback), then it warns and still starts', async () => {

@@ -101,6 +101,31 @@ export class MigrationEditedError extends Error {
   }
 }
 
+/**
+ * A pending migration with no statements (a file fresh from `npm run db:new`): applied, it would
+ * be recorded with the checksum of its empty text, and writing it afterwards would be an edit.
+ */
+export class EmptyMigrationError extends Error {
+  override readonly name = 'EmptyMigrationError';
+
+  constructor(readonly migration: string) {
+    super(
+      `migration ${migration} has no statements yet: write it (or delete the file) before ` +
+        `migrating, or it would be recorded as applied while empty`,
+    );
+  }
+}
+
+/** Whether a migration's text is only comments and white space. */
+function isEmpty(text: string): boolean {
+  return (
+    text
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/--.*$/gm, '')
+      .trim() === ''
+  );
+}
+
 export type MigrationState =
   /** Recorded in schema_migrations, and its file is unchanged (or has no checksum yet). */
   | 'applied'
@@ -263,8 +288,11 @@ export async function migrate(
   const statuses = await migrationStatus(db, all);
   check(statuses, options);
   const unverified = statuses.filter((s) => s.state === 'applied' && s.recordedChecksum === null);
+  const pending = statuses.filter((s) => s.state === 'pending');
   // The usual start has nothing to apply: one read instead of a locked transaction per file.
-  if (!statuses.some((s) => s.state === 'pending') && unverified.length === 0) return [];
+  if (pending.length === 0 && unverified.length === 0) return [];
+  const empty = all.find((m) => pending.some((s) => s.version === m.version) && isEmpty(m.sql));
+  if (empty) throw new EmptyMigrationError(label(empty));
   // Under the lock too: two concurrent `create table if not exists` can both try to create it.
   await withTransaction(db, async (tx) => {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`.execute(tx);
