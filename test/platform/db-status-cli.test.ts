@@ -74,7 +74,10 @@ describe('the status report', () => {
       },
     ]);
     assert.equal(report.ok, true);
-    assert.match(report.text, /^0001_users {2}applied 2026-01-02 03:04:05 UTC {2}\(no checksum yet/m);
+    assert.match(
+      report.text,
+      /^0001_users {2}applied 2026-01-02 03:04:05 UTC {2}\(no checksum yet/m,
+    );
     assert.match(
       report.text,
       /^0002_next {3}unknown applied 2026-01-02 03:04:05 UTC, no file in migrations\/$/m,
