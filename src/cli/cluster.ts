@@ -38,11 +38,13 @@ if (!config.databaseUrl || !config.redisUrl) {
   process.exit(1);
 }
 
+const fail = exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs });
 const deps = await createDependencies(
   { ...config, migrateOnStart: false, redisUrl: undefined },
   { requireMigrated: false },
-).catch(exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs }));
-await migrate(deps.database.db);
+).catch(fail);
+// An edited migration (or two with one number) ends it with its one line, like db:migrate.
+await migrate(deps.database.db).catch(fail);
 await closeDependencies(deps);
 
 // The entry points next to this file: dist/*.js when built, src/*.ts under tsx (tests).

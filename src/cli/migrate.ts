@@ -4,12 +4,12 @@ loadDotEnv();
 import { closeDependencies, createDependencies } from '../app.js';
 import { loadConfigOrExit } from '../config.js';
 import { migrate } from '../platform/db/migrate.js';
-import { exitOnStartupError } from '../platform/startup-errors.js';
+import { startupMessage, exitOnStartupError } from '../platform/startup-errors.js';
 
 /** `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the embedded database). */
 const config = loadConfigOrExit();
 const deps = await createDependencies(
-  { ...config, migrateOnStart: false, redisUrl: undefined },
+  { ...config, migrateOnStart: false, redisUrl: undefined, queueRedisUrl: undefined },
   { requireMigrated: false },
 ).catch(exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs }));
 try {
@@ -17,6 +17,12 @@ try {
   process.stdout.write(
     applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n',
   );
+} catch (err) {
+  // An edited migration (or two with one number): one line, after the database is closed.
+  const message = startupMessage(err);
+  if (message === undefined) throw err;
+  process.stderr.write(`${message}\n`);
+  process.exitCode = 1;
 } finally {
   await closeDependencies(deps);
 }

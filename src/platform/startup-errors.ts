@@ -1,7 +1,12 @@
 import { ConfigError } from '../config.js';
 import { hostAndPath } from './banner.js';
 import { EmbeddedDatabaseInUseError } from './db/embedded-lock.js';
-import { DatabaseNotMigratedError } from './db/migrate.js';
+import {
+  DatabaseNotMigratedError,
+  DuplicateMigrationVersionError,
+  EmptyMigrationError,
+  MigrationEditedError,
+} from './db/migrate.js';
 
 /**
  * The usual reasons a process fails to start, each as one line that says what to do: a person
@@ -54,6 +59,10 @@ const NOT_MIGRATED = 'the database is not migrated: run `npm run db:migrate`';
 export function startupMessage(err: unknown, context: StartupContext = {}): string | undefined {
   if (err instanceof ConfigError) return `Invalid configuration: ${err.message}`;
   if (err instanceof EmbeddedDatabaseInUseError) return err.message;
+  // Their messages are the line: which migration, and what to do instead.
+  if (err instanceof MigrationEditedError) return err.message;
+  if (err instanceof DuplicateMigrationVersionError) return err.message;
+  if (err instanceof EmptyMigrationError) return err.message;
   if (err instanceof DatabaseNotMigratedError) {
     const [first] = err.pending;
     const count = err.pending.length;

@@ -4,6 +4,7 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { postgresSkip } from '../helpers/databases.js';
 import { DependencyUnreachableError, startupMessage } from '../../src/platform/startup-errors.js';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-database.js';
@@ -153,6 +154,30 @@ describe('start-up on PostgreSQL', { skip: postgresSkip, timeout: 180_000 }, () 
       );
     } finally {
       await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  // Migrated by the test above (MIGRATE_ON_START); the recorded checksum stands for the file's.
+  it('when an applied migration was edited, then the API and db:migrate refuse with one line naming it', async () => {
+    const client = new pg.Client({ connectionString: scratch.url });
+    await client.connect();
+    const edited =
+      /^migration 0007_idempotency was edited after it was applied: migrations\/0007_idempotency\.sql no longer has the checksum recorded when it was applied \(0{12}, now [0-9a-f]{12}\); restore the file and add a new migration instead$/;
+    try {
+      const { rows } = await client.query<{ checksum: string }>(
+        `select checksum from schema_migrations where version = '0007'`,
+      );
+      await client.query(
+        `update schema_migrations set checksum = repeat('0', 64) where version = '0007'`,
+      );
+      const env = { DATA_DIR: dataDir, DATABASE_URL: scratch.url, LOG_LEVEL: 'silent' };
+      assertOneLine(await runEntry('src/main.ts', env), edited);
+      assertOneLine(await runEntry('src/cli/migrate.ts', env), edited);
+      await client.query(`update schema_migrations set checksum = $1 where version = '0007'`, [
+        rows[0]!.checksum,
+      ]);
+    } finally {
+      await client.end();
     }
   });
 });

@@ -22,7 +22,8 @@ export interface UsersTable {
 export interface ViewFlushesTable {
   batch_id: string;
   counters: number;
-  views: number;
+  /** bigint: the driver returns it as a string (or bigint); convert with Number(). */
+  views: BigintColumn;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -45,6 +46,8 @@ export interface SchemaMigrationsTable {
   version: string;
   name: string;
   applied_at: Generated<Date>;
+  /** sha256 of the file when it was applied (migration 0018; null before it, then filled in). */
+  checksum: string | null;
 }
 
 export interface OutboxTable {
@@ -169,8 +172,11 @@ export interface PostsTable {
   view_count: BigintDefault;
   created_at: Timestamp;
   updated_at: Timestamp;
-  /** Generated from title and content; never written. Read only inside SQL. */
-  search: ColumnType<string, never, never>;
+  /**
+   * Generated from title and content; never written. Read only inside SQL. Null as far as the
+   * database declares (a generated column has no NOT NULL), though title and content never are.
+   */
+  search: ColumnType<string | null, never, never>;
 }
 
 export interface DB {
