@@ -9,6 +9,9 @@ const HTTP_FREE =
   'mercurius or platform/http: throw the errors of platform/errors.ts, page with platform/paging.ts.';
 const DB_FREE =
   'Routes and GraphQL resolvers reach the database through a service: no kysely, no platform/db.';
+const SQL_FREE =
+  'Services see no SQL: repositories build it, and a single statement is assembled from the ' +
+  'opaque parts of platform/db/single-statement.ts that repositories return.';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.data/', 'bench/results/'] },
@@ -83,6 +86,27 @@ export default tseslint.config(
               message:
                 "A repository doesn't import the HTTP schemas: move the type to a *.types.ts.",
             },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Services pass repositories' opaque statement parts along, they don't write SQL.
+    files: ['src/modules/**/*.service.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'fastify', message: HTTP_FREE },
+            { name: 'mercurius', message: HTTP_FREE },
+            { name: 'kysely', message: SQL_FREE },
+          ],
+          patterns: [
+            { group: ['@fastify/*', 'fastify/*', 'mercurius/*'], message: HTTP_FREE },
+            { regex: PLATFORM_HTTP, message: HTTP_FREE },
+            { group: ['kysely/*'], message: SQL_FREE },
           ],
         },
       ],

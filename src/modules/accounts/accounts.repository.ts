@@ -1,5 +1,6 @@
-import { sql, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
+import { sql, type Selectable, type SqlBool } from 'kysely';
 import { PREPARED, type Database } from '../../platform/db/database.js';
+import { guard, partSql, type Companion, type Guard } from '../../platform/db/single-statement.js';
 import type {
   AccountKind,
   AccountsTable,
@@ -106,7 +107,7 @@ function toTransfer(
  * Who may move money out of which account into which, as the movement's own statement checks
  * it on the locked rows (the service states the same rules as errors, see ledger.ts).
  */
-export interface MovementGuard {
+export interface MovementRules {
   /** The source must be this user's; null: any account (an admin, the issuer's deposits). */
   payerUserId: string | null;
   /** The destination must be a wallet. */
@@ -120,16 +121,14 @@ export interface MoveOutcome {
   to: Account | undefined;
 }
 
-/** The conditions `move` gives its companions to decide on: the movement was allowed, or not. */
-export interface MoveConditions {
-  allowed: RawBuilder<SqlBool>;
-  refused: RawBuilder<SqlBool>;
+/** The guards `move` offers its companions' parts: the movement was allowed, or refused. */
+export interface MovementGuards {
+  allowed: Guard;
+  refused: Guard;
 }
 
-/** Adds statements to `move`'s. */
-export type CompanionStatement = (
-  conditions: MoveConditions,
-) => RawBuilder<unknown> | RawBuilder<unknown>[];
+/** Adds parts to `move`'s single statement (platform/db/single-statement.ts). */
+export type MovementCompanion = Companion<MovementGuards>;
 
 interface EntryRow {
   id: string;
@@ -148,7 +147,11 @@ type LockedRow = Pick<Selectable<AccountsTable>, (typeof accountColumns)[number]
   moved: boolean;
 };
 
-/** Storage-neutral: plain domain objects in and out. */
+/**
+ * PostgreSQL-specific, not storage-neutral: domain objects in and out, but `move` is the
+ * single statement (data-modifying CTEs, `FOR UPDATE`, a named prepared statement) and runs
+ * other repositories' SQL parts inside it; `applyMovement` and `listEntries` are raw SQL too.
+ */
 export class AccountsRepository {
   constructor(private readonly db: Database) {}
 
@@ -258,24 +261,28 @@ export class AccountsRepository {
   }
 
   /**
-   * A whole movement as one statement, so one round trip and one implicit transaction: both
-   * rows locked in id order (opposite movements can't deadlock), the guard and the funds checked
-   * on the locked rows, and, only when they held, both balances and the journal row written.
-   * The companions write what belongs with the movement (its idempotency key and response, an
-   * order and its email) in the same statement; each gets the condition "the movement was
-   * allowed" to decide on. An amount of 0 is allowed and moves nothing (a free order). The
-   * time and id are the caller's, so the caller knows its result before the statement runs.
+   * A whole movement as the single statement (platform/db/single-statement.ts), so one round
+   * trip and one implicit transaction: both rows locked in id order (opposite movements can't
+   * deadlock), the rules and the funds checked on the locked rows, and, only when they held,
+   * both balances and the journal row written. The companions' parts write what belongs with
+   * the movement (its idempotency key and response, an order and its email) in the same
+   * statement, each under a guard: `allowed` or `refused`. An amount of 0 is allowed and moves
+   * nothing (a free order). The time and id are the caller's, so the caller knows its result
+   * before the statement runs.
    */
   async move(
     m: Movement & { createdAt: Date },
-    guard: MovementGuard,
-    companions: CompanionStatement[] = [],
+    rules: MovementRules,
+    companions: MovementCompanion[] = [],
   ): Promise<MoveOutcome> {
     const allowed = sql<SqlBool>`EXISTS (SELECT FROM allowed)`;
-    const conditions = { allowed, refused: sql<SqlBool>`NOT EXISTS (SELECT FROM allowed)` };
+    const guards: MovementGuards = {
+      allowed: guard(allowed),
+      refused: guard(sql<SqlBool>`NOT EXISTS (SELECT FROM allowed)`),
+    };
     const parts = companions
-      .flatMap((companion) => companion(conditions))
-      .map((statement, i) => sql`, ${sql.id(`companion_${i}`)} AS (${statement})`);
+      .flatMap((companion) => companion(guards))
+      .map((part, i) => sql`, ${sql.id(`companion_${i}`)} AS (${partSql(part)})`);
     const { rows } = await sql<LockedRow>`${sql.raw(PREPARED)}
       WITH locked AS MATERIALIZED (
         SELECT id, kind, user_id, currency, balance_minor, created_at, updated_at
@@ -286,8 +293,8 @@ export class AccountsRepository {
          WHERE f.id = ${m.fromAccountId}::uuid AND t.id = ${m.toAccountId}::uuid
            AND f.currency = ${m.currency} AND t.currency = ${m.currency}
            AND (f.kind = 'issuer' OR f.balance_minor >= ${m.amount}::bigint)
-           AND (${guard.payerUserId}::uuid IS NULL OR f.user_id = ${guard.payerUserId}::uuid)
-           AND (NOT ${guard.walletsOnly}::boolean OR t.kind = 'wallet')
+           AND (${rules.payerUserId}::uuid IS NULL OR f.user_id = ${rules.payerUserId}::uuid)
+           AND (NOT ${rules.walletsOnly}::boolean OR t.kind = 'wallet')
       ), moved AS (
         -- From the locked row, not balance_minor: this statement's snapshot may predate the
         -- version it locked, and PostgreSQL checks the CHECK on the tuple built from the

@@ -140,7 +140,7 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
         request,
         reply,
         idempotency,
-        (once) => accounts.transfer(request.actor, request.body, once),
+        (claim) => accounts.transfer(request.actor, request.body, claim),
         created(request),
       ),
   );
@@ -189,7 +189,7 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
         request,
         reply,
         idempotency,
-        (once) => accounts.deposit(request.actor, request.params.id, request.body, once),
+        (claim) => accounts.deposit(request.actor, request.params.id, request.body, claim),
         created(request),
       ),
   );

@@ -7,20 +7,20 @@ import type { JournalKind } from '../../platform/db/schema.js';
 import { withRetries, type Tx } from '../../platform/db/transaction.js';
 import { NotFoundError, UnprocessableError } from '../../platform/errors.js';
 import { offsetOf, type Page, type PageRequest } from '../../platform/paging.js';
-import { whileKeyTaken, type IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
+import { runWithClaim, type IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
 import type {
   Account,
   AccountEntry,
   AccountsRepository,
-  CompanionStatement,
-  MoveConditions,
-  MovementGuard,
+  MovementCompanion,
+  MovementGuards,
+  MovementRules,
   Transfer,
 } from './accounts.repository.js';
 import type { DepositInput, TransferInput } from './accounts.schemas.js';
 import { checkDistinct, checkMovement, type MovementRequest } from './ledger.js';
 
-export type { CompanionStatement, MoveConditions };
+export type { MovementCompanion, MovementGuards };
 
 /** Serialization failures and deadlocks are retried this often before the client gets 503. */
 const RETRIES = 3;
@@ -95,13 +95,13 @@ export class AccountsService {
   async transfer(
     actor: Actor,
     input: TransferInput,
-    once?: IdempotencyClaim<Transfer>,
+    claim?: IdempotencyClaim<Transfer>,
   ): Promise<Transfer> {
     requireUser(actor);
     const admin = can(actor, 'write:accounts');
-    return this.post(
+    return this.moveInOneStatement(
       { ...input, kind: 'transfer', reference: input.reference, createdBy: actor.userId },
-      once,
+      claim,
       { payerUserId: admin ? null : actor.userId, walletsOnly: !admin },
       (from, to) => {
         // Someone else's wallet is as unknown as a missing one, before its currency or balance
@@ -122,14 +122,14 @@ export class AccountsService {
     actor: Actor,
     accountId: string,
     input: DepositInput,
-    once?: IdempotencyClaim<Transfer>,
+    claim?: IdempotencyClaim<Transfer>,
   ): Promise<Transfer> {
     authorize(actor, 'write:accounts');
     const issuer = await this.accounts.findSystem('issuer', input.currency);
     if (!issuer) {
       throw new UnprocessableError(`No issuer holds ${input.currency}`, 'UNSUPPORTED_CURRENCY');
     }
-    return this.post(
+    return this.moveInOneStatement(
       {
         kind: 'deposit',
         fromAccountId: issuer.id,
@@ -139,7 +139,7 @@ export class AccountsService {
         reference: input.reference,
         createdBy: actor.userId,
       },
-      once,
+      claim,
       { payerUserId: null, walletsOnly: false },
     );
   }
@@ -177,24 +177,24 @@ export class AccountsService {
   }
 
   /**
-   * For other services: a payment out of `payerUserId`'s wallet as one statement together with
-   * what the caller writes alongside it (`companions`, each told whether the payment was
-   * allowed). Nothing moves when the wallet lacks the amount; what that means is the caller's.
-   * True when it moved (or was 0).
+   * For other services: a payment out of `payerUserId`'s wallet as the single statement
+   * together with the parts the caller's companions add (each part under the guard `allowed`
+   * or `refused`). Nothing moves when the wallet lacks the amount; what that means is the
+   * caller's. True when it moved (or was 0).
    */
   async payWith(
     payerUserId: string,
     payment: Posting & { id: string; createdAt: Date },
-    companions: CompanionStatement[],
+    companions: MovementCompanion[],
   ): Promise<boolean> {
     const movement = {
       ...this.movement(payment, null),
       id: payment.id,
       createdAt: payment.createdAt,
     };
-    const guard = { payerUserId, walletsOnly: false };
+    const rules = { payerUserId, walletsOnly: false };
     const outcome = await withRetries(
-      () => this.accounts.move(movement, guard, companions),
+      () => this.accounts.move(movement, rules, companions),
       RETRIES,
     );
     return outcome.moved;
@@ -202,7 +202,7 @@ export class AccountsService {
 
   /**
    * For other services (a refund): locks the user's wallet in the default currency for the rest
-   * of the caller's transaction. Lock the wallet first, settle last: see settleWithin.
+   * of the caller's transaction. Lock the wallet first, move last: see moveWithin.
    */
   async lockWallet(tx: Tx, userId: string): Promise<Account | undefined> {
     return this.accounts.findWallet(userId, this.currency, tx, true);
@@ -215,7 +215,7 @@ export class AccountsService {
    * order) is held from here to the commit only, as pgbench's TPC-B updates its branch last.
    * The balance CHECK still refuses an overdraft.
    */
-  async settleWithin(tx: Tx, posting: Posting & { id: string }): Promise<Transfer> {
+  async moveWithin(tx: Tx, posting: Posting & { id: string }): Promise<Transfer> {
     return this.accounts.applyMovement(tx, { ...this.movement(posting, null), id: posting.id });
   }
 
@@ -242,15 +242,15 @@ export class AccountsService {
   }
 
   /**
-   * One movement as one statement (AccountsRepository.move), with the idempotency key stored by
-   * the same statement. The guard lets the statement refuse on the locked rows what the rules
-   * below refuse; when it did, the rules, run on the rows it locked, say why. A refusal or a
-   * taken key may mean a duplicate of this request took effect meanwhile: the key answers then.
+   * One movement as the single statement (AccountsRepository.move), with the claim's key part
+   * in the same statement. `rules` let the statement refuse on the locked rows what ledger.ts
+   * refuses; when it did, ledger.ts, run on the rows it locked, says why. A refusal or a taken
+   * key may mean a duplicate of this request took effect meanwhile: the claim answers then.
    */
-  private async post(
+  private async moveInOneStatement(
     posting: Posting & { createdBy: string | null },
-    once: IdempotencyClaim<Transfer> | undefined,
-    guard: MovementGuard,
+    claim: IdempotencyClaim<Transfer> | undefined,
+    rules: MovementRules,
     checkAccess?: (from: Account | undefined, to: Account | undefined) => void,
   ): Promise<Transfer> {
     checkDistinct(posting);
@@ -265,14 +265,17 @@ export class AccountsService {
       reference: movement.reference,
       createdAt: movement.createdAt,
     };
-    const store: CompanionStatement[] = once
-      ? [({ allowed }) => once.storeWith(transfer, allowed)]
+    const keyPart: MovementCompanion[] = claim
+      ? [({ allowed }) => claim.keyPart(transfer, allowed)]
       : [];
-    return whileKeyTaken(once, async () => {
-      const outcome = await withRetries(() => this.accounts.move(movement, guard, store), RETRIES);
+    return runWithClaim(claim, async () => {
+      const outcome = await withRetries(
+        () => this.accounts.move(movement, rules, keyPart),
+        RETRIES,
+      );
       if (outcome.moved) return transfer;
       // A duplicate of this request may have moved the money first: its response is the answer.
-      await once?.settle();
+      await claim?.replayOrRelease();
       checkAccess?.(outcome.from, outcome.to);
       checkMovement(posting, outcome.from, outcome.to);
       throw new Error('The ledger refused a movement that its rules allow');

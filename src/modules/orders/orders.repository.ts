@@ -1,5 +1,11 @@
-import { sql, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
+import {
+  guardSql,
+  part,
+  type Guard,
+  type StatementPart,
+} from '../../platform/db/single-statement.js';
 import type { OrdersTable, OrderStatus } from '../../platform/db/schema.js';
 import type { Tx } from '../../platform/db/transaction.js';
 import type { OrderLine } from './pricing.js';
@@ -46,17 +52,20 @@ function toOrder(row: OrderRow, items: OrderLine[]): Order {
   };
 }
 
-/** Storage-neutral: plain domain objects in and out. */
+/**
+ * PostgreSQL-specific, not storage-neutral: domain objects in and out, but `orderParts` hands
+ * out SQL (opaque `StatementPart`s, jsonb_to_recordset) for the ledger's single statement.
+ */
 export class OrdersRepository {
   constructor(private readonly db: Database) {}
 
   /**
-   * The order's and its lines' INSERTs, to embed in the single statement that also pays for
-   * it: `paid` (over that statement's other parts) decides between `paid`, with its payment's
-   * journal row, and `payment_failed`. The times are the caller's, so it knows the order it
-   * answers with before the statement runs.
+   * The order's and its lines' INSERTs, as parts of the single statement that also pays for it
+   * (platform/db/single-statement.ts): the guard `paid` decides between `paid`, with its
+   * payment's journal row, and `payment_failed`. The times are the caller's, so it knows the
+   * order it answers with before the statement runs.
    */
-  insertWhenPaid(
+  orderParts(
     order: {
       id: string;
       userId: string;
@@ -66,8 +75,8 @@ export class OrdersRepository {
       lines: OrderLine[];
       createdAt: Date;
     },
-    paid: RawBuilder<SqlBool>,
-  ): RawBuilder<unknown>[] {
+    paid: Guard,
+  ): StatementPart[] {
     const lines = order.lines.map((line, position) => ({
       position,
       product_id: line.productId,
@@ -76,22 +85,23 @@ export class OrdersRepository {
       quantity: line.quantity,
       line_total_minor: line.lineTotal,
     }));
+    const whenPaid = guardSql(paid);
     return [
-      sql`
+      part(sql`
         INSERT INTO orders (id, user_id, status, payment_entry_id, total_minor, currency,
                             created_at, updated_at)
         SELECT ${order.id}::uuid, ${order.userId}::uuid,
-               CASE WHEN ${paid} THEN 'paid' ELSE 'payment_failed' END,
-               CASE WHEN ${paid} THEN ${order.paymentId}::uuid END,
+               CASE WHEN ${whenPaid} THEN 'paid' ELSE 'payment_failed' END,
+               CASE WHEN ${whenPaid} THEN ${order.paymentId}::uuid END,
                ${order.total}::bigint, ${order.currency},
-               ${order.createdAt}::timestamptz, ${order.createdAt}::timestamptz`,
-      sql`
+               ${order.createdAt}::timestamptz, ${order.createdAt}::timestamptz`),
+      part(sql`
         INSERT INTO order_items (order_id, position, product_id, name, unit_price_minor,
                                  quantity, line_total_minor)
         SELECT ${order.id}::uuid, line.*
           FROM jsonb_to_recordset(${JSON.stringify(lines)}::jsonb)
             AS line(position integer, product_id uuid, name text, unit_price_minor bigint,
-                    quantity integer, line_total_minor bigint)`,
+                    quantity integer, line_total_minor bigint)`),
     ];
   }
 

@@ -82,7 +82,7 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
         request,
         reply,
         idempotency,
-        (once) => orders.placeOrder(request.actor, request.params.id, request.body, once),
+        (claim) => orders.placeOrder(request.actor, request.params.id, request.body, claim),
         placed(request),
       ),
   );

@@ -5,18 +5,18 @@ import type { Database } from '../../platform/db/database.js';
 import { withTransaction, type Tx } from '../../platform/db/transaction.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../platform/errors.js';
 import { offsetOf, type Page, type PageRequest } from '../../platform/paging.js';
-import { whileKeyTaken, type IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
+import { runWithClaim, type IdempotencyClaim } from '../../platform/idempotency/idempotency.js';
 import type { AfterCommit, JobScheduler } from '../../platform/jobs/job.js';
 import type {
   AccountsService,
-  CompanionStatement,
-  MoveConditions,
+  MovementCompanion,
+  MovementGuards,
 } from '../accounts/accounts.service.js';
 import type { UsersService } from '../users/users.service.js';
 import type { OrdersJobPayloads } from './orders.jobs.js';
 import type { Order, OrdersRepository } from './orders.repository.js';
 import type { PlaceOrderInput } from './orders.schemas.js';
-import { priceOrder, type PricedProduct } from './pricing.js';
+import { priceOrder, type OrderLine, type PricedProduct } from './pricing.js';
 
 /** Serialization failures and deadlocks are retried this often before the client gets 503. */
 const RETRIES = 3;
@@ -24,6 +24,45 @@ const RETRIES = 3;
 /** What orders need of the catalogue: prices as committed when read, just before the order. */
 export interface ProductPricing {
   priceItems(tx: Tx | null, productIds: readonly string[]): Promise<Map<string, PricedProduct>>;
+}
+
+/** An order priced, before it is paid: its lines and total, who pays whom, its ids. */
+interface Priced {
+  id: string;
+  user: { id: string; email: string; name: string };
+  walletId: string;
+  merchantId: string;
+  lines: OrderLine[];
+  total: number;
+  currency: string;
+  /** Null for a free order: nothing moves, no journal row. */
+  paymentId: string | null;
+  createdAt: Date;
+}
+
+/** The order's share of the payment's single statement, and the answer for either outcome. */
+interface OrderStatement {
+  companions: MovementCompanion[];
+  paid: Order;
+  failed: Order;
+  /** Wakes the relay for the confirmation email; call after a committed, paid order. */
+  afterPaid: () => void;
+}
+
+/** The order as the statement records it, with the status its outcome gives it. */
+function placed(priced: Priced, status: 'paid' | 'payment_failed'): Order {
+  return {
+    id: priced.id,
+    userId: priced.user.id,
+    status,
+    items: priced.lines,
+    total: priced.total,
+    currency: priced.currency,
+    paymentId: status === 'paid' ? priced.paymentId : null,
+    refundId: null,
+    createdAt: priced.createdAt,
+    updatedAt: priced.createdAt,
+  };
 }
 
 /**
@@ -44,17 +83,24 @@ export class OrdersService {
    * Prices the items from the catalogue, charges the user's wallet to the merchant and records
    * the order `paid` with its confirmation email in the outbox, or, without the funds, records
    * it `payment_failed` and moves nothing: the charge, the order, its lines, the email and the
-   * idempotency key are one statement (AccountsService.payWith), so one commit. The order is
-   * never seen `pending`: its status is decided by that statement, which locks the wallet and
-   * the merchant in id order and holds them only until it commits.
+   * idempotency key are the single statement (AccountsService.payWith), so one commit. The
+   * order is never seen `pending`: its status is decided by that statement, which locks the
+   * wallet and the merchant in id order and holds them only until it commits.
    */
   async placeOrder(
     actor: Actor,
     userId: string,
     input: PlaceOrderInput,
-    once?: IdempotencyClaim<Order>,
+    claim?: IdempotencyClaim<Order>,
   ): Promise<Order> {
     this.assertMay(actor, userId, 'write:orders');
+    const priced = await this.price(actor, userId, input);
+    const statement = this.orderStatement(actor, priced, claim);
+    return this.pay(priced, statement, claim);
+  }
+
+  /** Pricing: the lines and total at catalogue prices, who pays whom, and the order's ids. */
+  private async price(actor: Actor, userId: string, input: PlaceOrderInput): Promise<Priced> {
     const currency = this.accounts.currency;
     const [user, catalogue, { walletId, merchantId }] = await Promise.all([
       this.users.getUser(actor, userId),
@@ -69,59 +115,73 @@ export class OrdersService {
     if (!merchantId) {
       throw new UnprocessableError(`No merchant takes ${currency}`, 'UNSUPPORTED_CURRENCY');
     }
-    const id = uuidv7();
-    const paymentId = total > 0 ? uuidv7() : null;
-    const createdAt = new Date();
-    const placed = (status: 'paid' | 'payment_failed'): Order => ({
-      id,
-      userId,
-      status,
-      items: lines,
+    return {
+      id: uuidv7(),
+      user: { id: userId, email: user.email, name: user.name },
+      walletId,
+      merchantId,
+      lines,
       total,
       currency,
-      paymentId: status === 'paid' ? paymentId : null,
-      refundId: null,
-      createdAt,
-      updatedAt: createdAt,
-    });
-    const [paid, failed] = [placed('paid'), placed('payment_failed')];
+      paymentId: total > 0 ? uuidv7() : null,
+      createdAt: new Date(),
+    };
+  }
+
+  /**
+   * Statement building: what the order adds to the payment's single statement (the order and
+   * its lines, the confirmation email, the claim's key with either answer), and both answers.
+   */
+  private orderStatement(
+    actor: Actor,
+    priced: Priced,
+    claim: IdempotencyClaim<Order> | undefined,
+  ): OrderStatement {
+    const { id, user, lines, total, currency, paymentId, createdAt } = priced;
+    const [paid, failed] = [placed(priced, 'paid'), placed(priced, 'payment_failed')];
     const email = { orderId: id, email: user.email, name: user.name, lines, total, currency };
     let wakeRelay: AfterCommit | undefined;
-    const companions: CompanionStatement[] = [
-      ({ allowed }) =>
-        this.orders.insertWhenPaid(
-          { id, userId, paymentId, total, currency, lines, createdAt },
-          allowed,
-        ),
+    const order = { id, userId: user.id, paymentId, total, currency, lines, createdAt };
+    const companions: MovementCompanion[] = [
+      ({ allowed }) => this.orders.orderParts(order, allowed),
       ({ allowed }) => {
-        const job = this.jobs.scheduleWhen(allowed, 'email.order-confirmation', email, {
+        const job = this.jobs.schedulePart(allowed, 'email.order-confirmation', email, {
           requestId: actor.requestId,
         });
         wakeRelay = job.afterCommit;
-        return job.statement;
+        return job.part;
       },
-      ...(once
+      ...(claim
         ? [
-            ({ allowed }: MoveConditions) => once.storeWith(paid, allowed),
-            ({ refused }: MoveConditions) => once.storeWith(failed, refused),
+            ({ allowed }: MovementGuards) => claim.keyPart(paid, allowed),
+            ({ refused }: MovementGuards) => claim.keyPart(failed, refused),
           ]
         : []),
     ];
+    return { companions, paid, failed, afterPaid: () => wakeRelay?.() };
+  }
+
+  /** Payment: the single statement; its outcome picks the answer. */
+  private async pay(
+    priced: Priced,
+    statement: OrderStatement,
+    claim: IdempotencyClaim<Order> | undefined,
+  ): Promise<Order> {
     const payment = {
-      id: paymentId ?? uuidv7(),
+      id: priced.paymentId ?? uuidv7(),
       kind: 'payment' as const,
-      fromAccountId: walletId,
-      toAccountId: merchantId,
-      amount: total,
-      currency,
-      reference: `order ${id}`,
-      createdAt,
+      fromAccountId: priced.walletId,
+      toAccountId: priced.merchantId,
+      amount: priced.total,
+      currency: priced.currency,
+      reference: `order ${priced.id}`,
+      createdAt: priced.createdAt,
     };
-    const wasPaid = await whileKeyTaken(once, () =>
-      this.accounts.payWith(userId, payment, companions),
+    const wasPaid = await runWithClaim(claim, () =>
+      this.accounts.payWith(priced.user.id, payment, statement.companions),
     );
-    if (wasPaid) wakeRelay?.();
-    return wasPaid ? paid : failed;
+    if (wasPaid) statement.afterPaid();
+    return wasPaid ? statement.paid : statement.failed;
   }
 
   async getOrder(actor: Actor, id: string): Promise<Order> {
@@ -184,7 +244,7 @@ export class OrdersService {
     // The merchant's row this very payment credited (it has several, see MERCHANT_SHARDS).
     const merchantId = order.paymentId && (await this.accounts.payeeOf(tx, order.paymentId));
     if (!merchantId) throw new ConflictError('No merchant can refund this order', 'REFUND_FAILED');
-    await this.accounts.settleWithin(tx, {
+    await this.accounts.moveWithin(tx, {
       id: order.refundId!,
       kind: 'refund',
       fromAccountId: merchantId,

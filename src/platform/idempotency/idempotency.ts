@@ -1,4 +1,4 @@
-import type { RawBuilder, SqlBool } from 'kysely';
+import type { Guard, StatementPart } from '../db/single-statement.js';
 import { ConflictError, UnprocessableError } from '../errors.js';
 import {
   isKeyTaken,
@@ -8,27 +8,28 @@ import {
 } from './keys.repository.js';
 
 /**
- * How a service takes part in idempotency without knowing HTTP: its effect is one statement,
- * and the key's insert with the response is part of it (`storeWith`). The key and the stored
- * response then commit (or roll back) together with the effect, so a key exists exactly when
- * its effect happened, and a crash can't leave one without the other.
+ * The claim: how a service takes part in idempotency without knowing HTTP. Its effect is a
+ * single statement (platform/db/single-statement.ts), and the key's insert with the response
+ * is a part of it (`keyPart`). The key and the stored response then commit (or roll back)
+ * together with the effect, so a key exists exactly when its effect happened, and a crash
+ * can't leave one without the other.
  */
 export interface IdempotencyClaim<R> {
   /**
-   * For the effect's statement, which knows its result before it runs: the key's insert with the response `result` renders, to embed in that statement, run when
-   * `condition` holds. When the statement fails with `isKeyTaken`, or takes no effect, call
-   * `settle`.
+   * For the effect's statement, which knows its result before it runs: the key's insert with
+   * the response `result` renders, as a part of that statement, run when `when` holds. When
+   * the statement fails with `isKeyTaken`, or takes no effect, call `replayOrRelease`.
    */
-  storeWith(result: R, condition: RawBuilder<SqlBool>): RawBuilder<unknown>;
+  keyPart(result: R, when: Guard): StatementPart;
   /**
    * After the single statement found the key taken or took no effect: throws the replay (or
    * `IDEMPOTENCY_KEY_REUSED`) when the key holds a response; resolves when the key is free (an
    * expired one is removed), so the statement may run again or its refusal be answered.
    */
-  settle(): Promise<void>;
+  replayOrRelease(): Promise<void>;
 }
 
-/** Thrown by `settle` when the key's request already took effect: send its response again. */
+/** Thrown by `replayOrRelease` when the key's request already took effect: send its response again. */
 export class IdempotentReplay extends Error {
   constructor(readonly response: StoredResponse) {
     super('replay of a completed idempotent request');
@@ -36,12 +37,12 @@ export class IdempotentReplay extends Error {
 }
 
 /**
- * Runs a single-statement effect that stores `once`'s key (storeWith) until the key is free:
- * when the statement finds the key taken, `settle` answers with its replay (or refusal), or
+ * Runs a single statement that carries `claim`'s key part until the key is free: when the
+ * statement finds the key taken, `replayOrRelease` answers with its replay (or refusal), or
  * frees an expired key for another try.
  */
-export async function whileKeyTaken<T>(
-  once: IdempotencyClaim<unknown> | undefined,
+export async function runWithClaim<T>(
+  claim: IdempotencyClaim<unknown> | undefined,
   run: () => Promise<T>,
   attempts = 3,
 ): Promise<T> {
@@ -49,9 +50,9 @@ export async function whileKeyTaken<T>(
     try {
       return await run();
     } catch (err) {
-      if (!once || !isKeyTaken(err)) throw err;
+      if (!claim || !isKeyTaken(err)) throw err;
       if (attempt >= attempts) throw inProgress();
-      await once.settle();
+      await claim.replayOrRelease();
     }
   }
 }
@@ -74,13 +75,13 @@ export class IdempotencyKeys {
     const responses = new Map<R, StoredResponse>();
     return {
       responseFor: (result) => responses.get(result),
-      storeWith(result, condition) {
+      keyPart(result, when) {
         const response = render(result);
         responses.set(result, response);
         const expiresAt = new Date(Date.now() + ttlMs);
-        return keys.insertWith({ id, fingerprint, expiresAt }, response, condition);
+        return keys.insertPart({ id, fingerprint, expiresAt }, response, when);
       },
-      async settle() {
+      async replayOrRelease() {
         responses.clear();
         const existing = await keys.findLive(id);
         if (existing) throw answered(existing, fingerprint);

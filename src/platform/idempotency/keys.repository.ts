@@ -1,6 +1,7 @@
-import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { sql } from 'kysely';
 import type { Database } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { guardSql, part, type Guard, type StatementPart } from '../db/single-statement.js';
 
 /** A response as it was sent, to be sent again for a repeat of its request. */
 export interface StoredResponse {
@@ -32,20 +33,19 @@ export class IdempotencyKeysRepository {
   constructor(private readonly db: Database) {}
 
   /**
-   * The key's INSERT with its response, for an effect that is a single statement: embedded
-   * there as a data-modifying CTE that runs when `condition` (over the statement's other CTEs)
-   * holds. A key that exists makes the whole statement fail with a unique violation
+   * The key's INSERT with its response, a part of the effect's single statement
+   * (platform/db/single-statement.ts) that runs when `when` holds. A key that exists makes the whole statement fail with a unique violation
    * (`isKeyTaken`), so the effect is undone with it; a duplicate still running makes the insert
    * wait for it first.
    */
-  insertWith(record: KeyRecord, response: StoredResponse, condition: RawBuilder<SqlBool>) {
-    return sql`
+  insertPart(record: KeyRecord, response: StoredResponse, when: Guard): StatementPart {
+    return part(sql`
       INSERT INTO idempotency_keys (owner_id, key, fingerprint, status_code, headers, body,
                                     expires_at)
       SELECT ${record.id.ownerId}, ${record.id.key}, ${record.fingerprint},
              ${response.statusCode}::int, ${JSON.stringify(response.headers)}::jsonb,
              ${JSON.stringify(response.body)}::jsonb, ${record.expiresAt}::timestamptz
-       WHERE ${condition}`;
+       WHERE ${guardSql(when)}`);
   }
 
   /** Deletes the key if it has expired. */

@@ -1,5 +1,5 @@
-import type { RawBuilder, SqlBool } from 'kysely';
 import type { Logger } from '../logger.js';
+import type { Guard, StatementPart } from '../db/single-statement.js';
 import type { Tx } from '../db/transaction.js';
 
 /** What a handler knows about the run it is in, whichever runner called it. */
@@ -37,15 +37,16 @@ export interface JobScheduler<Payloads> {
     meta?: { requestId?: string },
   ): Promise<AfterCommit>;
   /**
-   * For a change that is one statement: the job's outbox insert, to embed in it, run when
-   * `condition` holds; call `afterCommit` once the statement committed with the job.
+   * For a change that is a single statement (platform/db/single-statement.ts): the job's outbox
+   * insert as a part of it, run when `when` holds; call `afterCommit` once the statement
+   * committed with the job.
    */
-  scheduleWhen<Type extends keyof Payloads & string>(
-    condition: RawBuilder<SqlBool>,
+  schedulePart<Type extends keyof Payloads & string>(
+    when: Guard,
     type: Type,
     payload: Payloads[Type],
     meta?: { requestId?: string },
-  ): { statement: RawBuilder<unknown>; afterCommit: AfterCommit };
+  ): { part: StatementPart; afterCommit: AfterCommit };
 }
 
 /** Retry policy shared by BullMQ and the in-process runner. */

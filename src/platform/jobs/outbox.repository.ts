@@ -1,6 +1,7 @@
-import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { sql } from 'kysely';
 import type { Database } from '../db/database.js';
 import { deleteBatch, olderThan } from '../db/delete-batch.js';
+import { guardSql, part, type Guard, type StatementPart } from '../db/single-statement.js';
 import type { Tx } from '../db/transaction.js';
 
 export interface OutboxRow {
@@ -63,13 +64,13 @@ export class OutboxRepository {
       .execute();
   }
 
-  /** The row's INSERT, to embed in a caller's single statement, run when `condition` holds. */
-  insertWhen(row: NewOutboxRow, condition: RawBuilder<SqlBool>): RawBuilder<unknown> {
-    return sql`
+  /** The row's INSERT as a part of a caller's single statement, run when `when` holds. */
+  insertPart(row: NewOutboxRow, when: Guard): StatementPart {
+    return part(sql`
       INSERT INTO outbox (id, type, payload, request_id, traceparent)
       SELECT ${row.id}::uuid, ${row.type}, ${JSON.stringify(row.payload)}::jsonb,
              ${row.requestId ?? null}, ${row.traceparent ?? null}
-       WHERE ${condition}`;
+       WHERE ${guardSql(when)}`);
   }
 
   /**

@@ -1,5 +1,5 @@
-import type { RawBuilder, SqlBool } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
+import type { Guard } from '../db/single-statement.js';
 import type { Tx } from '../db/transaction.js';
 import { activeTraceparent } from '../tracing/trace-context.js';
 import type { AfterCommit, JobScheduler } from './job.js';
@@ -29,14 +29,14 @@ export class OutboxScheduler<Payloads> implements JobScheduler<Payloads> {
     return () => this.wake();
   }
 
-  scheduleWhen<Type extends keyof Payloads & string>(
-    condition: RawBuilder<SqlBool>,
+  schedulePart<Type extends keyof Payloads & string>(
+    when: Guard,
     type: Type,
     payload: Payloads[Type],
     meta: { requestId?: string } = {},
   ) {
     return {
-      statement: this.outbox.insertWhen(this.row(type, payload, meta), condition),
+      part: this.outbox.insertPart(this.row(type, payload, meta), when),
       afterCommit: () => this.wake(),
     };
   }
