@@ -40,7 +40,11 @@ export interface SearchResult {
   reachableCount: number;
 }
 
-/** Storage-neutral: plain domain objects in and out. */
+/**
+ * Storage-neutral interface: plain domain objects in and out; a `Tx` only joins the caller's
+ * transaction. PostgresPostsRepository is its PostgreSQL implementation (full-text search,
+ * count estimates).
+ */
 export interface PostsRepository {
   findById(id: string): Promise<Post | undefined>;
   /** Newest first. */

@@ -31,7 +31,10 @@ export interface ListProductsOptions {
   includeInactive: boolean;
 }
 
-/** Storage-neutral: plain domain objects in and out. */
+/**
+ * Storage-neutral interface: plain domain objects in and out; a `Tx` only joins the caller's
+ * transaction. PostgresProductsRepository is its PostgreSQL implementation.
+ */
 export interface ProductsRepository {
   findById(id: string): Promise<Product | undefined>;
   /** The rows with these ids as the given transaction sees them; unknown ids are left out. */

@@ -7,7 +7,10 @@ export interface Profile {
   createdAt: Date;
 }
 
-/** Storage-neutral: plain domain objects in and out. */
+/**
+ * Storage-neutral: plain domain objects in and out. PostgresProfilesRepository is its
+ * PostgreSQL implementation.
+ */
 export interface ProfilesRepository {
   findProfile(id: string): Promise<Profile | undefined>;
   /** The profiles of these users that exist, in one statement. */

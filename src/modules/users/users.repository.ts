@@ -49,7 +49,11 @@ export interface Author {
   name: string;
 }
 
-/** Storage-neutral: plain domain objects in and out. */
+/**
+ * Storage-neutral interface: plain domain objects in and out; a `Tx` only joins the caller's
+ * transaction. PostgresUsersRepository is its PostgreSQL implementation (row comparisons,
+ * `lower(email)`, count estimates).
+ */
 export interface UsersRepository {
   findById(id: string, tx?: Tx): Promise<User | undefined>;
   findByEmail(email: string, tx?: Tx): Promise<User | undefined>;
