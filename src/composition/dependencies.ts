@@ -10,6 +10,7 @@ import {
   RedisRevocationList,
   type RevocationList,
 } from '../platform/auth/revocations.js';
+import { resolveJwtSecret } from '../platform/auth/secret.js';
 import { MemoryPendingCounters, type PendingCounters } from '../platform/cache/counters.js';
 import { GuardedCache } from '../platform/cache/guarded-cache.js';
 import { MemoryCache } from '../platform/cache/memory-cache.js';
@@ -33,6 +34,16 @@ export interface Dependencies {
   cache: GuardedCache;
   /** Pending post views (write-behind). */
   viewCounters: PendingCounters;
+  /** The key access tokens are signed with (signingKey below). */
+  signingKey: Uint8Array;
+}
+
+/**
+ * JWT_SECRET when set; otherwise the development key kept in DATA_DIR/jwt-secret, created on
+ * first use. The one file that building the dependencies may write.
+ */
+export function signingKey(config: Pick<Config, 'jwtSecret' | 'dataDir'>): Uint8Array {
+  return resolveJwtSecret(config.jwtSecret, config.dataDir);
 }
 
 export function connectRedis(
@@ -89,16 +100,21 @@ export async function createDependencies(
   return adapters(database, redis, config, { queueRedis });
 }
 
-type CacheSettings = Pick<
+type AdapterSettings = Pick<
   Config,
-  'redisCommandTimeoutMs' | 'cacheUserTtlMs' | 'cacheNegativeTtlMs' | 'cacheMaxEntries'
+  | 'redisCommandTimeoutMs'
+  | 'cacheUserTtlMs'
+  | 'cacheNegativeTtlMs'
+  | 'cacheMaxEntries'
+  | 'jwtSecret'
+  | 'dataDir'
 >;
 
 /** The Redis-backed adapters when Redis is configured, the in-memory ones otherwise. */
 export function adapters(
   database: DatabaseHandle,
   redis?: Redis,
-  settings: CacheSettings = loadConfig({}),
+  settings: AdapterSettings = loadConfig({}),
   options: {
     /** BullMQ's connection; without it jobs run in process. */
     queueRedis?: Redis;
@@ -125,6 +141,7 @@ export function adapters(
     viewCounters: redis
       ? new RedisPendingCounters(redis, viewCountersName)
       : new MemoryPendingCounters(),
+    signingKey: signingKey(settings),
   };
 }
 

@@ -20,7 +20,6 @@ import { PostgresUsersRepository } from '../modules/users/users.repository.js';
 import { UsersService, type AdminBootstrap } from '../modules/users/users.service.js';
 import { LoginThrottle } from '../platform/auth/login-throttle.js';
 import { Argon2PasswordHasher } from '../platform/auth/passwords.js';
-import { resolveJwtSecret } from '../platform/auth/secret.js';
 import { AccessTokens } from '../platform/auth/tokens.js';
 import { IdempotencyKeys } from '../platform/idempotency/idempotency.js';
 import { IdempotencyKeysRepository } from '../platform/idempotency/keys.repository.js';
@@ -31,7 +30,7 @@ import type { Dependencies } from './dependencies.js';
 export function buildServices(config: Config, deps: Dependencies) {
   const { db } = deps.database;
   const tokens = new AccessTokens({
-    secret: resolveJwtSecret(config.jwtSecret, config.dataDir),
+    secret: deps.signingKey,
     algorithm: config.jwtAlgorithm,
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
