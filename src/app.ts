@@ -51,7 +51,10 @@ export async function buildApp(
   const server = createServer(config);
   await bootstrapAdmin(config, services, server.log);
   // The API drains the outbox too: its own commits leave at once, not at the next poll.
-  const jobs = buildJobs(config, deps, services, server.log, options.mailer);
+  const jobs = buildJobs(config, deps, server.log, {
+    scheduler: services.jobs,
+    mailer: options.mailer,
+  });
   server.addHook('onReady', async () => jobs.start());
   server.addHook('onClose', async () => jobs.close());
   const metrics = await registerCrossCutting(server, { config, deps, services, jobs, lifecycle });

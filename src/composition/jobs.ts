@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
-import { JOB_TYPES, jobHandlers } from '../jobs.js';
+import { JOB_TYPES, jobHandlers, type JobPayloads } from '../jobs.js';
 import { PostgresSessionsRepository } from '../modules/auth/sessions.repository.js';
 import { PostgresPostsRepository } from '../modules/posts/posts.repository.js';
 import { WriteBehindFlusher } from '../platform/cache/write-behind.js';
@@ -10,6 +10,7 @@ import { closeQueues, openQueues } from '../platform/jobs/bullmq.js';
 import { createInProcessRunner } from '../platform/jobs/in-process-runner.js';
 import type { RetryPolicy } from '../platform/jobs/job.js';
 import { OutboxRepository } from '../platform/jobs/outbox.repository.js';
+import type { OutboxScheduler } from '../platform/jobs/outbox.js';
 import type { OutboxDrainer } from '../platform/jobs/poller.js';
 import { Pruner } from '../platform/jobs/pruner.js';
 import { JobRegistry } from '../platform/jobs/registry.js';
@@ -36,12 +37,18 @@ export function retryPolicy(config: Config): RetryPolicy {
  * drains the outbox: a relay to BullMQ when a queue Redis is configured, else the in-process
  * runner with the same handlers and retry policy.
  */
+export interface JobsOptions {
+  /** The API's scheduler: its commits wake the drainer at once. The worker schedules nothing. */
+  scheduler?: OutboxScheduler<JobPayloads>;
+  /** Replaces the configured mailer (tests count what would have been sent). */
+  mailer?: Mailer;
+}
+
 export function buildJobs(
   config: Config,
   deps: Dependencies,
-  services: Services,
   log: FastifyBaseLogger,
-  mailer: Mailer = buildMailer(config),
+  { scheduler, mailer = buildMailer(config) }: JobsOptions = {},
 ) {
   const { db } = deps.database;
   const domain = /@([^>\s]+)/.exec(config.mailFrom)?.[1] ?? 'stratum.local';
@@ -81,7 +88,7 @@ export function buildJobs(
           },
           log,
         );
-  services.jobs.onCommitted(() => drainer.nudge());
+  scheduler?.onCommitted(() => drainer.nudge());
   const pruner = buildPruner(config, db, log);
   return {
     registry,

@@ -10,7 +10,6 @@ import type { Mailer } from '../platform/mail/mailer.js';
 import type { Dependencies } from './dependencies.js';
 import { buildJobs } from './jobs.js';
 import { instrument } from './metrics.js';
-import { buildServices } from './services.js';
 
 /**
  * The worker process: BullMQ workers for every queue in the registry, the outbox relay, and a
@@ -25,8 +24,8 @@ export function buildWorker(config: Config, deps: Dependencies, options: { maile
     logger: loggerOptions(config, { base: { role: 'worker' } }),
     logController: new OneLineRequestLog({ requestIdLogLabel: 'requestId' }),
   });
-  const services = buildServices(config, deps);
-  const jobs = buildJobs(config, deps, services, server.log, options.mailer);
+  // The job handlers need the mailer alone; no service is built here.
+  const jobs = buildJobs(config, deps, server.log, { mailer: options.mailer });
   registerErrorHandling(server);
   registerNotFound(server);
   const metrics = instrument(server, config, deps, jobs);
