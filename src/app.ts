@@ -1,19 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { registerGraphql } from './graphql/plugin.js';
-import { accountsGraphql } from './modules/accounts/accounts.graphql.js';
-import { accountsRoutes } from './modules/accounts/accounts.routes.js';
-import { authRoutes } from './modules/auth/auth.routes.js';
-import { ordersGraphql } from './modules/orders/orders.graphql.js';
-import { ordersRoutes } from './modules/orders/orders.routes.js';
-import { postsGraphql } from './modules/posts/posts.graphql.js';
-import { postsRoutes } from './modules/posts/posts.routes.js';
-import { postsV2Routes } from './modules/posts/posts.v2.routes.js';
-import { productsRoutes } from './modules/products/products.routes.js';
-import { profilesRoutes } from './modules/users/profiles.routes.js';
-import { usersGraphql } from './modules/users/users.graphql.js';
-import { usersRoutes } from './modules/users/users.routes.js';
-import { usersV2Routes } from './modules/users/users.v2.routes.js';
+import { accountsModule } from './modules/accounts/accounts.module.js';
+import { authModule } from './modules/auth/auth.module.js';
+import type { AppModule } from './modules/module.js';
+import { ordersModule } from './modules/orders/orders.module.js';
+import { postsModule } from './modules/posts/posts.module.js';
+import { productsModule } from './modules/products/products.module.js';
+import { usersModule } from './modules/users/users.module.js';
 import type { WriteBehindFlusher } from './platform/cache/write-behind.js';
 import type { Lifecycle } from './platform/http/health.js';
 import type { Mailer } from './platform/mail/mailer.js';
@@ -22,6 +16,19 @@ import type { Dependencies } from './composition/dependencies.js';
 import { createServer, registerAdmin, registerCrossCutting } from './composition/http.js';
 import { buildJobs, startViewFlusher, type Jobs } from './composition/jobs.js';
 import { bootstrapAdmin, buildServices, type Services } from './composition/services.js';
+
+/**
+ * The modules, in the order their routes and GraphQL parts are registered. A module is its
+ * folder under src/modules/, one line here and its block in src/composition/services.ts.
+ */
+export const modules: readonly AppModule<Services>[] = [
+  usersModule,
+  authModule,
+  postsModule,
+  productsModule,
+  ordersModule,
+  accountsModule,
+];
 
 export interface App {
   server: FastifyInstance;
@@ -38,7 +45,7 @@ export interface BuildAppOptions {
   mailer?: Mailer;
 }
 
-/** The API process: the parts of src/composition/, and the modules' routes. */
+/** The API process: the parts of src/composition/, composed, and the modules on top. */
 export async function buildApp(
   config: Config,
   deps: Dependencies,
@@ -52,42 +59,28 @@ export async function buildApp(
   await bootstrapAdmin(config, services, server.log);
   // The API drains the outbox too: its own commits leave at once, not at the next poll.
   const jobs = buildJobs(config, deps, server.log, {
+    modules,
     scheduler: services.jobs,
     mailer: options.mailer,
   });
   server.addHook('onReady', async () => jobs.start());
   server.addHook('onClose', async () => jobs.close());
-  const metrics = await registerCrossCutting(server, { config, deps, services, jobs, lifecycle });
+  const metrics = await registerCrossCutting(server, {
+    config,
+    deps,
+    services,
+    jobs,
+    lifecycle,
+    schemas: modules.flatMap((module) => module.schemas ?? []),
+  });
 
-  await server.register(usersRoutes, { prefix: '/api/v1', users: services.users });
-  await server.register(authRoutes, { prefix: '/api/v1', auth: services.auth });
-  await server.register(profilesRoutes, { prefix: '/api/v1', profiles: services.profiles });
-  await server.register(postsRoutes, { prefix: '/api/v1', posts: services.posts });
-  await server.register(productsRoutes, { prefix: '/api/v1', products: services.products });
-  const { accounts, orders, idempotency } = services;
-  await server.register(accountsRoutes, { prefix: '/api/v1', accounts, idempotency });
-  await server.register(ordersRoutes, { prefix: '/api/v1', orders, idempotency });
+  for (const module of modules) await module.routes?.(server, services, config);
   // The other door into the same services.
-  await registerGraphql(server, config, [
-    usersGraphql(services.users),
-    postsGraphql(services.posts, services.profiles),
-    ordersGraphql(orders),
-    accountsGraphql(accounts),
-  ]);
-
-  // API v2: the resources whose representation changed; the same services behind them.
-  const exactCountLimit = config.apiExactCountLimit;
-  await server.register(usersV2Routes, {
-    prefix: '/api/v2',
-    users: services.users,
-    exactCountLimit,
-  });
-  await server.register(postsV2Routes, {
-    prefix: '/api/v2',
-    posts: services.posts,
-    users: services.users,
-    exactCountLimit,
-  });
+  await registerGraphql(
+    server,
+    config,
+    modules.flatMap((module) => (module.graphql ? [module.graphql(services)] : [])),
+  );
 
   deps.cache.logTo(server.log);
   const viewFlusher = startViewFlusher(config, deps, services, server);

@@ -4,11 +4,8 @@ import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { constants as zlib } from 'node:zlib';
+import type { TSchema } from 'typebox';
 import type { Config } from '../config.js';
-import { PostSchema } from '../modules/posts/posts.schemas.js';
-import { PostV2Schema } from '../modules/posts/posts.v2.schemas.js';
-import { ProductSchema } from '../modules/products/products.schemas.js';
-import { PublicProfileSchema, UserSchema } from '../modules/users/users.schemas.js';
 import { registerAuthentication } from '../platform/auth/authenticate.js';
 import { registerAdminPages } from '../platform/http/admin/admin.js';
 import { outboxDashboard } from '../platform/http/admin/outbox-dashboard.js';
@@ -81,6 +78,8 @@ export interface HttpParts {
   services: Services;
   jobs: Jobs;
   lifecycle: Lifecycle;
+  /** Shared schemas, referenced by $id from the modules' routes. */
+  schemas: readonly TSchema[];
 }
 
 /**
@@ -90,7 +89,7 @@ export interface HttpParts {
  */
 export async function registerCrossCutting(
   server: FastifyInstance,
-  { config, deps, services, jobs, lifecycle }: HttpParts,
+  { config, deps, services, jobs, lifecycle, schemas }: HttpParts,
 ) {
   // Bodies are JSON; anything else is refused rather than parsed as text.
   server.removeContentTypeParser('text/plain');
@@ -112,11 +111,7 @@ export async function registerCrossCutting(
   registerErrorHandling(server);
   // Shared schemas, referenced by $id from every module's routes.
   server.addSchema(ErrorEnvelopeSchema);
-  server.addSchema(UserSchema);
-  server.addSchema(PublicProfileSchema);
-  server.addSchema(ProductSchema);
-  server.addSchema(PostSchema);
-  server.addSchema(PostV2Schema);
+  for (const schema of schemas) server.addSchema(schema);
   await server.register(helmet, {
     // The docs UI sets its own policy; JSON responses need none beyond helmet's defaults.
     contentSecurityPolicy: false,

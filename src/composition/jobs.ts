@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
-import { JOB_TYPES, jobHandlers, type JobPayloads } from '../jobs.js';
+import { JOB_TYPES, type JobPayloads } from '../jobs.js';
+import type { AppModule } from '../modules/module.js';
 import { PostgresSessionsRepository } from '../modules/auth/sessions.repository.js';
 import { PostgresPostsRepository } from '../modules/posts/posts.repository.js';
 import { WriteBehindFlusher } from '../platform/cache/write-behind.js';
@@ -38,6 +39,8 @@ export function retryPolicy(config: Config): RetryPolicy {
  * runner with the same handlers and retry policy.
  */
 export interface JobsOptions {
+  /** The modules whose job handlers the registry gets. */
+  modules: readonly Pick<AppModule, 'jobs'>[];
   /** The API's scheduler: its commits wake the drainer at once. The worker schedules nothing. */
   scheduler?: OutboxScheduler<JobPayloads>;
   /** Replaces the configured mailer (tests count what would have been sent). */
@@ -48,12 +51,13 @@ export function buildJobs(
   config: Config,
   deps: Dependencies,
   log: FastifyBaseLogger,
-  { scheduler, mailer = buildMailer(config) }: JobsOptions = {},
+  { modules, scheduler, mailer = buildMailer(config) }: JobsOptions,
 ) {
   const { db } = deps.database;
   const domain = /@([^>\s]+)/.exec(config.mailFrom)?.[1] ?? 'stratum.local';
   const mail = new OnceMailer(db, mailer, domain);
-  const registry = new JobRegistry(JOB_TYPES, jobHandlers(mail));
+  const handlers = modules.flatMap((module) => module.jobs?.(mail) ?? []);
+  const registry = new JobRegistry(JOB_TYPES, handlers);
   const outbox = new OutboxRepository(db);
   const queues = deps.queueRedis
     ? openQueues(

@@ -1,4 +1,5 @@
 import Fastify from 'fastify';
+import { modules } from '../app.js';
 import type { Config } from '../config.js';
 import { registerErrorHandling, registerNotFound } from '../platform/http/error-handler.js';
 import type { Lifecycle } from '../platform/http/health.js';
@@ -25,7 +26,7 @@ export function buildWorker(config: Config, deps: Dependencies, options: { maile
     logController: new OneLineRequestLog({ requestIdLogLabel: 'requestId' }),
   });
   // The job handlers need the mailer alone; no service is built here.
-  const jobs = buildJobs(config, deps, server.log, { mailer: options.mailer });
+  const jobs = buildJobs(config, deps, server.log, { modules, mailer: options.mailer });
   registerErrorHandling(server);
   registerNotFound(server);
   const metrics = instrument(server, config, deps, jobs);
