@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { constants as zlib } from 'node:zlib';
 import type { TSchema } from 'typebox';
 import type { Config } from '../config.js';
-import { registerAuthentication } from '../platform/auth/authenticate.js';
+import { authenticationPlugin } from '../platform/auth/authenticate.js';
 import { registerAdminPages } from '../platform/http/admin/admin.js';
 import { outboxDashboard } from '../platform/http/admin/outbox-dashboard.js';
 import { ErrorEnvelopeSchema } from '../platform/http/envelope.js';
@@ -22,12 +22,12 @@ import {
   type ReadinessCheck,
 } from '../platform/http/health.js';
 import { registerOpenApi } from '../platform/http/openapi.js';
-import { registerRateLimit } from '../platform/http/rate-limit.js';
-import { requestIdFrom } from '../platform/http/request-id.js';
+import { rateLimitPlugin } from '../platform/http/rate-limit.js';
+import { requestIdFrom, requestIdPlugin } from '../platform/http/request-id.js';
 import { lazySerializerFactory } from '../platform/http/serialization.js';
 import { registerUserRefs } from '../platform/http/user-ref.js';
 import { validatorFactory } from '../platform/http/validation.js';
-import { registerVersioning, rewriteApiUrl } from '../platform/http/versioning.js';
+import { rewriteApiUrl, versioningPlugin } from '../platform/http/versioning.js';
 import { OutboxRepository } from '../platform/jobs/outbox.repository.js';
 import { loggerOptions } from '../platform/logging/logger.js';
 import { OneLineRequestLog } from '../platform/logging/request-log.js';
@@ -93,10 +93,10 @@ export async function registerCrossCutting(
 ) {
   // Bodies are JSON; anything else is refused rather than parsed as text.
   server.removeContentTypeParser('text/plain');
-  server.addHook('onRequest', async (request, reply) => {
-    void reply.header('x-request-id', request.id);
-  });
-  registerVersioning(server, {
+  // The cross-cutting hooks are named plugins; each declares what must run before it, and
+  // Fastify refuses to start when that is not registered first.
+  await server.register(requestIdPlugin);
+  await server.register(versioningPlugin, {
     deprecation: config.apiV1Deprecation,
     sunset: config.apiV1Sunset,
     link: config.apiV1DeprecationLink,
@@ -132,11 +132,17 @@ export async function registerCrossCutting(
     brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 6 } },
   });
   const metrics = instrument(server, config, deps, jobs);
-  // Order matters: the actor is known before the limiter keys on it; a bad token is refused after.
-  registerAuthentication(server, services.tokens, deps.revocations);
+  await server.register(authenticationPlugin, {
+    tokens: services.tokens,
+    revocations: deps.revocations,
+  });
   // Before any route: the routes whose path names a user learn `me` from their schema.
   registerUserRefs(server);
-  await registerRateLimit(server, config, deps.redis, () => metrics.rateLimited.inc());
+  await server.register(rateLimitPlugin, {
+    config,
+    redis: deps.redis,
+    onRejected: () => metrics.rateLimited.inc(),
+  });
   // After the limiter: the documents, the docs UI and unknown paths count like any request.
   registerNotFound(server, server.rateLimit());
   await registerOpenApi(server, config.apiV1Deprecation !== undefined);
