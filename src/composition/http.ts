@@ -28,7 +28,6 @@ import { lazySerializerFactory } from '../platform/http/serialization.js';
 import { registerUserRefs } from '../platform/http/user-ref.js';
 import { validatorFactory } from '../platform/http/validation.js';
 import { rewriteApiUrl, versioningPlugin } from '../platform/http/versioning.js';
-import { OutboxRepository } from '../platform/jobs/outbox.repository.js';
 import { loggerOptions } from '../platform/logging/logger.js';
 import { OneLineRequestLog } from '../platform/logging/request-log.js';
 import { tagRequestSpans } from '../platform/tracing/request-span.js';
@@ -167,7 +166,7 @@ export async function registerAdmin(
     ? (await import('../platform/http/admin/queues-dashboard.js')).bullBoardDashboard([
         ...jobs.queues.values(),
       ])
-    : outboxDashboard(new OutboxRepository(deps.database.db));
+    : outboxDashboard(jobs.outbox);
   await registerAdminPages(server, {
     signIn: services.auth,
     tokens: services.tokens,

@@ -2,11 +2,8 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { JOB_TYPES, type JobPayloads } from '../jobs.js';
 import type { AppModule } from '../modules/module.js';
-import { PostgresSessionsRepository } from '../modules/auth/sessions.repository.js';
-import { PostgresPostsRepository } from '../modules/posts/posts.repository.js';
 import { WriteBehindFlusher } from '../platform/cache/write-behind.js';
 import type { Database } from '../platform/db/database.js';
-import { IdempotencyKeysRepository } from '../platform/idempotency/keys.repository.js';
 import { closeQueues, openQueues } from '../platform/jobs/bullmq.js';
 import { createInProcessRunner } from '../platform/jobs/in-process-runner.js';
 import type { RetryPolicy } from '../platform/jobs/job.js';
@@ -16,11 +13,11 @@ import type { OutboxDrainer } from '../platform/jobs/poller.js';
 import { Pruner } from '../platform/jobs/pruner.js';
 import { JobRegistry } from '../platform/jobs/registry.js';
 import { createOutboxRelay } from '../platform/jobs/relay.js';
-import { OnceMailer, pruneDeliveries } from '../platform/mail/deliveries.js';
+import { OnceMailer } from '../platform/mail/deliveries.js';
 import type { Mailer } from '../platform/mail/mailer.js';
 import { fileMailer, smtpMailer } from '../platform/mail/nodemailer.js';
 import type { Dependencies } from './dependencies.js';
-import type { Services } from './services.js';
+import { retentionRules, type Services } from './services.js';
 
 /** SMTP when SMTP_URL is set, else .eml files under DATA_DIR/mail. */
 export function buildMailer(config: Config): Mailer {
@@ -96,6 +93,8 @@ export function buildJobs(
   const pruner = buildPruner(config, db, log);
   return {
     registry,
+    /** The outbox's rows, for the job dashboard and the metrics. */
+    outbox,
     queues,
     drainer,
     pruner,
@@ -112,26 +111,8 @@ export function buildJobs(
 
 /** Deletes finished bookkeeping rows past their retention; each rule says which rows. */
 export function buildPruner(config: Config, db: Database, log: FastifyBaseLogger): Pruner {
-  const outbox = new OutboxRepository(db);
-  const posts = new PostgresPostsRepository(db);
-  const idempotencyKeys = new IdempotencyKeysRepository(db);
-  const { outboxRetentionMs, deliveryRetentionMs, viewFlushRetentionMs } = config;
   return new Pruner(
-    [
-      { table: 'outbox', pruneBatch: (n) => outbox.pruneFinished(outboxRetentionMs, n) },
-      { table: 'deliveries', pruneBatch: (n) => pruneDeliveries(db, deliveryRetentionMs, n) },
-      {
-        table: 'view_flushes',
-        pruneBatch: (n) => posts.pruneAppliedBatches(viewFlushRetentionMs, n),
-      },
-      // Expired keys (IDEMPOTENCY_KEY_TTL) can't replay any more: a new use takes them over.
-      { table: 'idempotency_keys', pruneBatch: (n) => idempotencyKeys.deleteExpired(n) },
-      // A spent refresh token's sealed successor is of use only within the reuse grace.
-      {
-        table: 'refresh_tokens',
-        pruneBatch: (n) => new PostgresSessionsRepository(db).clearStaleSuccessors(n),
-      },
-    ],
+    retentionRules(config, db),
     { intervalMs: config.pruneIntervalMs, batchSize: config.pruneBatchSize },
     log,
   );

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
-import { OutboxRepository } from '../platform/jobs/outbox.repository.js';
 import { Metrics } from '../platform/metrics/metrics.js';
 import { registerMetricsRoute } from '../platform/metrics/route.js';
 import { observeRequests, watchSources } from '../platform/metrics/sources.js';
@@ -23,7 +22,7 @@ export function instrument(
   jobs.registry.observeOutcomes((type, outcome, ms) => metrics.recordJob(type, outcome, ms / 1000));
   watchSources(metrics, {
     database: deps.database,
-    outbox: new OutboxRepository(deps.database.db),
+    outbox: jobs.outbox,
     queues: [...(jobs.queues?.values() ?? [])],
   });
   if (config.metricsEnabled) {

@@ -21,10 +21,13 @@ import { UsersService, type AdminBootstrap } from '../modules/users/users.servic
 import { LoginThrottle } from '../platform/auth/login-throttle.js';
 import { Argon2PasswordHasher } from '../platform/auth/passwords.js';
 import { AccessTokens } from '../platform/auth/tokens.js';
+import type { Database } from '../platform/db/database.js';
 import { IdempotencyKeys } from '../platform/idempotency/idempotency.js';
 import { IdempotencyKeysRepository } from '../platform/idempotency/keys.repository.js';
 import { OutboxRepository } from '../platform/jobs/outbox.repository.js';
 import { OutboxScheduler } from '../platform/jobs/outbox.js';
+import type { RetentionRule } from '../platform/jobs/pruner.js';
+import { pruneDeliveries } from '../platform/mail/deliveries.js';
 import type { Dependencies } from './dependencies.js';
 
 export function buildServices(config: Config, deps: Dependencies) {
@@ -97,6 +100,29 @@ export function buildServices(config: Config, deps: Dependencies) {
 }
 
 export type Services = ReturnType<typeof buildServices>;
+
+/** Which finished bookkeeping rows the pruner deletes, and after how long. */
+export function retentionRules(config: Config, db: Database): RetentionRule[] {
+  const outbox = new OutboxRepository(db);
+  const posts = new PostgresPostsRepository(db);
+  const idempotencyKeys = new IdempotencyKeysRepository(db);
+  const { outboxRetentionMs, deliveryRetentionMs, viewFlushRetentionMs } = config;
+  return [
+    { table: 'outbox', pruneBatch: (n) => outbox.pruneFinished(outboxRetentionMs, n) },
+    { table: 'deliveries', pruneBatch: (n) => pruneDeliveries(db, deliveryRetentionMs, n) },
+    {
+      table: 'view_flushes',
+      pruneBatch: (n) => posts.pruneAppliedBatches(viewFlushRetentionMs, n),
+    },
+    // Expired keys (IDEMPOTENCY_KEY_TTL) can't replay any more: a new use takes them over.
+    { table: 'idempotency_keys', pruneBatch: (n) => idempotencyKeys.deleteExpired(n) },
+    // A spent refresh token's sealed successor is of use only within the reuse grace.
+    {
+      table: 'refresh_tokens',
+      pruneBatch: (n) => new PostgresSessionsRepository(db).clearStaleSuccessors(n),
+    },
+  ];
+}
 
 /** What the ADMIN_EMAIL bootstrap did, or why it did nothing: an operator must be able to tell. */
 function logAdminBootstrap(log: FastifyBaseLogger, email: string, result: AdminBootstrap) {
