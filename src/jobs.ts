@@ -1,10 +1,9 @@
-import { ordersJobs, type OrdersJobPayloads } from './modules/orders/orders.jobs.js';
-import { usersJobs, type UsersJobPayloads } from './modules/users/users.jobs.js';
-import type { OnceMailer } from './platform/mail/deliveries.js';
+import type { OrdersJobPayloads } from './modules/orders/orders.jobs.js';
+import type { UsersJobPayloads } from './modules/users/users.jobs.js';
 
 /**
  * Every job type and its payload, in one place. The registry checks at start-up that each has
- * exactly one handler.
+ * exactly one handler among the modules' (`jobs` in each *.module.ts).
  */
 export type JobPayloads = UsersJobPayloads & OrdersJobPayloads;
 
@@ -17,8 +16,3 @@ export const JOB_TYPES = [
 type Missing = Exclude<keyof JobPayloads, (typeof JOB_TYPES)[number]>;
 const complete: Missing extends never ? true : never = true;
 void complete;
-
-/** Every module's job handlers, as the registry gets them. */
-export function jobHandlers(mail: OnceMailer) {
-  return [...usersJobs(mail), ...ordersJobs(mail)];
-}

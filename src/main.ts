@@ -16,7 +16,8 @@ const { openDatabase } = await import('./platform/db/open.js');
 const database = openDatabase(config);
 // Awaited by createDependencies below; until then a failure must not count as unhandled.
 database.catch(() => {});
-const { buildApp, closeDependencies, createDependencies } = await import('./app.js');
+const { closeDependencies, createDependencies } = await import('./composition/dependencies.js');
+const { buildApp } = await import('./app.js');
 // The usual mistakes (a port in use, a database down or not migrated) end with one line.
 const fail = exitOnStartupError({
   portVariable: 'PORT',

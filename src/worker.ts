@@ -15,7 +15,8 @@ if (!config.queueRedisUrl && !config.redisUrl) {
 }
 // Before the app's modules load: tracing patches http, pg and ioredis as they are required.
 const tracing = await startTracing(config, 'stratum-worker');
-const { buildWorker, closeDependencies, createDependencies } = await import('./app.js');
+const { closeDependencies, createDependencies } = await import('./composition/dependencies.js');
+const { buildWorker } = await import('./composition/worker.js');
 // The usual mistakes (a port in use, a database or Redis down) end with one line.
 const fail = exitOnStartupError({
   portVariable: 'WORKER_PORT',

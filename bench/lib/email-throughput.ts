@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { adapters, buildServices, buildWorker } from '../../src/app.js';
+import { adapters } from '../../src/composition/dependencies.js';
+import { buildServices } from '../../src/composition/services.js';
+import { buildWorker } from '../../src/composition/worker.js';
 import { loadConfig } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import { withTransaction } from '../../src/platform/db/transaction.js';

@@ -4,7 +4,7 @@ loadDotEnv();
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { closeDependencies, createDependencies } from '../app.js';
+import { closeDependencies, createDependencies } from '../composition/dependencies.js';
 import { loadConfigOrExit } from '../config.js';
 import { migrate } from '../platform/db/migrate.js';
 import { exitOnStartupError } from '../platform/startup-errors.js';

@@ -3,7 +3,7 @@ import { loadDotEnv } from '../env-file.js';
 loadDotEnv();
 import fs from 'node:fs';
 import path from 'node:path';
-import { closeDependencies, createDependencies } from '../app.js';
+import { closeDependencies, createDependencies } from '../composition/dependencies.js';
 import { loadConfigOrExit } from '../config.js';
 import { hostAndPath } from '../platform/banner.js';
 import { migrationChecksum, migrationStatus, readMigrations } from '../platform/db/migrate.js';

@@ -1,7 +1,7 @@
 import { loadDotEnv } from '../env-file.js';
 // Imports run first, but none reads the environment while loading; the config is read below.
 loadDotEnv();
-import { closeDependencies, createDependencies } from '../app.js';
+import { closeDependencies, createDependencies } from '../composition/dependencies.js';
 import { loadConfigOrExit } from '../config.js';
 import { migrate } from '../platform/db/migrate.js';
 import { startupMessage, exitOnStartupError } from '../platform/startup-errors.js';

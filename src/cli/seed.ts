@@ -2,7 +2,7 @@ import { loadDotEnv } from '../env-file.js';
 // Imports run first, but none reads the environment while loading; the config is read below.
 loadDotEnv();
 import { parseArgs } from 'node:util';
-import { closeDependencies, createDependencies } from '../app.js';
+import { closeDependencies, createDependencies } from '../composition/dependencies.js';
 import { loadConfigOrExit } from '../config.js';
 import type { Database } from '../platform/db/database.js';
 import { progressBar } from './progress-bar.js';

@@ -2,7 +2,8 @@ import { loadDotEnv } from '../env-file.js';
 // Imports run first, but none reads the environment while loading; the config is read below.
 loadDotEnv();
 import { parseArgs } from 'node:util';
-import { buildServices, closeDependencies, createDependencies } from '../app.js';
+import { closeDependencies, createDependencies } from '../composition/dependencies.js';
+import { buildServices } from '../composition/services.js';
 import { loadConfigOrExit } from '../config.js';
 import { AppError } from '../platform/errors.js';
 import { compileBody } from '../platform/http/validation.js';

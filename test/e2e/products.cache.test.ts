@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { connectRedis } from '../../src/app.js';
+import { connectRedis } from '../../src/composition/dependencies.js';
 import type { Product } from '../../src/modules/products/products.repository.js';
 import { startApp } from '../helpers/app.js';
 import { bearer, createUserAndLogin } from '../helpers/auth.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { buildPruner } from '../../src/app.js';
+import { buildPruner } from '../../src/composition/jobs.js';
 import { loadConfig } from '../../src/config.js';
 import { hashRefreshToken } from '../../src/platform/auth/tokens.js';
 import { engines } from '../helpers/databases.js';

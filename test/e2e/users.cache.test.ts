@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { connectRedis } from '../../src/app.js';
+import { connectRedis } from '../../src/composition/dependencies.js';
 import { startApp } from '../helpers/app.js';
 import { bearer, createUserAndLogin } from '../helpers/auth.js';
 import { engines } from '../helpers/databases.js';

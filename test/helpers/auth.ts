@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../src/app.js';
+import type { Services } from '../../src/composition/services.js';
 import type { UserRole } from '../../src/platform/db/schema.js';
 
 export interface TestUser {

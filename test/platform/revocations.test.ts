@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { connectRedis } from '../../src/app.js';
+import { connectRedis } from '../../src/composition/dependencies.js';
 import { RedisRevocationList } from '../../src/platform/auth/revocations.js';
 import { eventually } from '../helpers/jobs.js';
 import { startRedisProxy } from '../helpers/queues.js';

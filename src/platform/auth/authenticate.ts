@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppError } from '../errors.js';
 import { anonymous, type Actor } from './actor.js';
 import type { RevocationList } from './revocations.js';
+import { namedPlugin } from '../http/plugin.js';
 import { InvalidTokenError, type AccessTokens } from './tokens.js';
 
 declare module 'fastify' {
@@ -57,7 +58,7 @@ export async function actorForToken(
  * Turns the Bearer token into `request.actor`. A bad token leaves the actor a guest and is
  * refused in preValidation, after the rate limiter (keyed by user or address) has counted it.
  */
-export function registerAuthentication(
+function registerAuthentication(
   app: FastifyInstance,
   tokens: AccessTokens,
   revocations: RevocationList,
@@ -80,3 +81,12 @@ export function registerAuthentication(
     if (request.authError && !request.routeOptions.config.ownAuthorization) throw request.authError;
   });
 }
+
+/** Authentication, after the request id and the version check (an unknown version is refused first). */
+export const authenticationPlugin = namedPlugin<{
+  tokens: AccessTokens;
+  revocations: RevocationList;
+}>(async (app, { tokens, revocations }) => registerAuthentication(app, tokens, revocations), {
+  name: 'authentication',
+  dependencies: ['request-id', 'api-versioning'],
+});

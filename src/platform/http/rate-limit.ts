@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../config.js';
 import { AppError } from '../errors.js';
 import { coalescingRedisStore } from './rate-limit-store.js';
+import { namedPlugin } from './plugin.js';
 
 /** Signed-in callers are limited per user, everyone else per client address. */
 function rateLimitKey(request: FastifyRequest): string {
@@ -15,7 +16,7 @@ function rateLimitKey(request: FastifyRequest): string {
  * Policy when Redis is unreachable: let requests through (skipOnError) rather than refuse
  * all traffic; the login throttle and the database keep their own limits.
  */
-export async function registerRateLimit(
+async function registerRateLimit(
   app: FastifyInstance,
   config: Config,
   redis?: Redis,
@@ -40,3 +41,20 @@ export async function registerRateLimit(
       }),
   });
 }
+
+/**
+ * The limiter, after authentication: it keys on `request.actor`, and a bad token is refused
+ * (preValidation) only after the limiter has counted it.
+ */
+export const rateLimitPlugin = namedPlugin<{
+  config: Config;
+  redis?: Redis;
+  onRejected?: () => void;
+}>(
+  async (app, { config, redis, onRejected }) => registerRateLimit(app, config, redis, onRejected),
+  {
+    name: 'rate-limit',
+    dependencies: ['authentication'],
+    decorators: { request: ['actor'] },
+  },
+);

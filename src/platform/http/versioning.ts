@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { namedPlugin } from './plugin.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../errors.js';
 
@@ -104,7 +105,7 @@ function successorLink(request: FastifyRequest): string | undefined {
  * /api response with the version that served it, and on v1 adds the retirement headers when
  * they are configured.
  */
-export function registerVersioning(app: FastifyInstance, v1Retirement: Retirement) {
+function registerVersioning(app: FastifyInstance, v1Retirement: Retirement) {
   const retiring = retirementHeaders(v1Retirement);
   const announced = Object.keys(retiring).length > 0;
   const links = retirementLinks(v1Retirement);
@@ -122,3 +123,9 @@ export function registerVersioning(app: FastifyInstance, v1Retirement: Retiremen
     if (all.length) void reply.header('link', all.join(', '));
   });
 }
+
+/** The versioning hook, after the request id (a refused version's answer carries the id). */
+export const versioningPlugin = namedPlugin<Retirement>(
+  async (app, v1Retirement) => registerVersioning(app, v1Retirement),
+  { name: 'api-versioning', dependencies: ['request-id'] },
+);

@@ -14,7 +14,7 @@ export class OutboxScheduler<Payloads> implements JobScheduler<Payloads> {
 
   constructor(private readonly outbox: OutboxRepository) {}
 
-  /** Set by the composition root once the relay exists (the relay's handlers need services). */
+  /** Set by the composition root once the drainer (relay or in-process runner) exists. */
   onCommitted(wake: () => void) {
     this.wake = wake;
   }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { adapters, buildWorker } from '../../../src/app.js';
+import { adapters } from '../../../src/composition/dependencies.js';
+import { buildWorker } from '../../../src/composition/worker.js';
 import { loadConfig } from '../../../src/config.js';
 import type { DatabaseHandle } from '../../../src/platform/db/database.js';
 import { migrate } from '../../../src/platform/db/migrate.js';

@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import { buildPruner } from '../../../src/app.js';
+import { buildPruner } from '../../../src/composition/jobs.js';
 import { loadConfig } from '../../../src/config.js';
 import type { Database, DatabaseHandle } from '../../../src/platform/db/database.js';
 import { engines } from '../../helpers/databases.js';

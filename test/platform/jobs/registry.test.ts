@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { JOB_TYPES, jobHandlers } from '../../../src/jobs.js';
+import { modules } from '../../../src/app.js';
+import { JOB_TYPES } from '../../../src/jobs.js';
 import type { AnyJobDefinition } from '../../../src/platform/jobs/job.js';
 import { JobRegistry, JobRegistryError } from '../../../src/platform/jobs/registry.js';
 import type { OnceMailer } from '../../../src/platform/mail/deliveries.js';
@@ -35,6 +36,7 @@ describe('the job registry', () => {
   });
 
   it("when the app's job types meet the modules' handlers, then the registry is complete", () => {
-    assert.doesNotThrow(() => new JobRegistry(JOB_TYPES, jobHandlers({} as OnceMailer)));
+    const handlers = modules.flatMap((module) => module.jobs?.({} as OnceMailer) ?? []);
+    assert.doesNotThrow(() => new JobRegistry(JOB_TYPES, handlers));
   });
 });

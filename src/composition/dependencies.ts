@@ -1,0 +1,153 @@
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../config.js';
+import {
+  MemoryAttemptStore,
+  RedisAttemptStore,
+  type AttemptStore,
+} from '../platform/auth/login-throttle.js';
+import {
+  MemoryRevocationList,
+  RedisRevocationList,
+  type RevocationList,
+} from '../platform/auth/revocations.js';
+import { resolveJwtSecret } from '../platform/auth/secret.js';
+import { MemoryPendingCounters, type PendingCounters } from '../platform/cache/counters.js';
+import { GuardedCache } from '../platform/cache/guarded-cache.js';
+import { MemoryCache } from '../platform/cache/memory-cache.js';
+import { RedisCache } from '../platform/cache/redis-cache.js';
+import { RedisPendingCounters } from '../platform/cache/redis-counters.js';
+import { redisReady } from '../platform/cache/redis-ready.js';
+import type { DatabaseHandle } from '../platform/db/database.js';
+import { assertMigrated, migrate } from '../platform/db/migrate.js';
+import { openDatabase } from '../platform/db/open.js';
+import { connectQueueRedis } from '../platform/jobs/bullmq.js';
+import { reach } from '../platform/startup-errors.js';
+
+/** The adapters behind the ports, chosen once, here, from the configuration. */
+export interface Dependencies {
+  database: DatabaseHandle;
+  redis?: Redis;
+  /** BullMQ's connection (QUEUE_REDIS_URL, else REDIS_URL); without it jobs run in process. */
+  queueRedis?: Redis;
+  revocations: RevocationList;
+  loginAttempts: AttemptStore;
+  cache: GuardedCache;
+  /** Pending post views (write-behind). */
+  viewCounters: PendingCounters;
+  /** The key access tokens are signed with (signingKey below). */
+  signingKey: Uint8Array;
+}
+
+/**
+ * JWT_SECRET when set; otherwise the development key kept in DATA_DIR/jwt-secret, created on
+ * first use. The one file that building the dependencies may write.
+ */
+export function signingKey(config: Pick<Config, 'jwtSecret' | 'dataDir'>): Uint8Array {
+  return resolveJwtSecret(config.jwtSecret, config.dataDir);
+}
+
+export function connectRedis(
+  url: string,
+  connectTimeoutMs: number,
+  commandTimeoutMs?: number,
+): Redis {
+  const redis = new Redis(url, {
+    // Fail fast instead of queueing commands while Redis is away, or waiting on a slow one.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: connectTimeoutMs,
+    commandTimeout: commandTimeoutMs,
+    // Commands issued in one event-loop turn (many requests' cache reads and rate-limit counts)
+    // go out in one socket write: each write is a system call, the largest cost per request.
+    enableAutoPipelining: true,
+  });
+  // ioredis reconnects by itself; without a listener a lost connection would crash the process.
+  redis.on('error', () => {});
+  return redis;
+}
+
+/**
+ * Opens the database and Redis and checks them before anything is built on them: a server that
+ * does not answer, or a schema behind this code, stops start-up with its cause
+ * (startup-errors.ts) instead of failing on the first request.
+ */
+export async function createDependencies(
+  config: Config,
+  options: {
+    /** False for the one command that brings the schema up to date (db:migrate). */
+    requireMigrated?: boolean;
+    /** A database already being opened (openDatabase), while the caller loaded this module. */
+    database?: Promise<DatabaseHandle>;
+  } = {},
+): Promise<Dependencies> {
+  const database = await (options.database ?? openDatabase(config));
+  if (config.databaseUrl) await reach('DATABASE_URL', config.databaseUrl, () => database.ping());
+  if (config.migrateOnStart) await migrate(database.db);
+  else if (options.requireMigrated !== false) await assertMigrated(database.db);
+  const redis = config.redisUrl
+    ? connectRedis(config.redisUrl, config.dbConnectTimeoutMs, config.redisCommandTimeoutMs)
+    : undefined;
+  const queueUrl = config.queueRedisUrl ?? config.redisUrl;
+  const queueRedis = queueUrl ? connectQueueRedis(queueUrl, config.dbConnectTimeoutMs) : undefined;
+  if (redis && config.redisUrl) {
+    await reach('REDIS_URL', config.redisUrl, () => redisReady(redis, config.dbConnectTimeoutMs));
+  }
+  if (queueRedis && config.queueRedisUrl) {
+    await reach('QUEUE_REDIS_URL', config.queueRedisUrl, () =>
+      redisReady(queueRedis, config.dbConnectTimeoutMs),
+    );
+  }
+  return adapters(database, redis, config, { queueRedis });
+}
+
+type AdapterSettings = Pick<
+  Config,
+  | 'redisCommandTimeoutMs'
+  | 'cacheUserTtlMs'
+  | 'cacheNegativeTtlMs'
+  | 'cacheMaxEntries'
+  | 'jwtSecret'
+  | 'dataDir'
+>;
+
+/** The Redis-backed adapters when Redis is configured, the in-memory ones otherwise. */
+export function adapters(
+  database: DatabaseHandle,
+  redis?: Redis,
+  settings: AdapterSettings = loadConfig({}),
+  options: {
+    /** BullMQ's connection; without it jobs run in process. */
+    queueRedis?: Redis;
+    /** Redis name of the pending view counters; tests give each app its own. */
+    viewCountersName?: string;
+  } = {},
+): Dependencies {
+  // Not 'views': batches of profile views left there by an older version must not be
+  // applied as post views.
+  const { queueRedis, viewCountersName = 'post-views' } = options;
+  const store = redis ? new RedisCache(redis) : new MemoryCache(settings.cacheMaxEntries);
+  return {
+    database,
+    redis,
+    queueRedis,
+    revocations: redis ? new RedisRevocationList(redis) : new MemoryRevocationList(),
+    loginAttempts: redis ? new RedisAttemptStore(redis) : new MemoryAttemptStore(),
+    cache: new GuardedCache(store, {
+      timeoutMs: settings.redisCommandTimeoutMs,
+      // The longest an entry lives: the user TTL plus its jitter.
+      maxEntryLifetimeMs: Math.ceil(settings.cacheUserTtlMs * 1.1),
+      maxSuspects: settings.cacheMaxEntries,
+    }),
+    viewCounters: redis
+      ? new RedisPendingCounters(redis, viewCountersName)
+      : new MemoryPendingCounters(),
+    signingKey: signingKey(settings),
+  };
+}
+
+export async function closeDependencies(deps: Dependencies) {
+  deps.cache.close();
+  deps.redis?.disconnect();
+  deps.queueRedis?.disconnect();
+  await deps.database.close();
+}

@@ -1,0 +1,152 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.js';
+import type { JobPayloads } from '../jobs.js';
+import { AccountsRepository } from '../modules/accounts/accounts.repository.js';
+import { AccountsService } from '../modules/accounts/accounts.service.js';
+import { AuthService } from '../modules/auth/auth.service.js';
+import { PostgresSessionsRepository } from '../modules/auth/sessions.repository.js';
+import { SessionsService } from '../modules/auth/sessions.service.js';
+import { OrdersRepository } from '../modules/orders/orders.repository.js';
+import { OrdersService } from '../modules/orders/orders.service.js';
+import { PostgresPostsRepository } from '../modules/posts/posts.repository.js';
+import { PostsService } from '../modules/posts/posts.service.js';
+import { productCache } from '../modules/products/products.caches.js';
+import { PostgresProductsRepository } from '../modules/products/products.repository.js';
+import { ProductsService } from '../modules/products/products.service.js';
+import { PostgresProfilesRepository } from '../modules/users/profiles.repository.js';
+import { ProfilesService } from '../modules/users/profiles.service.js';
+import { userByIdCache } from '../modules/users/users.caches.js';
+import { PostgresUsersRepository } from '../modules/users/users.repository.js';
+import { UsersService, type AdminBootstrap } from '../modules/users/users.service.js';
+import { LoginThrottle } from '../platform/auth/login-throttle.js';
+import { Argon2PasswordHasher } from '../platform/auth/passwords.js';
+import { AccessTokens } from '../platform/auth/tokens.js';
+import type { Database } from '../platform/db/database.js';
+import { IdempotencyKeys } from '../platform/idempotency/idempotency.js';
+import { IdempotencyKeysRepository } from '../platform/idempotency/keys.repository.js';
+import { OutboxRepository } from '../platform/jobs/outbox.repository.js';
+import { OutboxScheduler } from '../platform/jobs/outbox.js';
+import type { RetentionRule } from '../platform/jobs/pruner.js';
+import { pruneDeliveries } from '../platform/mail/deliveries.js';
+import type { Dependencies } from './dependencies.js';
+
+export function buildServices(config: Config, deps: Dependencies) {
+  const { db } = deps.database;
+  const tokens = new AccessTokens({
+    secret: deps.signingKey,
+    algorithm: config.jwtAlgorithm,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    accessTtlMs: config.jwtAccessTtlMs,
+    clockSkewMs: config.jwtClockSkewMs,
+  });
+  const sessions = new SessionsService(
+    db,
+    new PostgresSessionsRepository(db),
+    deps.revocations,
+    config.jwtRefreshTtlMs,
+    config.jwtAccessTtlMs + config.jwtClockSkewMs,
+    config.jwtRefreshReuseGraceMs,
+  );
+  const cacheSettings = { ttlMs: config.cacheUserTtlMs, negativeTtlMs: config.cacheNegativeTtlMs };
+  const profiles = new ProfilesService(new PostgresProfilesRepository(db));
+  const posts = new PostsService(
+    db,
+    new PostgresPostsRepository(db),
+    deps.viewCounters,
+    (actor, id) => profiles.exists(actor, id),
+    config.searchRankLimit,
+  );
+  const accounts = new AccountsService(db, new AccountsRepository(db), config.defaultCurrency);
+  const attempts = new LoginThrottle(deps.loginAttempts, {
+    maxPerAddress: config.loginMaxFailures,
+    maxPerAccount: config.loginAccountMaxFailures,
+    windowMs: config.loginWindowMs,
+    familiarMs: config.loginFamiliarTtlMs,
+  });
+  const users = new UsersService(
+    db,
+    new PostgresUsersRepository(db),
+    new Argon2PasswordHasher(),
+    sessions,
+    attempts,
+    userByIdCache(deps.cache, cacheSettings),
+    (tx, user) => accounts.openWallet(tx, user.id),
+  );
+  const idempotency = new IdempotencyKeys(
+    new IdempotencyKeysRepository(db),
+    config.idempotencyKeyTtlMs,
+  );
+  const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
+  const auth = new AuthService(jobs, users, sessions, tokens, config.jwtAccessTtlMs);
+  const products = new ProductsService(
+    new PostgresProductsRepository(db),
+    productCache(deps.cache, cacheSettings),
+  );
+  const orders = new OrdersService(db, new OrdersRepository(db), accounts, products, users, jobs);
+  return {
+    tokens,
+    sessions,
+    users,
+    profiles,
+    posts,
+    auth,
+    jobs,
+    accounts,
+    idempotency,
+    products,
+    orders,
+  };
+}
+
+export type Services = ReturnType<typeof buildServices>;
+
+/** Which finished bookkeeping rows the pruner deletes, and after how long. */
+export function retentionRules(config: Config, db: Database): RetentionRule[] {
+  const outbox = new OutboxRepository(db);
+  const posts = new PostgresPostsRepository(db);
+  const idempotencyKeys = new IdempotencyKeysRepository(db);
+  const { outboxRetentionMs, deliveryRetentionMs, viewFlushRetentionMs } = config;
+  return [
+    { table: 'outbox', pruneBatch: (n) => outbox.pruneFinished(outboxRetentionMs, n) },
+    { table: 'deliveries', pruneBatch: (n) => pruneDeliveries(db, deliveryRetentionMs, n) },
+    {
+      table: 'view_flushes',
+      pruneBatch: (n) => posts.pruneAppliedBatches(viewFlushRetentionMs, n),
+    },
+    // Expired keys (IDEMPOTENCY_KEY_TTL) can't replay any more: a new use takes them over.
+    { table: 'idempotency_keys', pruneBatch: (n) => idempotencyKeys.deleteExpired(n) },
+    // A spent refresh token's sealed successor is of use only within the reuse grace.
+    {
+      table: 'refresh_tokens',
+      pruneBatch: (n) => new PostgresSessionsRepository(db).clearStaleSuccessors(n),
+    },
+  ];
+}
+
+/** What the ADMIN_EMAIL bootstrap did, or why it did nothing: an operator must be able to tell. */
+function logAdminBootstrap(log: FastifyBaseLogger, email: string, result: AdminBootstrap) {
+  switch (result.outcome) {
+    case 'created':
+      log.info({ userId: result.user.id }, `admin bootstrap: created the admin ${email}`);
+      break;
+    case 'admin-exists':
+      log.info('admin bootstrap: an active admin exists; ADMIN_EMAIL was not used');
+      break;
+    case 'address-taken':
+      log.warn(
+        { userId: result.user.id },
+        `admin bootstrap: ${email} belongs to an existing ${result.user.role} account, which ` +
+          'was not promoted; promote it with `npm run user:create -- --email <it> --role admin`',
+      );
+      break;
+  }
+}
+
+/** The ADMIN_EMAIL bootstrap, when ADMIN_EMAIL and ADMIN_PASSWORD are set. */
+export async function bootstrapAdmin(config: Config, services: Services, log: FastifyBaseLogger) {
+  if (config.adminEmail && config.adminPassword) {
+    const bootstrap = await services.users.ensureAdmin(config.adminEmail, config.adminPassword);
+    logAdminBootstrap(log, config.adminEmail, bootstrap);
+  }
+}
