@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyPluginOptions } from 'fastify';
+import fp from 'fastify-plugin';
 
 export interface PluginMeta {
   /** How other plugins name this one in their `dependencies`. */
@@ -10,22 +11,15 @@ export interface PluginMeta {
 }
 
 /**
- * A named plugin whose hooks and decorators belong to the instance that registers it (not to a
- * scope of its own), with what it needs registered first. Fastify checks the `dependencies`
- * and `decorators` when the plugin is registered and stops start-up with
- * FST_ERR_PLUGIN_DEPENDENCY_NOT_REGISTERED (or FST_ERR_PLUGIN_NOT_PRESENT_IN_INSTANCE) when one
- * is missing: the order of the cross-cutting hooks is declared here, not kept by a comment.
- *
- * This is what fastify-plugin does (the same three symbols Fastify reads); fastify-plugin is
- * not one of the project's own dependencies, so it is not imported.
+ * A named plugin (fastify-plugin) whose hooks and decorators belong to the instance that
+ * registers it, not to a scope of its own, with what it needs registered first. Fastify checks
+ * the `dependencies` and `decorators` when the plugin is registered and stops start-up with
+ * FST_ERR_PLUGIN_NOT_PRESENT_IN_INSTANCE (or a missing-decorator error) when one is missing:
+ * the order of the cross-cutting hooks is declared here, not kept by a comment.
  */
 export function namedPlugin<Options extends FastifyPluginOptions = Record<never, never>>(
   plugin: FastifyPluginAsync<Options>,
   meta: PluginMeta,
 ): FastifyPluginAsync<Options> {
-  return Object.assign(plugin, {
-    [Symbol.for('skip-override')]: true,
-    [Symbol.for('fastify.display-name')]: meta.name,
-    [Symbol.for('plugin-meta')]: meta,
-  });
+  return fp(plugin, { fastify: '5.x', ...meta });
 }
