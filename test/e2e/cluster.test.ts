@@ -50,6 +50,7 @@ describe(
     let cluster: ChildProcess;
     let ports: number[];
     const prefix = uniqueQueuePrefix();
+    const suiteAddress = `10.${randomInt(256)}.${randomInt(256)}.${1 + randomInt(254)}`;
     let admin: string;
 
     async function call(
@@ -63,6 +64,9 @@ describe(
       const res = await fetch(`http://127.0.0.1:${port}${path}`, {
         method,
         headers: {
+          // A guest's requests are counted per address: this suite's own address, so other
+          // suites' requests from 127.0.0.1 on the same Redis don't spend its budget.
+          'x-forwarded-for': suiteAddress,
           ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...headers,
