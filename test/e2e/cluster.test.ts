@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createPostgres } from '../../src/platform/db/postgres.js';
 import { postgresSkip } from '../helpers/databases.js';
-import { eventually } from '../helpers/jobs.js';
+import { eventually, sleep } from '../helpers/time.js';
 import { assertLedgerInvariants } from '../helpers/ledger.js';
 import { deleteQueueKeys, uniqueQueuePrefix } from '../helpers/queues.js';
 import { redisSkip, TEST_REDIS_URL } from '../helpers/redis.js';
@@ -147,10 +147,7 @@ describe(
         await eventually(
           async () =>
             (await call(port, 'GET', '/health/ready').catch(() => ({ status: 0 }))).status === 200,
-          `API on ${port}`,
-          // Five processes compile the TypeScript under tsx as they start: on a busy 2-core
-          // machine that took more than 90 s; a quiet one needs about 20.
-          240_000,
+          { what: `API on ${port}`, timeoutMs: 240_000 },
         );
       }
       admin = await login(ports[0]!, ADMIN.email, ADMIN.password);
@@ -221,8 +218,11 @@ describe(
         }),
       );
       const delivered = (email: string) => smtp.messages.filter((m) => m.to.includes(email)).length;
-      await eventually(() => emails.every((e) => delivered(e) >= 1), 'every welcome email', 30_000);
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await eventually(() => emails.every((e) => delivered(e) >= 1), {
+        what: 'every welcome email',
+        timeoutMs: 30_000,
+      });
+      await sleep(1_500);
       for (const email of emails) assert.equal(delivered(email), 1, email);
     });
 

@@ -6,7 +6,8 @@ import { MERCHANT_SHARDS } from '../../src/modules/accounts/accounts.service.js'
 import { startApp, type StartedApp } from '../helpers/app.js';
 import { bearer, createUserAndLogin, type TestUser } from '../helpers/auth.js';
 import { engines } from '../helpers/databases.js';
-import { eventually, RecordingMailer, sleep } from '../helpers/jobs.js';
+import { RecordingMailer } from '../helpers/jobs.js';
+import { eventually, sleep } from '../helpers/time.js';
 import { assertLedgerInvariants, deposit, walletOf } from '../helpers/ledger.js';
 
 interface OrderBody {
@@ -145,7 +146,7 @@ for (const engine of engines) {
       const res = await order(user, [{ productId: kettle.id, quantity: 2 }]);
       const placed = res.json<{ data: OrderBody }>().data;
       const mine = () => mailer.sent.filter((m) => m.subject.includes(placed.id));
-      await eventually(() => mine().length === 1, 'the confirmation email');
+      await eventually(() => mine().length === 1, { what: 'the confirmation email' });
       await sleep(300);
       assert.equal(mine().length, 1);
       const [mail] = mine();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../helpers/time.js';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { buildPruner } from '../../src/app.js';

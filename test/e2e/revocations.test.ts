@@ -5,6 +5,7 @@ import { engines } from '../helpers/databases.js';
 import { startTwoApps, type StartedApp } from '../helpers/app.js';
 import { bearer, createUserAndLogin } from '../helpers/auth.js';
 import { redisSkip } from '../helpers/redis.js';
+import { sleep } from '../helpers/time.js';
 
 const engine = engines.find((e) => e.name === 'postgres')!;
 const skip = engine.skip ?? redisSkip;
@@ -46,7 +47,7 @@ describe('access-token revocation across API processes', { skip }, () => {
         refusedAfterMs = performance.now() - loggedOutAt;
         break;
       }
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
     }
     assert.ok(refusedAfterMs !== undefined, 'the other process never refused the token');
     assert.ok(

@@ -8,7 +8,7 @@ import {
   waitUntilReady,
   type RunningService,
 } from '../platform/support/service-process.js';
-import { sleep } from './support/commands.js';
+import { sleep } from '../helpers/time.js';
 import { HttpClient } from './support/http-client.js';
 import { register } from './support/members.js';
 import { timeUntil } from './support/outcomes.js';

@@ -12,6 +12,7 @@ import {
 import { createPostgres } from '../../src/platform/db/postgres.js';
 import { withTransaction } from '../../src/platform/db/transaction.js';
 import { openPostgres, postgresSkip, TEST_DATABASE_URL } from '../helpers/databases.js';
+import { sleep } from '../helpers/time.js';
 
 function withCode(code: string, message = `error ${code}`) {
   return Object.assign(new Error(message), { code });
@@ -109,7 +110,7 @@ describe('driver errors from a real PostgreSQL', { skip: postgresSkip }, () => {
     const victim = createPostgres({ ...poolOptions, url: TEST_DATABASE_URL });
     const query = sql`select pg_sleep(10), current_setting('application_name')`.execute(victim.db);
     const err = rejection(query);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     await sql`select pg_terminate_backend(pid) from pg_stat_activity
       where query like 'select pg_sleep(10), current_setting%'`.execute(database.db);
     const error = await err;
@@ -126,7 +127,7 @@ describe('driver errors from a real PostgreSQL', { skip: postgresSkip }, () => {
       withTransaction(victim.db, async (tx) => {
         const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx);
         await sql`select pg_terminate_backend(${rows[0]!.pid})`.execute(database.db);
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
         await sql`select 1`.execute(tx);
       }),
     );

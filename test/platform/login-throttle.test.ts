@@ -11,6 +11,7 @@ import {
 } from '../../src/platform/auth/login-throttle.js';
 import { AppError } from '../../src/platform/errors.js';
 import { openRedis, redisSkip } from '../helpers/redis.js';
+import { sleep } from '../helpers/time.js';
 
 const limits: ThrottleLimits = {
   maxPerAddress: 3,
@@ -83,7 +84,7 @@ for (const store of stores) {
       const throttle = new LoginThrottle(store.make(), short);
       for (let i = 0; i < short.maxPerAddress; i++) await outcome(throttle, 'a@x.io', 'ip');
       assert.equal(await outcome(throttle, 'a@x.io', 'ip'), 'throttled');
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await sleep(400);
       assert.equal(await outcome(throttle, 'a@x.io', 'ip'), 'wrong');
     });
   });

@@ -8,10 +8,10 @@ import { createUserAndLogin } from '../../helpers/auth.js';
 import { engines } from '../../helpers/databases.js';
 import type { DatabaseHandle } from '../../../src/platform/db/database.js';
 import { openRedis, redisSkip } from '../../helpers/redis.js';
+import { sleep } from '../../helpers/time.js';
 
 const engine = engines.find((e) => e.name === 'postgres')!;
 const skip = engine.skip ?? redisSkip;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const createPost = (app: StartedApp, authorId: string) =>
   app.services.posts.createPost(
