@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Database } from '../../src/platform/db/database.js';
 import type { MailMessage, Mailer } from '../../src/platform/mail/mailer.js';
+import { eventually } from './time.js';
 
 /** A mailer at the edge: records every send; `failures` sends throw first. */
 export class RecordingMailer implements Mailer {
@@ -46,4 +47,29 @@ export function outboxRowsFor(db: Database, email: string) {
     .where(sql<string>`payload->>'email'`, '=', email)
     .orderBy('id')
     .execute();
+}
+
+/** The outbox rows whose payload mentions `needle` (an email address, an order id). */
+export function outboxRowsMentioning(db: Database, needle: string) {
+  return db
+    .selectFrom('outbox')
+    .selectAll()
+    .where(sql<string>`payload::text`, 'like', `%${needle}%`)
+    .orderBy('id')
+    .execute();
+}
+
+/**
+ * Waits until every outbox row mentioning `needle` is sent or dead, and resolves with them. A
+ * row only runs while it is pending, so from then on none of them sends anything: a count taken
+ * after this is final, with no sleep to prove that nothing more happens.
+ */
+export async function outboxSettled(db: Database, needle: string, timeoutMs = 10_000) {
+  return eventually(
+    async () => {
+      const rows = await outboxRowsMentioning(db, needle);
+      return rows.every((r) => r.sent_at || r.failed_at) && rows;
+    },
+    { what: `the outbox rows of ${needle} sent or dead`, timeoutMs },
+  );
 }

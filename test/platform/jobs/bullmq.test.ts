@@ -9,11 +9,12 @@ import { createPostgres } from '../../../src/platform/db/postgres.js';
 import { startApp, TEST_JWT_SECRET } from '../../helpers/app.js';
 import { bearer, createUserAndLogin } from '../../helpers/auth.js';
 import { engines, postgresSkip } from '../../helpers/databases.js';
-import { outboxRowsFor, register } from '../../helpers/jobs.js';
-import { eventually, sleep } from '../../helpers/time.js';
+import { outboxRowsFor, outboxSettled, register } from '../../helpers/jobs.js';
+import { eventually } from '../../helpers/time.js';
 import {
   deleteQueueKeys,
   openQueueRedis,
+  queueIdle,
   startRedisProxy,
   uniqueQueuePrefix,
 } from '../../helpers/queues.js';
@@ -110,7 +111,9 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
     for (const email of emails) {
       await eventually(() => mailsTo(email).length === 1, { what: `the email to ${email}` });
     }
-    await sleep(300);
+    // Quiescent: every row relayed and nothing left in the queue, so no second email can come.
+    for (const email of emails) await outboxSettled(database.db, email);
+    await queueIdle(app.jobs.queues!.get('email')!);
     for (const email of emails) {
       assert.equal(mailsTo(email).length, 1);
       const row = (await outboxRowsFor(database.db, email))[0]!;
@@ -143,7 +146,7 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
       .execute();
     app.jobs.drainer.nudge();
     await eventually(() => sentRow(email), { what: 'the second relay' });
-    await sleep(300);
+    await queueIdle(queue);
     assert.deepEqual(await queue.getJobCounts('completed', 'wait', 'active', 'failed'), before);
     assert.equal(mailsTo(email).length, 1);
   });
@@ -159,7 +162,8 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
     });
     const { res, email } = await register(app.server);
     assert.equal(res.statusCode, 201, 'registration does not need Redis');
-    await sleep(400);
+    // The relay claims nothing while its connection is not ready: the row can only wait.
+    assert.notEqual(queueRedis.status, 'ready');
     const [waiting] = await outboxRowsFor(database.db, email);
     assert.equal(waiting!.sent_at, null, 'the row waits in the outbox');
     // Only now a worker (its own relay included) exists, on Redis directly.
@@ -169,7 +173,8 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
       what: 'the delayed email',
       timeoutMs: 15_000,
     });
-    await sleep(300);
+    await outboxSettled(database.db, email);
+    await queueIdle(app.jobs.queues!.get('email')!);
     assert.equal(mailsTo(email).length, 1);
   });
 
@@ -196,7 +201,8 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
       what: 'the email after the stall',
       timeoutMs: 15_000,
     });
-    await sleep(500);
+    await outboxSettled(database.db, email);
+    await queueIdle(app.jobs.queues!.get('email')!, 15_000);
     assert.equal(mailsTo(email).length, 1);
   });
 
