@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { sleep } from '../helpers/time.js';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { buildPruner } from '../../src/app.js';
@@ -143,7 +142,12 @@ for (const engine of engines) {
         const session = await createUserAndLogin(app.server, app.services);
         const pair = pairOf(await refresh(session.refreshToken));
         assert.ok((await sealedOf(session.refreshToken)).successor_ciphertext);
-        await sleep(graceMs + 300);
+        // The window ends on the database's clock: move the use back past it instead of waiting.
+        await app.database.db
+          .updateTable('refresh_tokens')
+          .set({ used_at: sql<Date>`used_at - make_interval(secs => ${(graceMs + 300) / 1000})` })
+          .where('token_hash', '=', hashRefreshToken(session.refreshToken))
+          .execute();
 
         const again = await refresh(session.refreshToken);
         assert.equal(again.statusCode, 401);
