@@ -5,11 +5,18 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
 import { createPostgres } from '../../src/platform/db/postgres.js';
 import { postgresSkip } from '../helpers/databases.js';
-import { eventually, sleep } from '../helpers/time.js';
+import { eventually } from '../helpers/time.js';
 import { assertLedgerInvariants } from '../helpers/ledger.js';
-import { deleteQueueKeys, uniqueQueuePrefix } from '../helpers/queues.js';
+import { outboxSettled } from '../helpers/jobs.js';
+import {
+  deleteQueueKeys,
+  openQueueRedis,
+  queueIdle,
+  uniqueQueuePrefix,
+} from '../helpers/queues.js';
 import { redisSkip, TEST_REDIS_URL } from '../helpers/redis.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 import {
@@ -222,7 +229,24 @@ describe(
         what: 'every welcome email',
         timeoutMs: 30_000,
       });
-      await sleep(1_500);
+      // Quiescent (every row relayed, no job queued or running): no second email can come now.
+      const database = createPostgres({
+        url: scratch.url,
+        poolMax: 1,
+        idleTimeoutMs: 1_000,
+        connectTimeoutMs: 2_000,
+        statementTimeoutMs: 10_000,
+      });
+      const connection = openQueueRedis();
+      const queue = new Queue('email', { connection, prefix });
+      try {
+        for (const email of emails) await outboxSettled(database.db, email, 30_000);
+        await queueIdle(queue, 30_000);
+      } finally {
+        await queue.close();
+        connection.disconnect();
+        await database.close();
+      }
       for (const email of emails) assert.equal(delivered(email), 1, email);
     });
 
