@@ -10,13 +10,8 @@ import { createPostgres } from '../../src/platform/db/postgres.js';
 import { postgresSkip } from '../helpers/databases.js';
 import { eventually } from '../helpers/time.js';
 import { assertLedgerInvariants } from '../helpers/ledger.js';
-import { outboxSettled } from '../helpers/jobs.js';
-import {
-  deleteQueueKeys,
-  openQueueRedis,
-  queueIdle,
-  uniqueQueuePrefix,
-} from '../helpers/queues.js';
+import { outboxSettled, queueIdle } from '../helpers/jobs.js';
+import { deleteQueueKeys, openQueueRedis, uniqueQueuePrefix } from '../helpers/queues.js';
 import { redisSkip, TEST_REDIS_URL } from '../helpers/redis.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 import {

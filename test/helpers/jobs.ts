@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Database } from '../../src/platform/db/database.js';
@@ -71,5 +73,26 @@ export async function outboxSettled(db: Database, needle: string, timeoutMs = 10
       return rows.every((r) => r.sent_at || r.failed_at) && rows;
     },
     { what: `the outbox rows of ${needle} sent or dead`, timeoutMs },
+  );
+}
+
+/**
+ * Waits until the queue has no job waiting, delayed or running. With the outbox settled too
+ * (outboxSettled), nothing is left that could send: counts taken after both are final.
+ */
+export async function queueIdle(queue: Queue, timeoutMs = 10_000) {
+  await eventually(
+    async () => {
+      const counts = await queue.getJobCounts(
+        'wait',
+        'active',
+        'delayed',
+        'prioritized',
+        'waiting-children',
+      );
+      const busy = Object.entries(counts).filter(([, n]) => n > 0);
+      assert.deepEqual(busy, [], 'jobs still queued or running');
+    },
+    { what: `queue ${queue.name} idle`, timeoutMs },
   );
 }

@@ -1,10 +1,7 @@
-import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from './redis.js';
-import { eventually } from './time.js';
 
 /** A BullMQ prefix of its own per suite, so parallel suites never share a queue. */
 export function uniqueQueuePrefix(): string {
@@ -68,25 +65,4 @@ export async function startRedisProxy(target = new URL(TEST_REDIS_URL)) {
       if (server.listening) await this.down();
     },
   };
-}
-
-/**
- * Waits until the queue has no job waiting, delayed or running. With the outbox settled too
- * (outboxSettled), nothing is left that could send: counts taken after both are final.
- */
-export async function queueIdle(queue: Queue, timeoutMs = 10_000) {
-  await eventually(
-    async () => {
-      const counts = await queue.getJobCounts(
-        'wait',
-        'active',
-        'delayed',
-        'prioritized',
-        'waiting-children',
-      );
-      const busy = Object.entries(counts).filter(([, n]) => n > 0);
-      assert.deepEqual(busy, [], 'jobs still queued or running');
-    },
-    { what: `queue ${queue.name} idle`, timeoutMs },
-  );
 }

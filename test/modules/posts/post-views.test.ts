@@ -99,7 +99,7 @@ describe('post views written behind (PostgreSQL + Redis)', { skip }, () => {
     await second.viewFlusher.flush();
     assert.equal(await storedViews(post!.id), 5, 'the orphan is leased: not taken yet');
     // The lease runs out (a Redis key with PX): ended now rather than waited for.
-    await redis!.del(`stratum:v1:${viewCountersName}:lease:${orphan!.id}`);
+    await redis!.del(`stratum:v1:${viewCountersName}:lease:${orphan.id}`);
     await Promise.all([first.viewFlusher.flush(), second.viewFlusher.flush()]);
     assert.equal(await storedViews(post!.id), 30);
     await Promise.all([first.viewFlusher.flush(), second.viewFlusher.flush()]);

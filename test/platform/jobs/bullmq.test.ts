@@ -9,12 +9,11 @@ import { createPostgres } from '../../../src/platform/db/postgres.js';
 import { startApp, TEST_JWT_SECRET } from '../../helpers/app.js';
 import { bearer, createUserAndLogin } from '../../helpers/auth.js';
 import { engines, postgresSkip } from '../../helpers/databases.js';
-import { outboxRowsFor, outboxSettled, register } from '../../helpers/jobs.js';
+import { outboxRowsFor, outboxSettled, queueIdle, register } from '../../helpers/jobs.js';
 import { eventually } from '../../helpers/time.js';
 import {
   deleteQueueKeys,
   openQueueRedis,
-  queueIdle,
   startRedisProxy,
   uniqueQueuePrefix,
 } from '../../helpers/queues.js';
