@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { freePort } from '../faults/support/commands.js';
 import { skipOrFail } from '../helpers/skip.js';
 import { quickStartBlocks } from './markdown.js';
+import { sleep } from '../helpers/time.js';
 
 /**
  * The README's quick start, run as a newcomer would paste it: the setup blocks, then the server
@@ -31,7 +32,7 @@ async function waitForReady(base: string, server: ChildProcess, log: () => strin
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   throw new Error(`the server was not ready within 180 s:\n${log()}`);
 }
@@ -95,7 +96,7 @@ describe('the README quick start', { timeout: 600_000, skip }, () => {
       const exited = new Promise((r) => server!.once('exit', r));
       // npm, its shell and node share the process group the server block was started in.
       process.kill(-server.pid, 'SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      await Promise.race([exited, sleep(15_000)]);
       if (server.exitCode === null) process.kill(-server.pid, 'SIGKILL');
     }
     fs.rmSync(tmp, { recursive: true, force: true });

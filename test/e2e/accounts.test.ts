@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startApp, type StartedApp } from '../helpers/app.js';
 import { bearer, createUserAndLogin, type TestUser } from '../helpers/auth.js';
+import { RaceGate } from '../helpers/overlap.js';
 import { engines } from '../helpers/databases.js';
 import { assertLedgerInvariants, deposit, walletOf, type AccountBody } from '../helpers/ledger.js';
 
@@ -32,9 +33,10 @@ for (const engine of engines) {
   describe(`accounts and transfers on ${engine.name}`, { skip: engine.skip }, () => {
     let app: StartedApp;
     let admin: TestUser;
+    const transfers = new RaceGate((req) => req.url === '/api/v1/transfers');
 
     before(async () => {
-      app = await startApp(engine);
+      app = await startApp(engine, { beforeReady: transfers.install });
       admin = await createUserAndLogin(app.server, app.services, 'admin');
     });
     after(() => app.close());
@@ -305,9 +307,11 @@ for (const engine of engines) {
         amount: 10,
         currency: 'USD',
       };
+      transfers.hold(20);
       const responses = await Promise.all(
         Array.from({ length: 20 }, () => transfer(a.user, payload, key)),
       );
+      assert.equal(transfers.maxInFlight, 20, 'all 20 were in flight at once');
       for (const res of responses) {
         assert.ok([201, 409].includes(res.statusCode), res.body);
       }
@@ -329,9 +333,11 @@ for (const engine of engines) {
         amount: 100,
         currency: 'USD',
       };
+      transfers.hold(10);
       const responses = await Promise.all(
         Array.from({ length: 10 }, () => transfer(a.user, payload, key)),
       );
+      assert.equal(transfers.maxInFlight, 10, 'all 10 were in flight at once');
       for (const res of responses) assert.ok([201, 409].includes(res.statusCode), res.body);
       const done = responses.filter((r) => r.statusCode === 201);
       for (const res of done) assert.deepEqual(res.json(), done[0]!.json());

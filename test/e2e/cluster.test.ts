@@ -5,11 +5,13 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
 import { createPostgres } from '../../src/platform/db/postgres.js';
 import { postgresSkip } from '../helpers/databases.js';
-import { eventually } from '../helpers/jobs.js';
+import { eventually } from '../helpers/time.js';
 import { assertLedgerInvariants } from '../helpers/ledger.js';
-import { deleteQueueKeys, uniqueQueuePrefix } from '../helpers/queues.js';
+import { outboxSettled, queueIdle } from '../helpers/jobs.js';
+import { deleteQueueKeys, openQueueRedis, uniqueQueuePrefix } from '../helpers/queues.js';
 import { redisSkip, TEST_REDIS_URL } from '../helpers/redis.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 import {
@@ -151,10 +153,7 @@ describe(
         await eventually(
           async () =>
             (await call(port, 'GET', '/health/ready').catch(() => ({ status: 0 }))).status === 200,
-          `API on ${port}`,
-          // Five processes compile the TypeScript under tsx as they start: on a busy 2-core
-          // machine that took more than 90 s; a quiet one needs about 20.
-          240_000,
+          { what: `API on ${port}`, timeoutMs: 240_000 },
         );
       }
       admin = await login(ports[0]!, ADMIN.email, ADMIN.password);
@@ -225,8 +224,28 @@ describe(
         }),
       );
       const delivered = (email: string) => smtp.messages.filter((m) => m.to.includes(email)).length;
-      await eventually(() => emails.every((e) => delivered(e) >= 1), 'every welcome email', 30_000);
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await eventually(() => emails.every((e) => delivered(e) >= 1), {
+        what: 'every welcome email',
+        timeoutMs: 30_000,
+      });
+      // Quiescent (every row relayed, no job queued or running): no second email can come now.
+      const database = createPostgres({
+        url: scratch.url,
+        poolMax: 1,
+        idleTimeoutMs: 1_000,
+        connectTimeoutMs: 2_000,
+        statementTimeoutMs: 10_000,
+      });
+      const connection = openQueueRedis();
+      const queue = new Queue('email', { connection, prefix });
+      try {
+        for (const email of emails) await outboxSettled(database.db, email, 30_000);
+        await queueIdle(queue, 30_000);
+      } finally {
+        await queue.close();
+        connection.disconnect();
+        await database.close();
+      }
       for (const email of emails) assert.equal(delivered(email), 1, email);
     });
 

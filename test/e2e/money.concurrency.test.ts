@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { startApp, type StartedApp } from '../helpers/app.js';
 import { createUserAndLogin, type TestUser } from '../helpers/auth.js';
 import { engines } from '../helpers/databases.js';
+import { RaceGate } from '../helpers/overlap.js';
 import { assertLedgerInvariants, deposit, walletOf } from '../helpers/ledger.js';
 
 const postgres = engines.find((e) => e.name === 'postgres')!;
@@ -27,9 +28,19 @@ async function inParallel<T>(tasks: (() => Promise<T>)[], limit: number): Promis
 describe('concurrent money movements over HTTP on PostgreSQL', { skip: postgres.skip }, () => {
   let app: StartedApp;
   let base: string;
+  // Counts the money requests in flight at once: the races below must really overlap.
+  const transfers = new RaceGate((req) => req.url === '/api/v1/transfers');
+  const orderRequests = new RaceGate((req) =>
+    /^\/api\/v1\/(users\/[^/]+\/orders|orders\/[^/]+\/cancel)$/.test(req.url),
+  );
 
   before(async () => {
-    app = await startApp(postgres);
+    app = await startApp(postgres, {
+      beforeReady: (server) => {
+        transfers.install(server);
+        orderRequests.install(server);
+      },
+    });
     base = await app.server.listen({ host: '127.0.0.1', port: 0 });
   });
   after(() => app.close());
@@ -84,6 +95,7 @@ describe('concurrent money movements over HTTP on PostgreSQL', { skip: postgres.
         status === 503;
       assert.ok(allowed, `unexpected ${status} ${JSON.stringify(body)}`);
     }
+    assert.ok(transfers.maxInFlight >= 10, `transfers in flight at once: ${transfers.maxInFlight}`);
     const accepted = outcomes.filter((o) => o.status === 201).map((o) => o.body.data!.id);
     assert.ok(accepted.length > 200, `most transfers go through (${accepted.length})`);
     assert.equal(new Set(accepted).size, accepted.length);
@@ -152,6 +164,10 @@ describe('concurrent money movements over HTTP on PostgreSQL', { skip: postgres.
     for (const statuses of outcomes) {
       for (const status of statuses) assert.ok([200, 201, 402].includes(status), String(status));
     }
+    assert.ok(
+      orderRequests.maxInFlight >= 10,
+      `orders and cancels in flight at once: ${orderRequests.maxInFlight}`,
+    );
     assert.ok(
       outcomes.some(([s]) => s === 402),
       'some buyers ran out of money',

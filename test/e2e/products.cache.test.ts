@@ -7,6 +7,7 @@ import { startApp } from '../helpers/app.js';
 import { bearer, createUserAndLogin } from '../helpers/auth.js';
 import { engines } from '../helpers/databases.js';
 import { cacheSetups, useInstrumentedApp } from '../helpers/setups.js';
+import { sleep } from '../helpers/time.js';
 
 const admin = { userId: 'system', role: 'admin' as const };
 const kettle = { name: 'Kettle', priceMinor: 3500, currency: 'USD' };
@@ -162,7 +163,7 @@ for (const setup of cacheSetups) {
               await redis?.del(`stratum:v1:product:${id}`);
               await Promise.all(
                 round.map(async ({ op, at }) => {
-                  await new Promise((resolve) => setTimeout(resolve, at));
+                  await sleep(at);
                   const start = ++clock;
                   if (op === 'read') {
                     reads.push({ start, product: await products().getProduct(admin, id) });

@@ -8,6 +8,7 @@ import { bearer, createUserAndLogin } from '../helpers/auth.js';
 import { engines } from '../helpers/databases.js';
 import { selects } from '../helpers/instrumented-database.js';
 import { cacheSetups, useInstrumentedApp } from '../helpers/setups.js';
+import { sleep } from '../helpers/time.js';
 
 const admin = { userId: 'system', role: 'admin' as const };
 
@@ -103,7 +104,7 @@ for (const setup of cacheSetups) {
       let first = true;
       context.db.delay = () => (first ? ((first = false), 150) : 0);
       const slow = context.app.services.users.getUser(admin, user.id);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await sleep(5);
       await context.app.services.users.updateUser(admin, user.id, { name: 'new' });
       // Started after the write completed: must not join the slow read still in flight.
       const after = await context.app.services.users.getUser(admin, user.id);
@@ -149,7 +150,7 @@ for (const setup of cacheSetups) {
             for (const round of rounds) {
               await Promise.all(
                 round.map(async ({ op, at }) => {
-                  await new Promise((resolve) => setTimeout(resolve, at));
+                  await sleep(at);
                   const start = ++clock;
                   if (op === 'read') {
                     const found = await context.app.services.users.getUser(admin, user.id);

@@ -7,7 +7,7 @@ import {
   waitUntilReady,
   type RunningService,
 } from '../platform/support/service-process.js';
-import { sleep } from './support/commands.js';
+import { sleep } from '../helpers/time.js';
 import { dataOf, HttpClient, type Outcome } from './support/http-client.js';
 import { startLoad, type Load } from './support/load.js';
 import { bearer, login, signUp, type Member } from './support/members.js';

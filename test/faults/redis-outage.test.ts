@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { outboxRowsFor } from '../helpers/jobs.js';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { outboxRowsFor, outboxSettled, queueIdle } from '../helpers/jobs.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import {
   startService,
   waitUntilReady,
   type RunningService,
 } from '../platform/support/service-process.js';
-import { sleep } from './support/commands.js';
+import { sleep } from '../helpers/time.js';
 import { dataOf, HttpClient } from './support/http-client.js';
 import { startLoad, type Load } from './support/load.js';
 import { bearer, register, signUp, type Member } from './support/members.js';
@@ -130,7 +132,16 @@ describe('Redis stopped during a steady load', { skip: faultSkip, timeout: 170_0
       'every welcome email',
     );
     const deliveredAfterMs = Date.now() - upAt;
-    await sleep(1_500);
+    // Quiescent (every row relayed, no job queued or running): the email counts below are final.
+    for (const email of registered) await outboxSettled(db, email);
+    const connection = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue('email', { connection, prefix: 'stratum' });
+    try {
+      await queueIdle(queue, 15_000);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
 
     const outcomes = http.outcomes.filter((o) => o.path !== '/health/ready');
     const outage = startedBetween(outcomes, downAt, upAt);

@@ -6,7 +6,7 @@ import {
   waitUntilReady,
   type RunningService,
 } from '../platform/support/service-process.js';
-import { sleep } from './support/commands.js';
+import { sleep } from '../helpers/time.js';
 import { HttpClient } from './support/http-client.js';
 import { startLoad, type Load } from './support/load.js';
 import { bearer, register, signUp } from './support/members.js';

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { outboxRowsFor } from '../helpers/jobs.js';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { outboxRowsFor, outboxSettled, queueIdle } from '../helpers/jobs.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import {
   startService,
   waitUntilReady,
   type RunningService,
 } from '../platform/support/service-process.js';
-import { sleep } from './support/commands.js';
 import { HttpClient } from './support/http-client.js';
 import { register } from './support/members.js';
 import { timeUntil } from './support/outcomes.js';
@@ -75,7 +76,17 @@ describe('SIGKILL of a worker during a job', { skip: faultSkip, timeout: 170_000
     );
     const retriedAfterMs = Date.now() - killedAt;
     const stalled = await survivor.waitForLog(/job stalled; retrying it/, 5_000);
-    await sleep(1_500);
+    // Quiescent (every row relayed, no job queued or running): the counts below are final.
+    const db = stack.database().db;
+    for (const email of emails) await outboxSettled(db, email);
+    const connection = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue('email', { connection, prefix: 'stratum' });
+    try {
+      await queueIdle(queue, 15_000);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
     const orphaned = emails.filter((email) => !sentBefore.has(email));
     t.diagnostic(
       `${orphaned.length} email(s) left by the killed worker, all delivered ${retriedAfterMs} ms after the kill (lock ${LOCK_MS} ms, stall check every ${STALLED_INTERVAL_MS} ms)`,
@@ -83,7 +94,6 @@ describe('SIGKILL of a worker during a job', { skip: faultSkip, timeout: 170_000
 
     assert.ok(orphaned.length > 0, 'the killed worker held a job');
     assert.ok(retriedAfterMs <= LOCK_MS + STALLED_INTERVAL_MS + 10_000, 'retried within seconds');
-    const db = stack.database().db;
     const ids: string[] = [];
     for (const email of emails) {
       const mails = mailsTo(email);

@@ -8,7 +8,7 @@ import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import { migrate, readMigrations } from '../../src/platform/db/migrate.js';
 import { pgliteHandle } from '../../src/platform/db/pglite.js';
 import { createPostgres } from '../../src/platform/db/postgres.js';
-import { skipOrFail } from './skip.js';
+import { servicesOff, skipOrFail } from './skip.js';
 
 export const TEST_DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/test';
@@ -32,7 +32,9 @@ async function probePostgres(): Promise<string | undefined> {
 }
 
 /** Undefined when PostgreSQL is reachable, else the reason the suite is skipped. */
-export const postgresSkip = await probePostgres();
+export const postgresSkip = servicesOff
+  ? 'PostgreSQL not used (TEST_SERVICES=none)'
+  : await probePostgres();
 
 /** A new, migrated database on the test server, dropped again by close(). */
 export async function openPostgres(): Promise<DatabaseHandle> {

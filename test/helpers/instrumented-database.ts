@@ -6,6 +6,7 @@ import type {
   UnknownRow,
 } from 'kysely';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
+import { sleep } from './time.js';
 
 export interface Instrumented {
   handle: DatabaseHandle;
@@ -35,7 +36,7 @@ export function instrument(handle: DatabaseHandle): Instrumented {
     },
     async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
       const ms = instrumented.delay();
-      if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+      if (ms > 0) await sleep(ms);
       return args.result;
     },
   };

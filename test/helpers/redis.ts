@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { skipOrFail } from './skip.js';
+import { servicesOff, skipOrFail } from './skip.js';
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -23,7 +23,7 @@ async function probeRedis(): Promise<string | undefined> {
 }
 
 /** Undefined when Redis is reachable, else the reason the suite is skipped. */
-export const redisSkip = await probeRedis();
+export const redisSkip = servicesOff ? 'Redis not used (TEST_SERVICES=none)' : await probeRedis();
 
 export function openRedis(): Redis {
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });

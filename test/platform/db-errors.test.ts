@@ -12,6 +12,7 @@ import {
 import { createPostgres } from '../../src/platform/db/postgres.js';
 import { withTransaction } from '../../src/platform/db/transaction.js';
 import { openPostgres, postgresSkip, TEST_DATABASE_URL } from '../helpers/databases.js';
+import { eventually } from '../helpers/time.js';
 
 function withCode(code: string, message = `error ${code}`) {
   return Object.assign(new Error(message), { code });
@@ -109,7 +110,17 @@ describe('driver errors from a real PostgreSQL', { skip: postgresSkip }, () => {
     const victim = createPostgres({ ...poolOptions, url: TEST_DATABASE_URL });
     const query = sql`select pg_sleep(10), current_setting('application_name')`.execute(victim.db);
     const err = rejection(query);
-    await new Promise((r) => setTimeout(r, 200));
+    // Terminated once it runs: waited for in pg_stat_activity, not guessed at.
+    await eventually(
+      async () => {
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+          where query like 'select pg_sleep(10), current_setting%' and state = 'active'`.execute(
+          database.db,
+        );
+        return rows[0]!.n > 0;
+      },
+      { what: 'the query running' },
+    );
     await sql`select pg_terminate_backend(pid) from pg_stat_activity
       where query like 'select pg_sleep(10), current_setting%'`.execute(database.db);
     const error = await err;
@@ -126,7 +137,15 @@ describe('driver errors from a real PostgreSQL', { skip: postgresSkip }, () => {
       withTransaction(victim.db, async (tx) => {
         const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx);
         await sql`select pg_terminate_backend(${rows[0]!.pid})`.execute(database.db);
-        await new Promise((r) => setTimeout(r, 200));
+        // The backend is gone (and its socket closed) before the next query is sent.
+        await eventually(
+          async () => {
+            const gone = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+              where pid = ${rows[0]!.pid}`.execute(database.db);
+            return gone.rows[0]!.n === 0;
+          },
+          { what: 'the backend gone' },
+        );
         await sql`select 1`.execute(tx);
       }),
     );

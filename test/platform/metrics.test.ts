@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { startApp, type StartedApp } from '../helpers/app.js';
 import { bearer, createUserAndLogin } from '../helpers/auth.js';
 import { engines } from '../helpers/databases.js';
-import { eventually, register } from '../helpers/jobs.js';
+import { register } from '../helpers/jobs.js';
+import { eventually } from '../helpers/time.js';
 import { deleteQueueKeys, openQueueRedis, uniqueQueuePrefix } from '../helpers/queues.js';
 import { openRedis, redisSkip } from '../helpers/redis.js';
 
@@ -100,13 +101,16 @@ describe('metrics on PostgreSQL + Redis + BullMQ', { skip: postgres.skip ?? redi
     assert.equal(sample(text, 'stratum_rate_limit_rejections_total'), 1);
     assert.ok(sample(text, 'stratum_outbox_backlog') !== undefined);
     // No worker runs here: the relay moved the welcome email to the queue, where it waits.
-    const waiting = await eventually(async () => {
-      const value = sample((await scrape(app)).body, 'stratum_queue_jobs', {
-        queue: 'email',
-        state: 'waiting',
-      });
-      return value !== undefined && value >= 1 ? value : undefined;
-    }, 'the queued welcome email');
+    const waiting = await eventually(
+      async () => {
+        const value = sample((await scrape(app)).body, 'stratum_queue_jobs', {
+          queue: 'email',
+          state: 'waiting',
+        });
+        return value !== undefined && value >= 1 ? value : false;
+      },
+      { what: 'the queued welcome email' },
+    );
     assert.ok(waiting >= 1);
     assert.ok(sample(text, 'stratum_process_resident_memory_bytes')! > 0);
   });
@@ -127,7 +131,7 @@ describe('metrics without Redis (jobs in process)', { skip: pglite.skip }, () =>
           type: 'email.welcome',
           outcome: 'completed',
         }) ?? 0) >= 1,
-      'the counted welcome email',
+      { what: 'the counted welcome email' },
     );
   });
 });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { connectRedis } from '../../src/composition/dependencies.js';
 import { RedisRevocationList } from '../../src/platform/auth/revocations.js';
-import { eventually } from '../helpers/jobs.js';
+import { eventually } from '../helpers/time.js';
 import { startRedisProxy } from '../helpers/queues.js';
 import { openRedis, redisSkip, TEST_REDIS_URL } from '../helpers/redis.js';
 
@@ -29,7 +29,10 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
   const mirrored = async (url?: string) => {
     const created = list(url);
     created.start();
-    await eventually(() => created.mirrorIsCurrent(), 'the mirror current', 2000);
+    await eventually(() => created.mirrorIsCurrent(), {
+      what: 'the mirror current',
+      timeoutMs: 2000,
+    });
     return created;
   };
   after(async () => {
@@ -45,11 +48,10 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
 
     await revoker.revoke('jti', jti, MINUTE);
     const revokedAt = performance.now();
-    await eventually(
-      () => checker.isRevoked(jti, randomUUID()),
-      'the refusal',
-      OPTIONS.staleAfterMs,
-    );
+    await eventually(() => checker.isRevoked(jti, randomUUID()), {
+      what: 'the refusal',
+      timeoutMs: OPTIONS.staleAfterMs,
+    });
     assert.ok(performance.now() - revokedAt <= OPTIONS.staleAfterMs);
   });
 
@@ -67,8 +69,14 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
     const checker = await mirrored();
     const jti = randomUUID();
     await revoker.revoke('jti', jti, 150);
-    await eventually(() => checker.isRevoked(jti, 'x'), 'the refusal', OPTIONS.staleAfterMs);
-    await eventually(async () => !(await checker.isRevoked(jti, 'x')), 'the expiry', 1000);
+    await eventually(() => checker.isRevoked(jti, 'x'), {
+      what: 'the refusal',
+      timeoutMs: OPTIONS.staleAfterMs,
+    });
+    await eventually(async () => !(await checker.isRevoked(jti, 'x')), {
+      what: 'the expiry',
+      timeoutMs: 1000,
+    });
     assert.equal(await revoker.isRevoked(jti, 'x'), false);
   });
 
@@ -79,12 +87,15 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
       const checker = await mirrored(proxy.url);
 
       await proxy.down();
-      await eventually(() => !checker.mirrorIsCurrent(), 'the mirror distrusted', 1000);
+      await eventually(() => !checker.mirrorIsCurrent(), {
+        what: 'the mirror distrusted',
+        timeoutMs: 1000,
+      });
       const jti = randomUUID();
       await revoker.revoke('jti', jti, MINUTE);
       await proxy.up();
 
-      await eventually(() => checker.mirrorIsCurrent(), 'the resync', 5000);
+      await eventually(() => checker.mirrorIsCurrent(), { what: 'the resync', timeoutMs: 5000 });
       assert.equal(await checker.isRevoked(jti, randomUUID()), true);
     } finally {
       await proxy.close();

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { postgresSkip } from '../helpers/databases.js';
+import { eventually } from '../helpers/time.js';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-database.js';
 import {
   connectionRefused,
@@ -20,16 +21,6 @@ import {
  * The real process on a real socket: SIGTERM, the drain, in-flight requests, request timeouts.
  * On PostgreSQL when it is reachable (faster start), else embedded in a temporary data folder.
  */
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 function postRegisterHead(body: string) {
   return (
@@ -79,7 +70,11 @@ describe('the HTTP process', { timeout: 180_000 }, () => {
     const signalledAt = Date.now();
     svc.signal('SIGTERM');
     await svc.waitForLog(/"msg":"shutting down"/);
-    await eventually(() => connectionRefused(svc.port), 2_000, 'refusing new connections');
+    await eventually(() => connectionRefused(svc.port), {
+      what: 'refusing new connections',
+      timeoutMs: 2_000,
+      intervalMs: 50,
+    });
 
     // The client keeps its connection open, as a keep-alive client would.
     client.write(body.slice(10));

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { activeTraceparent, linksTo } from '../../src/platform/tracing/trace-context.js';
 import { startTracing } from '../../src/tracing.js';
 import { postgresSkip } from '../helpers/databases.js';
-import { eventually } from '../helpers/jobs.js';
+import { eventually } from '../helpers/time.js';
 import { deleteQueueKeys, uniqueQueuePrefix } from '../helpers/queues.js';
 import { redisSkip, TEST_REDIS_URL } from '../helpers/redis.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
@@ -60,9 +60,9 @@ async function assertRequestAndJobTraced(
 ) {
   const server = await eventually(
     () =>
-      collector.spans.find((s) => s.attributes['request.id'] === requestId && s.kind === SERVER),
-    'the request span',
-    30_000,
+      collector.spans.find((s) => s.attributes['request.id'] === requestId && s.kind === SERVER) ??
+      false,
+    { what: 'the request span', timeoutMs: 30_000 },
   );
   assert.equal(server.service, 'stratum-api');
   assert.equal(server.name, 'POST /api/v1/auth/register');
@@ -71,24 +71,24 @@ async function assertRequestAndJobTraced(
     () =>
       collector.spans.find(
         (s) => s.name.startsWith('pg.query') && descendsFrom(s, server, collector.spans),
-      ),
-    'a SQL span under the request',
+      ) ?? false,
+    { what: 'a SQL span under the request' },
   );
   assert.ok(isDb(sql, 'postgresql'), JSON.stringify(sql.attributes));
   if (withRedis) {
     await eventually(
       () =>
-        collector.spans.find((s) => isDb(s, 'redis') && descendsFrom(s, server, collector.spans)),
-      'a Redis span under the request',
+        collector.spans.find((s) => isDb(s, 'redis') && descendsFrom(s, server, collector.spans)) ??
+        false,
+      { what: 'a Redis span under the request' },
     );
   }
   const job = await eventually(
     () =>
       collector.spans.find(
         (s) => s.name === 'job email.welcome' && s.attributes['request.id'] === requestId,
-      ),
-    'the job span',
-    30_000,
+      ) ?? false,
+    { what: 'the job span', timeoutMs: 30_000 },
   );
   assert.equal(job.service, jobService);
   assert.equal(job.kind, CONSUMER);

@@ -22,5 +22,3 @@ export function freePort(): Promise<number> {
     });
   });
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

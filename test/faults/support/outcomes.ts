@@ -1,3 +1,4 @@
+import { eventually } from '../../helpers/time.js';
 import type { Outcome } from './http-client.js';
 
 /** The outcomes of requests started within [from, to). */
@@ -29,9 +30,6 @@ export async function timeUntil(
   timeoutMs = 30_000,
 ): Promise<number> {
   const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await eventually(check, { what, timeoutMs, intervalMs: 50 });
   return Date.now() - started;
 }

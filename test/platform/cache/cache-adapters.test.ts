@@ -11,6 +11,7 @@ import {
 import { MemoryCache } from '../../../src/platform/cache/memory-cache.js';
 import { RedisCache } from '../../../src/platform/cache/redis-cache.js';
 import { openRedis, redisSkip } from '../../helpers/redis.js';
+import { sleep } from '../../helpers/time.js';
 
 const redis = redisSkip ? undefined : openRedis();
 after(() => redis?.disconnect());
@@ -70,7 +71,7 @@ for (const adapter of adapters) {
     it('when an entry outlives its TTL, then it is gone', async () => {
       const k = key();
       await cache.put(k, entry(1, 'short'), 30);
-      await new Promise((resolve) => setTimeout(resolve, 80));
+      await sleep(80);
       assert.equal((await cache.lookup(k)).hit, false);
     });
   });

@@ -4,6 +4,7 @@ import type { Cache, CacheEntry, Lookup } from '../../../src/platform/cache/cach
 import { GuardedCache } from '../../../src/platform/cache/guarded-cache.js';
 import { MemoryCache } from '../../../src/platform/cache/memory-cache.js';
 import { SingleFlight } from '../../../src/platform/cache/single-flight.js';
+import { sleep } from '../../helpers/time.js';
 
 /** A cache whose store can be switched off, or made to hang: Redis trouble, at the edge. */
 class FlakyCache implements Cache {
@@ -103,7 +104,7 @@ describe('SingleFlight', () => {
     let runs = 0;
     const work = async () => {
       runs++;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sleep(10);
       return 42;
     };
     const results = await Promise.all(Array.from({ length: 200 }, () => flights.run('k', work)));
@@ -116,7 +117,7 @@ describe('SingleFlight', () => {
     let runs = 0;
     const work = async () => {
       const n = ++runs;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sleep(10);
       return n;
     };
     const first = flights.run('k', work);

@@ -10,7 +10,8 @@ import { createPostgres } from '../../../src/platform/db/postgres.js';
 import { startApp, TEST_JWT_SECRET } from '../../helpers/app.js';
 import { bearer, createUserAndLogin } from '../../helpers/auth.js';
 import { engines, postgresSkip } from '../../helpers/databases.js';
-import { eventually, outboxRowsFor, register, sleep } from '../../helpers/jobs.js';
+import { outboxRowsFor, outboxSettled, queueIdle, register } from '../../helpers/jobs.js';
+import { eventually } from '../../helpers/time.js';
 import {
   deleteQueueKeys,
   openQueueRedis,
@@ -101,16 +102,18 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
 
   const mailsTo = (email: string) => smtp.messages.filter((m) => m.to === email);
   const sentRow = async (email: string) =>
-    (await outboxRowsFor(database.db, email)).find((r) => r.sent_at);
+    (await outboxRowsFor(database.db, email)).find((r) => r.sent_at) ?? false;
 
   it('when users register, then each welcome email arrives exactly once over SMTP', async () => {
     const { app } = await api();
     worker();
     const emails = await Promise.all([1, 2, 3].map(async () => (await register(app.server)).email));
     for (const email of emails) {
-      await eventually(() => mailsTo(email).length === 1, `the email to ${email}`);
+      await eventually(() => mailsTo(email).length === 1, { what: `the email to ${email}` });
     }
-    await sleep(300);
+    // Quiescent: every row relayed and nothing left in the queue, so no second email can come.
+    for (const email of emails) await outboxSettled(database.db, email);
+    await queueIdle(app.jobs.queues!.get('email')!);
     for (const email of emails) {
       assert.equal(mailsTo(email).length, 1);
       const row = (await outboxRowsFor(database.db, email))[0]!;
@@ -128,14 +131,13 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
     const { app } = await api();
     worker();
     const { email } = await register(app.server);
-    await eventually(() => mailsTo(email).length === 1, 'the welcome email');
-    const row = await eventually(() => sentRow(email), 'the row marked sent');
+    await eventually(() => mailsTo(email).length === 1, { what: 'the welcome email' });
+    const row = await eventually(() => sentRow(email), { what: 'the row marked sent' });
     const queue = app.jobs.queues!.get('email')!;
     // The email leaves before the job is marked completed: count once it is.
-    await eventually(
-      async () => (await (await queue.getJob(row.id))?.getState()) === 'completed',
-      'the job completed',
-    );
+    await eventually(async () => (await (await queue.getJob(row.id))?.getState()) === 'completed', {
+      what: 'the job completed',
+    });
     const before = await queue.getJobCounts('completed', 'wait', 'active', 'failed');
     await database.db
       .updateTable('outbox')
@@ -143,8 +145,8 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
       .where('id', '=', row.id)
       .execute();
     app.jobs.drainer.nudge();
-    await eventually(() => sentRow(email), 'the second relay');
-    await sleep(300);
+    await eventually(() => sentRow(email), { what: 'the second relay' });
+    await queueIdle(queue);
     assert.deepEqual(await queue.getJobCounts('completed', 'wait', 'active', 'failed'), before);
     assert.equal(mailsTo(email).length, 1);
   });
@@ -153,19 +155,26 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
     const proxy = await startRedisProxy();
     closers.push(() => proxy.close());
     const { app, queueRedis } = await api(proxy.url);
-    await eventually(() => queueRedis.status === 'ready', 'the queue connection');
+    await eventually(() => queueRedis.status === 'ready', { what: 'the queue connection' });
     await proxy.down();
-    await eventually(() => queueRedis.status !== 'ready', 'the queue connection dropping');
+    await eventually(() => queueRedis.status !== 'ready', {
+      what: 'the queue connection dropping',
+    });
     const { res, email } = await register(app.server);
     assert.equal(res.statusCode, 201, 'registration does not need Redis');
-    await sleep(400);
+    // The relay claims nothing while its connection is not ready: the row can only wait.
+    assert.notEqual(queueRedis.status, 'ready');
     const [waiting] = await outboxRowsFor(database.db, email);
     assert.equal(waiting!.sent_at, null, 'the row waits in the outbox');
     // Only now a worker (its own relay included) exists, on Redis directly.
     await proxy.up();
     worker();
-    await eventually(() => mailsTo(email).length === 1, 'the delayed email', 15_000);
-    await sleep(300);
+    await eventually(() => mailsTo(email).length === 1, {
+      what: 'the delayed email',
+      timeoutMs: 15_000,
+    });
+    await outboxSettled(database.db, email);
+    await queueIdle(app.jobs.queues!.get('email')!);
     assert.equal(mailsTo(email).length, 1);
   });
 
@@ -188,8 +197,12 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
     smtp.releaseHeld();
     assert.equal(mailsTo(email).length, 0, 'nothing was delivered by the killed worker');
     worker();
-    await eventually(() => mailsTo(email).length === 1, 'the email after the stall', 15_000);
-    await sleep(500);
+    await eventually(() => mailsTo(email).length === 1, {
+      what: 'the email after the stall',
+      timeoutMs: 15_000,
+    });
+    await outboxSettled(database.db, email);
+    await queueIdle(app.jobs.queues!.get('email')!, 15_000);
     assert.equal(mailsTo(email).length, 1);
   });
 
@@ -210,7 +223,7 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
     try {
       const seen = smtp.mailFromCount();
       const { email } = await register(app.server);
-      await eventually(() => smtp.mailFromCount() > seen, 'the worker sending');
+      await eventually(() => smtp.mailFromCount() > seen, { what: 'the worker sending' });
       child.signal('SIGTERM');
       const exit = await child.exited;
       assert.deepEqual(exit, { code: 0, signal: null }, child.output());
@@ -232,10 +245,13 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
       const queue = app.jobs.queues!.get('email')!;
       // The state first, then the job: read the other way round, the job could be the one of
       // the attempt before the last, fetched just before that attempt failed for good.
-      const job = await eventually(async () => {
-        if ((await queue.getJobState(row.id)) !== 'failed') return false;
-        return (await queue.getJob(row.id)) ?? false;
-      }, 'the dead letter');
+      const job = await eventually(
+        async () => {
+          if ((await queue.getJobState(row.id)) !== 'failed') return false;
+          return (await queue.getJob(row.id)) ?? false;
+        },
+        { what: 'the dead letter' },
+      );
       assert.equal(job.attemptsMade, 3);
       assert.match(job.failedReason, /try again later/);
     } finally {
@@ -248,7 +264,7 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
       headers: bearer(admin.accessToken),
     });
     assert.equal(res.statusCode, 204, res.body);
-    await eventually(() => mailsTo(email).length === 1, 'the retried email');
+    await eventually(() => mailsTo(email).length === 1, { what: 'the retried email' });
   });
 
   it('when jobs wait and the worker makes no progress, then its readiness is 503', async () => {
@@ -263,12 +279,15 @@ describe('jobs through BullMQ (PostgreSQL, Redis, SMTP)', { skip, timeout: 120_0
     const first = await register(app.server);
     await held;
     const second = await register(app.server);
-    await eventually(() => sentRow(second.email), 'the second job in the queue');
-    await eventually(async () => (await ready()) === 503, 'readiness 503', 5_000);
+    await eventually(() => sentRow(second.email), { what: 'the second job in the queue' });
+    await eventually(async () => (await ready()) === 503, {
+      what: 'readiness 503',
+      timeoutMs: 5_000,
+    });
     smtp.releaseHeld();
     await eventually(
       () => mailsTo(first.email).length === 1 && mailsTo(second.email).length === 1,
-      'both emails once the worker moves again',
+      { what: 'both emails once the worker moves again' },
     );
     assert.equal(await ready(), 200);
   });

@@ -9,7 +9,7 @@ import { loadConfig } from '../../../src/config.js';
 import type { Database, DatabaseHandle } from '../../../src/platform/db/database.js';
 import { engines } from '../../helpers/databases.js';
 import { startApp } from '../../helpers/app.js';
-import { eventually } from '../../helpers/jobs.js';
+import { eventually } from '../../helpers/time.js';
 
 const DAY_MS = 86_400_000;
 const OLD = 30 * DAY_MS;
@@ -142,7 +142,10 @@ describe('pruning in a running API process', { skip: engines[0]!.skip }, () => {
       const db = app.database.db;
       const expired = await addOutboxRow(db, 'sent', OLD);
       const kept = await addOutboxRow(db, 'sent', RECENT);
-      await eventually(async () => !(await ids(db, 'outbox')).includes(expired), 'the prune', 5000);
+      await eventually(async () => !(await ids(db, 'outbox')).includes(expired), {
+        what: 'the prune',
+        timeoutMs: 5000,
+      });
       assert.ok((await ids(db, 'outbox')).includes(kept));
     } finally {
       await app.close();

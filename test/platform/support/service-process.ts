@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { eventually } from '../../helpers/time.js';
 
 /** Drives `src/main.ts` as a real process: its exit code, its stderr, its socket. */
 
@@ -144,16 +145,16 @@ export function httpGet(port: number, path: string): Promise<{ status: number; b
 
 /** Polls /health/ready until it answers 200. */
 export async function waitUntilReady(port: number, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await httpGet(port, '/health/ready').then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    if (Date.now() > deadline) throw new Error(`/health/ready never answered 200 (last ${status})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually(
+    async () => {
+      const status = await httpGet(port, '/health/ready').then(
+        (r) => r.status,
+        () => 0,
+      );
+      return status === 200;
+    },
+    { timeoutMs, intervalMs: 100, what: '/health/ready answering 200' },
+  );
 }
 
 /** Resolves true when a new TCP connection to the port is refused, false when it connects. */
