@@ -13,6 +13,20 @@ const SQL_FREE =
   'Services see no SQL: repositories build it, and a single statement is assembled from the ' +
   'opaque parts of platform/db/single-statement.ts that repositories return.';
 
+// ESLint's flat config replaces a rule's options per file instead of merging them, so each block
+// below spells out all its restrictions, from these shared pieces.
+const httpFreePaths = [
+  { name: 'fastify', message: HTTP_FREE },
+  { name: 'mercurius', message: HTTP_FREE },
+];
+const httpFreePatterns = [
+  { group: ['@fastify/*', 'fastify/*', 'mercurius/*'], message: HTTP_FREE },
+  { regex: PLATFORM_HTTP, message: HTTP_FREE },
+];
+const restrictImports = (paths, patterns) => ({
+  'no-restricted-imports': ['error', { paths, patterns }],
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.data/', 'bench/results/'] },
   js.configs.recommended,
@@ -51,82 +65,37 @@ export default tseslint.config(
       'src/platform/paging.ts',
       'src/platform/logger.ts',
     ],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            { name: 'fastify', message: HTTP_FREE },
-            { name: 'mercurius', message: HTTP_FREE },
-          ],
-          patterns: [
-            { group: ['@fastify/*', 'fastify/*', 'mercurius/*'], message: HTTP_FREE },
-            { regex: PLATFORM_HTTP, message: HTTP_FREE },
-          ],
-        },
-      ],
-    },
+    rules: restrictImports(httpFreePaths, httpFreePatterns),
   },
   {
     // Repositories take domain types, not the HTTP schemas' (a module's *.types.ts holds them).
     files: ['src/modules/**/*.repository.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            { name: 'fastify', message: HTTP_FREE },
-            { name: 'mercurius', message: HTTP_FREE },
-          ],
-          patterns: [
-            { group: ['@fastify/*', 'fastify/*', 'mercurius/*'], message: HTTP_FREE },
-            { regex: PLATFORM_HTTP, message: HTTP_FREE },
-            {
-              regex: '\\.schemas(\\.js)?$',
-              message:
-                "A repository doesn't import the HTTP schemas: move the type to a *.types.ts.",
-            },
-          ],
-        },
-      ],
-    },
+    rules: restrictImports(httpFreePaths, [
+      ...httpFreePatterns,
+      {
+        regex: '\\.schemas(\\.js)?$',
+        message: "A repository doesn't import the HTTP schemas: move the type to a *.types.ts.",
+      },
+    ]),
   },
   {
     // Services pass repositories' opaque statement parts along, they don't write SQL.
     files: ['src/modules/**/*.service.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            { name: 'fastify', message: HTTP_FREE },
-            { name: 'mercurius', message: HTTP_FREE },
-            { name: 'kysely', message: SQL_FREE },
-          ],
-          patterns: [
-            { group: ['@fastify/*', 'fastify/*', 'mercurius/*'], message: HTTP_FREE },
-            { regex: PLATFORM_HTTP, message: HTTP_FREE },
-            { group: ['kysely/*'], message: SQL_FREE },
-          ],
-        },
-      ],
-    },
+    rules: restrictImports(
+      [...httpFreePaths, { name: 'kysely', message: SQL_FREE }],
+      [...httpFreePatterns, { group: ['kysely/*'], message: SQL_FREE }],
+    ),
   },
   {
     // Routes and resolvers reach the database through services only.
     files: ['src/modules/**/*.routes.ts', 'src/modules/**/*.graphql.ts', 'src/graphql/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: 'kysely', message: DB_FREE }],
-          patterns: [
-            { group: ['kysely/*'], message: DB_FREE },
-            { regex: PLATFORM_DB, message: DB_FREE },
-          ],
-        },
+    rules: restrictImports(
+      [{ name: 'kysely', message: DB_FREE }],
+      [
+        { group: ['kysely/*'], message: DB_FREE },
+        { regex: PLATFORM_DB, message: DB_FREE },
       ],
-    },
+    ),
   },
   {
     files: ['**/*.js', '**/*.mjs'],

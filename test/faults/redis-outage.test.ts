@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { outboxRowsFor, outboxSettled, queueIdle } from '../helpers/jobs.js';
+import { outboxRowsFor } from '../helpers/jobs.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import {
   startService,
@@ -15,6 +13,7 @@ import { dataOf, HttpClient } from './support/http-client.js';
 import { startLoad, type Load } from './support/load.js';
 import { bearer, register, signUp, type Member } from './support/members.js';
 import {
+  emailJobsSettled,
   noResponse,
   serverErrors,
   startedBetween,
@@ -133,15 +132,7 @@ describe('Redis stopped during a steady load', { skip: faultSkip, timeout: 170_0
     );
     const deliveredAfterMs = Date.now() - upAt;
     // Quiescent (every row relayed, no job queued or running): the email counts below are final.
-    for (const email of registered) await outboxSettled(db, email);
-    const connection = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue('email', { connection, prefix: 'stratum' });
-    try {
-      await queueIdle(queue, 15_000);
-    } finally {
-      await queue.close();
-      connection.disconnect();
-    }
+    await emailJobsSettled(db, stack.redis.url, registered);
 
     const outcomes = http.outcomes.filter((o) => o.path !== '/health/ready');
     const outage = startedBetween(outcomes, downAt, upAt);

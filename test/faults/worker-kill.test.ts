@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { outboxRowsFor, outboxSettled, queueIdle } from '../helpers/jobs.js';
+import { outboxRowsFor } from '../helpers/jobs.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import {
   startService,
@@ -12,7 +10,7 @@ import {
 } from '../platform/support/service-process.js';
 import { HttpClient } from './support/http-client.js';
 import { register } from './support/members.js';
-import { timeUntil } from './support/outcomes.js';
+import { emailJobsSettled, timeUntil } from './support/outcomes.js';
 import { faultSkip, startStack, type FaultStack } from './support/stack.js';
 
 /*
@@ -78,15 +76,7 @@ describe('SIGKILL of a worker during a job', { skip: faultSkip, timeout: 170_000
     const stalled = await survivor.waitForLog(/job stalled; retrying it/, 5_000);
     // Quiescent (every row relayed, no job queued or running): the counts below are final.
     const db = stack.database().db;
-    for (const email of emails) await outboxSettled(db, email);
-    const connection = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue('email', { connection, prefix: 'stratum' });
-    try {
-      await queueIdle(queue, 15_000);
-    } finally {
-      await queue.close();
-      connection.disconnect();
-    }
+    await emailJobsSettled(db, stack.redis.url, emails);
     const orphaned = emails.filter((email) => !sentBefore.has(email));
     t.diagnostic(
       `${orphaned.length} email(s) left by the killed worker, all delivered ${retriedAfterMs} ms after the kill (lock ${LOCK_MS} ms, stall check every ${STALLED_INTERVAL_MS} ms)`,

@@ -1,3 +1,7 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Database } from '../../../src/platform/db/database.js';
+import { outboxSettled, queueIdle } from '../../helpers/jobs.js';
 import { eventually } from '../../helpers/time.js';
 import type { Outcome } from './http-client.js';
 
@@ -32,4 +36,20 @@ export async function timeUntil(
   const started = Date.now();
   await eventually(check, { what, timeoutMs, intervalMs: 50 });
   return Date.now() - started;
+}
+
+/**
+ * Waits until the stack is quiescent for these emails: every outbox row naming one relayed or
+ * dead, and no email job waiting, delayed or running. Counts taken after it are final.
+ */
+export async function emailJobsSettled(db: Database, redisUrl: string, emails: string[]) {
+  for (const email of emails) await outboxSettled(db, email);
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('email', { connection, prefix: 'stratum' });
+  try {
+    await queueIdle(queue, 15_000);
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
 }
