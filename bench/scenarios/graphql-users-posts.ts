@@ -53,7 +53,7 @@ export const graphqlUsersPosts: Scenario = {
     };
     return {
       // Both sides check their own answers (status 200 everywhere); the data's equality is
-      // test/graphql's business. The readiness path is what both serve alike.
+      // test/http/graphql's business. The readiness path is what both serve alike.
       samplePath: '/health/ready',
       requests: [
         { method: 'POST', path: '/graphql', headers, body: JSON.stringify({ query: QUERY }) },

@@ -2,18 +2,18 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { engines } from '../helpers/databases.js';
-import { startApp, type StartedApp } from '../helpers/app.js';
-import { createUserAndLogin, type TestUser } from '../helpers/auth.js';
+import { engines } from '../support/databases.js';
+import { startApp, type StartedApp } from '../support/app.js';
+import { createUserAndLogin, type TestUser } from '../support/auth.js';
 import {
   chromiumSkip,
   launchChromium,
   listen,
   openPage,
   type PageWatch,
-} from '../helpers/browser.js';
-import { deleteQueueKeys, openQueueRedis, uniqueQueuePrefix } from '../helpers/queues.js';
-import { openRedis, redisSkip } from '../helpers/redis.js';
+} from '../support/browser.js';
+import { deleteQueueKeys, openQueueRedis, uniqueQueuePrefix } from '../support/queues.js';
+import { openRedis, redisSkip } from '../support/redis.js';
 
 /**
  * What a person sees in a real browser (Debian's Chromium through playwright-core), with every

@@ -7,7 +7,7 @@ import {
   configVariables,
   errorCodes,
   npmScripts,
-} from '../helpers/source-facts.js';
+} from '../support/source-facts.js';
 import { documentationFiles, npmRunNames, prose, read, relativeLinks, ROOT } from './markdown.js';
 
 /**

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { assertLedgerInvariants } from '../helpers/ledger.js';
-import {
-  startService,
-  waitUntilReady,
-  type RunningService,
-} from '../platform/support/service-process.js';
-import { sleep } from '../helpers/time.js';
+import { assertLedgerInvariants } from '../support/ledger.js';
+import { startService, waitUntilReady, type RunningService } from '../support/service-process.js';
+import { sleep } from '../support/time.js';
 import { dataOf, HttpClient, type Outcome } from './support/http-client.js';
 import { startLoad, type Load } from './support/load.js';
 import { bearer, login, signUp, type Member } from './support/members.js';

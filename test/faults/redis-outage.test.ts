@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { outboxRowsFor } from '../helpers/jobs.js';
-import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
-import {
-  startService,
-  waitUntilReady,
-  type RunningService,
-} from '../platform/support/service-process.js';
-import { sleep } from '../helpers/time.js';
+import { outboxRowsFor } from '../support/jobs.js';
+import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
+import { startService, waitUntilReady, type RunningService } from '../support/service-process.js';
+import { sleep } from '../support/time.js';
 import { dataOf, HttpClient } from './support/http-client.js';
 import { startLoad, type Load } from './support/load.js';
 import { bearer, register, signUp, type Member } from './support/members.js';

@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import {
-  startService,
-  waitUntilReady,
-  type RunningService,
-} from '../platform/support/service-process.js';
-import { sleep } from '../helpers/time.js';
+import { startService, waitUntilReady, type RunningService } from '../support/service-process.js';
+import { sleep } from '../support/time.js';
 import { HttpClient } from './support/http-client.js';
 import { startLoad, type Load } from './support/load.js';
 import { bearer, register, signUp } from './support/members.js';
@@ -14,7 +10,7 @@ import { summarize } from './support/outcomes.js';
 import { faultSkip, startStack, type FaultStack } from './support/stack.js';
 
 /*
- * SIGTERM while keep-alive clients keep the API busy (test/platform/shutdown.test.ts follows
+ * SIGTERM while keep-alive clients keep the API busy (test/processes/shutdown.test.ts follows
  * one request through it; this is the same under load). A request the server has received must
  * be answered; one it never received (refused, or sent on a connection the server was already
  * closing) is the client's to send elsewhere, and the server's log proves which is which.

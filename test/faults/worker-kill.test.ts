@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { outboxRowsFor } from '../helpers/jobs.js';
-import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
-import {
-  startService,
-  waitUntilReady,
-  type RunningService,
-} from '../platform/support/service-process.js';
+import { outboxRowsFor } from '../support/jobs.js';
+import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
+import { startService, waitUntilReady, type RunningService } from '../support/service-process.js';
 import { HttpClient } from './support/http-client.js';
 import { register } from './support/members.js';
 import { emailJobsSettled, timeUntil } from './support/outcomes.js';

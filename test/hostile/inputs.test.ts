@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertLedgerInvariants } from '../helpers/ledger.js';
+import { assertLedgerInvariants } from '../support/ledger.js';
 import { codeDrift } from './support/codes.js';
 import { Findings } from './support/findings.js';
 import { GraphqlSweep } from './support/graphql.js';

@@ -1,4 +1,4 @@
-import { sleep } from '../../helpers/time.js';
+import { sleep } from '../../support/time.js';
 
 export interface Load {
   /** Stops starting new steps and waits for the running ones. */

@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Database } from '../../../src/platform/db/database.js';
-import { outboxSettled, queueIdle } from '../../helpers/jobs.js';
-import { eventually } from '../../helpers/time.js';
+import { outboxSettled, queueIdle } from '../../support/jobs.js';
+import { eventually } from '../../support/time.js';
 import type { Outcome } from './http-client.js';
 
 /** The outcomes of requests started within [from, to). */

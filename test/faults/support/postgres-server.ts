@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, runCommand } from './commands.js';
+import { freePort, runCommand } from '../../support/commands.js';
 
 /**
  * A PostgreSQL cluster of the test's own (initdb into a temporary folder, a free port), so

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './commands.js';
+import { freePort } from '../../support/commands.js';
 
 /**
  * A redis-server of the test's own on a free port. It keeps an append-only file, as a Redis

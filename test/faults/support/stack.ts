@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DatabaseHandle } from '../../../src/platform/db/database.js';
 import { createPostgres } from '../../../src/platform/db/postgres.js';
-import { skipOrFail } from '../../helpers/skip.js';
-import { startSmtpServer, type TestSmtpServer } from '../../helpers/smtp.js';
+import { skipOrFail } from '../../support/skip.js';
+import { startSmtpServer, type TestSmtpServer } from '../../support/smtp.js';
 import { postgresBinDir, startPostgresServer, type PostgresServer } from './postgres-server.js';
 import { redisServerBinary, startRedisServer, type RedisServer } from './redis-server.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { login } from '../../helpers/auth.js';
+import { login } from '../../support/auth.js';
 import { abbreviate, envelopeProblem, errorOf, type Findings, type Problem } from './findings.js';
 import { normalize, type Operation, type Schema } from './openapi.js';
 import {

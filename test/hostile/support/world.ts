@@ -1,10 +1,10 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { startApp, type StartedApp } from '../../helpers/app.js';
-import { bearer, login } from '../../helpers/auth.js';
-import { engines } from '../../helpers/databases.js';
-import { openRedis, redisSkip } from '../../helpers/redis.js';
+import { startApp, type StartedApp } from '../../support/app.js';
+import { bearer, login } from '../../support/auth.js';
+import { engines } from '../../support/databases.js';
+import { openRedis, redisSkip } from '../../support/redis.js';
 
 export type Role = 'guest' | 'user' | 'admin';
 export const ROLES: readonly Role[] = ['guest', 'user', 'admin'];

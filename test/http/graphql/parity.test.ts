@@ -1,0 +1,266 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { InjectOptions } from 'fastify';
+import { startApp, type StartedApp } from '../../support/app.js';
+import { bearer, createUserAndLogin, type TestUser } from '../../support/auth.js';
+import { engines } from '../../support/databases.js';
+import { codesOf, graphql } from '../../support/graphql.js';
+
+/**
+ * The same cases through both doors give the same outcome: REST's status is the expected one,
+ * and GraphQL either succeeds where REST succeeds or fails with REST's error code.
+ * guest: no token; user: a plain user acting on someone else (`other`) or on themselves;
+ * admin: an admin.
+ */
+type Who = 'guest' | 'user' | 'admin';
+
+interface Fixture {
+  app: StartedApp;
+  tokens: Record<Who, string | undefined>;
+  ids: Record<Who, string | undefined>;
+  other: TestUser;
+  otherWalletId: string;
+  otherPostId: string;
+}
+
+interface Doors {
+  rest: InjectOptions;
+  graphql: { query: string; variables?: Record<string, unknown> };
+}
+
+interface Case {
+  name: string;
+  expect: Record<Who, number>;
+  /** Called once per door, so a case that creates or deletes gets a fresh target each time. */
+  build(f: Fixture, who: Who): Doors | Promise<Doors>;
+}
+
+const unique = () => `p-${randomUUID()}@example.com`;
+/** Whoever is asking, or `other` for a guest, who has no id of their own. */
+const selfOf = (f: Fixture, who: Who) => f.ids[who] ?? f.other.id;
+
+const CASES: Case[] = [
+  {
+    name: 'read another user',
+    expect: { guest: 401, user: 404, admin: 200 },
+    build: (f) => ({
+      rest: { method: 'GET', url: `/api/v1/users/${f.other.id}` },
+      graphql: { query: `{ user(id: "${f.other.id}") { id email } }` },
+    }),
+  },
+  {
+    name: 'read yourself',
+    expect: { guest: 401, user: 200, admin: 200 },
+    build: (f, who) => ({
+      rest: { method: 'GET', url: `/api/v1/users/${selfOf(f, who)}` },
+      graphql: { query: `{ user(id: "${selfOf(f, who)}") { id email } }` },
+    }),
+  },
+  {
+    name: 'read a malformed id',
+    expect: { guest: 400, user: 400, admin: 400 },
+    build: () => ({
+      rest: { method: 'GET', url: '/api/v1/users/not-a-uuid' },
+      graphql: { query: '{ user(id: "not-a-uuid") { id } }' },
+    }),
+  },
+  {
+    name: 'list users',
+    expect: { guest: 401, user: 403, admin: 200 },
+    build: () => ({
+      rest: { method: 'GET', url: '/api/v1/users?pageSize=5' },
+      graphql: { query: '{ users(limit: 5) { id } }' },
+    }),
+  },
+  {
+    name: 'read me',
+    expect: { guest: 401, user: 200, admin: 200 },
+    build: () => ({
+      rest: { method: 'GET', url: '/api/v1/users/me' },
+      graphql: { query: '{ me { id email } }' },
+    }),
+  },
+  {
+    name: 'create a user',
+    expect: { guest: 401, user: 403, admin: 201 },
+    build: () => {
+      const input = { name: 'New', email: unique(), password: 'long enough pw' };
+      return {
+        rest: { method: 'POST', url: '/api/v1/users', payload: input },
+        graphql: {
+          query: 'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
+          variables: { input: { ...input, email: unique() } },
+        },
+      };
+    },
+  },
+  {
+    name: 'create a user with a malformed email',
+    expect: { guest: 400, user: 400, admin: 400 },
+    build: () => {
+      const input = { name: 'New', email: 'not an email' };
+      return {
+        rest: { method: 'POST', url: '/api/v1/users', payload: input },
+        graphql: {
+          query: 'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
+          variables: { input },
+        },
+      };
+    },
+  },
+  {
+    name: 'rename another user',
+    expect: { guest: 401, user: 404, admin: 200 },
+    build: (f) => ({
+      rest: { method: 'PATCH', url: `/api/v1/users/${f.other.id}`, payload: { name: 'Renamed' } },
+      graphql: {
+        query: `mutation { updateUser(id: "${f.other.id}", input: { name: "Renamed" }) { id } }`,
+      },
+    }),
+  },
+  {
+    name: 'make yourself an admin',
+    expect: { guest: 401, user: 403, admin: 200 },
+    build: (f, who) => ({
+      rest: { method: 'PATCH', url: `/api/v1/users/${selfOf(f, who)}`, payload: { role: 'admin' } },
+      graphql: {
+        query: `mutation { updateUser(id: "${selfOf(f, who)}", input: { role: admin }) { id } }`,
+      },
+    }),
+  },
+  {
+    name: "read another user's orders",
+    expect: { guest: 401, user: 404, admin: 200 },
+    build: (f) => ({
+      rest: { method: 'GET', url: `/api/v1/users/${f.other.id}/orders` },
+      graphql: { query: `{ user(id: "${f.other.id}") { orders { id } } }` },
+    }),
+  },
+  {
+    name: 'read your own accounts',
+    expect: { guest: 401, user: 200, admin: 200 },
+    build: (f, who) => ({
+      rest: { method: 'GET', url: `/api/v1/users/${selfOf(f, who)}/accounts` },
+      graphql: { query: '{ me { accounts { id balance } } }' },
+    }),
+  },
+  {
+    name: "read another user's wallet",
+    expect: { guest: 401, user: 404, admin: 200 },
+    build: (f) => ({
+      rest: { method: 'GET', url: `/api/v1/accounts/${f.otherWalletId}` },
+      graphql: { query: `{ account(id: "${f.otherWalletId}") { id balance } }` },
+    }),
+  },
+  {
+    name: 'read a post',
+    expect: { guest: 200, user: 200, admin: 200 },
+    build: (f) => ({
+      rest: { method: 'GET', url: `/api/v1/posts/${f.otherPostId}` },
+      graphql: { query: `{ post(id: "${f.otherPostId}") { id title author { name } } }` },
+    }),
+  },
+  {
+    name: 'search posts',
+    expect: { guest: 200, user: 200, admin: 200 },
+    build: () => ({
+      rest: { method: 'GET', url: `/api/v1/posts?q=${encodeURIComponent('"parity" -nothing')}` },
+      graphql: { query: '{ posts(search: "\\"parity\\" -nothing") { id } }' },
+    }),
+  },
+  {
+    name: 'write a post',
+    expect: { guest: 401, user: 201, admin: 201 },
+    build: () => ({
+      rest: { method: 'POST', url: '/api/v1/posts', payload: { title: 'T', content: 'C' } },
+      graphql: { query: 'mutation { createPost(input: { title: "T", content: "C" }) { id } }' },
+    }),
+  },
+  {
+    name: "edit another user's post",
+    expect: { guest: 401, user: 403, admin: 200 },
+    build: (f) => ({
+      rest: {
+        method: 'PATCH',
+        url: `/api/v1/posts/${f.otherPostId}`,
+        payload: { title: 'Edited' },
+      },
+      graphql: {
+        query: `mutation { updatePost(id: "${f.otherPostId}", input: { title: "Edited" }) { id } }`,
+      },
+    }),
+  },
+  {
+    name: 'delete your own post',
+    expect: { guest: 401, user: 204, admin: 204 },
+    build: async (f, who) => {
+      const authorId = selfOf(f, who);
+      const post = await f.app.services.posts.createPost(
+        { userId: authorId, role: 'user' },
+        { title: 'Doomed', content: 'Soon gone.' },
+      );
+      return {
+        rest: { method: 'DELETE', url: `/api/v1/posts/${post.id}` },
+        graphql: { query: `mutation { deletePost(id: "${post.id}") }` },
+      };
+    },
+  },
+  {
+    name: 'delete a post that does not exist',
+    expect: { guest: 401, user: 404, admin: 404 },
+    build: () => {
+      const id = randomUUID();
+      return {
+        rest: { method: 'DELETE', url: `/api/v1/posts/${id}` },
+        graphql: { query: `mutation { deletePost(id: "${id}") }` },
+      };
+    },
+  },
+];
+
+describe('permission parity: REST and GraphQL give the same outcome', () => {
+  const f = {} as Fixture;
+  before(async () => {
+    f.app = await startApp(engines.find((e) => e.name === 'pglite')!);
+    const { server, services } = f.app;
+    const [user, admin, other] = await Promise.all([
+      createUserAndLogin(server, services),
+      createUserAndLogin(server, services, 'admin'),
+      createUserAndLogin(server, services),
+    ]);
+    f.other = other;
+    f.tokens = { guest: undefined, user: user.accessToken, admin: admin.accessToken };
+    f.ids = { guest: undefined, user: user.id, admin: admin.id };
+    f.otherWalletId = (await services.accounts.walletOf(other.id))!.id;
+    f.otherPostId = (
+      await services.posts.createPost(
+        { userId: other.id, role: 'user' },
+        { title: 'Parity', content: 'A post about parity.' },
+      )
+    ).id;
+  });
+  after(() => f.app.close());
+
+  for (const testCase of CASES) {
+    for (const who of ['guest', 'user', 'admin'] as const) {
+      const status = testCase.expect[who];
+      it(`when a ${who} tries to ${testCase.name}, then REST ${status} and GraphQL agree`, async () => {
+        const token = f.tokens[who];
+        const { rest } = await testCase.build(f, who);
+        const res = await f.app.server.inject({
+          ...rest,
+          headers: token ? bearer(token) : {},
+        });
+        assert.equal(res.statusCode, status, res.body);
+        const { graphql: operation } = await testCase.build(f, who);
+        const answer = await graphql(f.app.server, operation.query, {
+          token,
+          variables: operation.variables,
+        });
+        const expected = status < 300 ? [] : [res.json<{ error: { code: string } }>().error.code];
+        assert.deepEqual(codesOf(answer.body), expected, JSON.stringify(answer.body));
+      });
+    }
+  }
+});

@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import {
+  ACCOUNT_EXAMPLE,
+  PAYEE_ACCOUNT_ID_EXAMPLE,
+  TRANSFER_EXAMPLE,
+} from '../../src/modules/accounts/accounts.schemas.js';
+import { REFRESH_TOKEN_EXAMPLE } from '../../src/modules/auth/auth.schemas.js';
+import { ORDER_EXAMPLE } from '../../src/modules/orders/orders.schemas.js';
+import { POST_EXAMPLE } from '../../src/modules/posts/posts.schemas.js';
+import { PRODUCT_EXAMPLE } from '../../src/modules/products/products.schemas.js';
+import { PASSWORD_EXAMPLE, USER_EXAMPLE } from '../../src/modules/users/users.schemas.js';
+import { MINOR_UNITS } from '../../src/platform/http/money.js';
+import { startApp, type StartedApp } from '../support/app.js';
+import { bearer, createUserAndLogin, login, type TestUser } from '../support/auth.js';
+import { engines } from '../support/databases.js';
+import {
+  allExamples,
+  bodyOf,
+  documentedOperations,
+  fetchDocument,
+  firstExample,
+  parametersOf,
+  schemaValidator,
+  successesOf,
+  type DocumentedOperation,
+  type Schema,
+} from '../support/openapi.js';
+
+/**
+ * The OpenAPI documents' examples are the API's own: every operation has them, each example
+ * fits its schema, and an operation sent as its examples say (with the example ids swapped for
+ * rows this test creates) succeeds with a body its documented schema accepts.
+ */
+
+const engine = engines.find((e) => e.name === 'postgres')!;
+
+/** Money-like property names: each must say its unit (docs/reference/money.md). */
+const MONEY = /^(amount|balance\w*|price\w*|total|\w+Total|\w+Price)$/;
+
+/** Runs after the rest, in this order: each removes what others name. */
+const LAST = [
+  'DELETE /api/v1/posts/{id}',
+  'DELETE /api/v1/products/{id}',
+  'DELETE /api/v1/users/{id}',
+];
+
+function order(operations: DocumentedOperation[]) {
+  const rank = (op: DocumentedOperation) => LAST.indexOf(op.name);
+  return [...operations].sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * Every object schema in a value, with where it is and whether it or an object around it has a
+ * `currency` (an order's lines are in the order's currency).
+ */
+function* schemasIn(
+  node: unknown,
+  at: string,
+  priced = false,
+): Generator<[string, Schema, boolean]> {
+  if (node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const [i, item] of node.entries()) yield* schemasIn(item, `${at}/${i}`, priced);
+    return;
+  }
+  const record = node as Record<string, unknown>;
+  const properties = record.properties as Record<string, unknown> | undefined;
+  const here = priced || (typeof properties === 'object' && 'currency' in properties);
+  if (properties && typeof properties === 'object') yield [at, record, here];
+  for (const [key, value] of Object.entries(record)) yield* schemasIn(value, `${at}/${key}`, here);
+}
+
+describe('OpenAPI examples (PostgreSQL)', { skip: engine.skip }, () => {
+  let app: StartedApp;
+  let admin: TestUser;
+  let operations: DocumentedOperation[];
+  const validatorOf = schemaValidator();
+
+  before(async () => {
+    app = await startApp(engine);
+    admin = await createUserAndLogin(app.server, app.services, 'admin');
+    operations = await documentedOperations(app.server);
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  it('finds the operations of both documents', () => {
+    assert.ok(operations.length >= 40, `${operations.length} operations`);
+  });
+
+  it('gives every parameter, body and 2xx response an example, and every 2xx a description', () => {
+    const missing: string[] = [];
+    for (const op of operations) {
+      for (const p of parametersOf(op)) {
+        if (firstExample(p) === undefined) missing.push(`${op.name}: parameter ${p.name}`);
+      }
+      const body = bodyOf(op);
+      if (body && firstExample(body) === undefined) missing.push(`${op.name}: request body`);
+      const successes = successesOf(op);
+      if (successes.length === 0) missing.push(`${op.name}: no 2xx response`);
+      for (const [status, response] of successes) {
+        if (!response.description || response.description === 'Default Response') {
+          missing.push(`${op.name}: ${status} description`);
+        }
+        // A 204 has no content, so nothing to show.
+        const media = response.content?.['application/json'];
+        if (media && firstExample(media) === undefined)
+          missing.push(`${op.name}: ${status} example`);
+      }
+    }
+    assert.deepEqual(missing, []);
+  });
+
+  it('writes examples that their own schemas accept', () => {
+    const wrong: string[] = [];
+    const check = (where: string, schema: unknown, examples: unknown[]) => {
+      if (!schema) return;
+      const validate = validatorOf(schema);
+      for (const example of examples) {
+        if (!validate(example)) wrong.push(`${where}: ${JSON.stringify(validate.errors)}`);
+      }
+    };
+    for (const op of operations) {
+      for (const p of parametersOf(op)) check(`${op.name} ${p.name}`, p.schema, allExamples(p));
+      const body = bodyOf(op);
+      if (body) check(`${op.name} body`, body.schema, allExamples(body));
+      for (const [status, response] of successesOf(op)) {
+        const media = response.content?.['application/json'];
+        if (media) check(`${op.name} ${status}`, media.schema, allExamples(media));
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  it('states the unit of every money field, with a currency beside it or around it', async () => {
+    const unstated: string[] = [];
+    for (const version of [1, 2]) {
+      const document = await fetchDocument(app.server, version);
+      for (const [at, schema, priced] of schemasIn(document, `v${version}`)) {
+        for (const [name, property] of Object.entries(schema.properties ?? {})) {
+          if (!MONEY.test(name)) continue;
+          const description = (property as Schema).description ?? '';
+          if (!description.includes(MINOR_UNITS)) unstated.push(`${at}.${name}: ${description}`);
+          if (!priced) unstated.push(`${at}.${name}: no currency beside it or around it`);
+        }
+      }
+    }
+    assert.deepEqual(unstated, []);
+  });
+
+  it('answers every operation, sent as its examples say, with a documented 2xx', async () => {
+    const { services } = app;
+    const adminActor = { userId: admin.id, role: 'admin' as const };
+    // The rows the examples' ids stand for.
+    const ada = await services.users.createUser(adminActor, {
+      name: USER_EXAMPLE.name,
+      email: USER_EXAMPLE.email,
+      password: PASSWORD_EXAMPLE,
+      role: 'user',
+    });
+    const adaActor = { userId: ada.id, role: 'user' as const };
+    const payee = await createUserAndLogin(app.server, services);
+    const wallet = (await services.accounts.walletOf(ada.id))!;
+    const payeeWallet = (await services.accounts.walletOf(payee.id))!;
+    const deposit = await services.accounts.deposit(adminActor, wallet.id, {
+      amount: 1_000_000,
+      currency: 'USD',
+    });
+    const product = await services.products.createProduct(adminActor, {
+      name: PRODUCT_EXAMPLE.name,
+      priceMinor: PRODUCT_EXAMPLE.priceMinor,
+      currency: PRODUCT_EXAMPLE.currency,
+    });
+    const post = await services.posts.createPost(adaActor, {
+      title: POST_EXAMPLE.title,
+      content: POST_EXAMPLE.content,
+    });
+    const placed = await services.orders.placeOrder(adaActor, ada.id, {
+      items: [{ productId: product.id, quantity: 2 }],
+    });
+    const { refreshToken } = await login(app.server, USER_EXAMPLE.email, PASSWORD_EXAMPLE);
+    const real = new Map<unknown, string>([
+      [USER_EXAMPLE.id, ada.id],
+      [ACCOUNT_EXAMPLE.id, wallet.id],
+      [PAYEE_ACCOUNT_ID_EXAMPLE, payeeWallet.id],
+      [TRANSFER_EXAMPLE.id, deposit.id],
+      [PRODUCT_EXAMPLE.id, product.id],
+      [POST_EXAMPLE.id, post.id],
+      [ORDER_EXAMPLE.id, placed.id],
+      [REFRESH_TOKEN_EXAMPLE, refreshToken],
+    ]);
+    const swap = (value: unknown): unknown => {
+      if (typeof value === 'string') return real.get(value) ?? value;
+      if (Array.isArray(value)) return value.map(swap);
+      if (value && typeof value === 'object') {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, swap(v)]));
+      }
+      return value;
+    };
+
+    const failures: string[] = [];
+    for (const op of order(operations)) {
+      let url = op.path;
+      const query = new URLSearchParams();
+      const headers: Record<string, string> = { ...bearer(admin.accessToken) };
+      for (const p of parametersOf(op)) {
+        const value = String(swap(firstExample(p)));
+        if (p.in === 'path') url = url.replace(`{${p.name}}`, encodeURIComponent(value));
+        else if (p.in === 'query') query.set(p.name, value);
+        // One key is one request: each idempotent call gets its own, as a client's would.
+        else if (p.in === 'header')
+          headers[p.name] = p.name === 'idempotency-key' ? randomUUID() : value;
+      }
+      // Signing out ends the session of the token it is sent with: a session of its own.
+      if (op.name === 'POST /api/v1/auth/logout') {
+        headers.authorization = bearer(
+          (await login(app.server, admin.email, admin.password)).accessToken,
+        ).authorization;
+      }
+      const body = bodyOf(op);
+      const res = await app.server.inject({
+        method: op.method as 'GET',
+        url: query.size ? `${url}?${query.toString()}` : url,
+        headers,
+        ...(body ? { payload: swap(firstExample(body)) as object } : {}),
+      });
+      const documented = new Map(successesOf(op));
+      const response = documented.get(res.statusCode);
+      if (!response) {
+        failures.push(`${op.name} → ${res.statusCode} ${res.body.slice(0, 300)}`);
+        continue;
+      }
+      const media = response.content?.['application/json'];
+      if (!media) {
+        if (res.body !== '') failures.push(`${op.name} → ${res.statusCode} with a body`);
+        continue;
+      }
+      const validate = validatorOf(media.schema as Schema);
+      if (!validate(res.json())) {
+        failures.push(`${op.name} → body off its schema: ${JSON.stringify(validate.errors)}`);
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+});
