@@ -1,6 +1,5 @@
 import type { AppModule } from '../module.js';
 import type { ProfilesService } from '../users/profiles.service.js';
-import type { UsersService } from '../users/users.service.js';
 import { postsGraphql } from './posts.graphql.js';
 import { postsRoutes } from './posts.routes.js';
 import { PostSchema } from './posts.schemas.js';
@@ -12,16 +11,15 @@ import { PostV2Schema } from './posts.v2.schemas.js';
 export const postsModule: AppModule<{
   posts: PostsService;
   profiles: ProfilesService;
-  users: UsersService;
 }> = {
   name: 'posts',
   schemas: [PostSchema, PostV2Schema],
-  async routes(server, { posts, users }, config) {
+  async routes(server, { posts, profiles }, config) {
     await server.register(postsRoutes, { prefix: '/api/v1', posts });
     await server.register(postsV2Routes, {
       prefix: '/api/v2',
       posts,
-      users,
+      profiles,
       exactCountLimit: config.apiExactCountLimit,
     });
   },

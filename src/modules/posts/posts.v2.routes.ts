@@ -10,7 +10,7 @@ import {
 } from '../../platform/http/cursor-pagination.js';
 import { envelopeSchema, errorResponses, ok } from '../../platform/http/envelope.js';
 import { NotFoundError } from '../../platform/errors.js';
-import type { UsersService } from '../users/users.service.js';
+import type { ProfilesService } from '../users/profiles.service.js';
 import { PostIdParams } from './posts.schemas.js';
 import type { Post, PostsService } from './posts.service.js';
 import { ListPostsV2Query, POST_V2_EXAMPLE } from './posts.v2.schemas.js';
@@ -22,30 +22,31 @@ const security: Record<string, string[]>[] = [{}, { bearerAuth: [] }];
 
 export interface PostsV2Options {
   posts: PostsService;
-  users: UsersService;
+  profiles: ProfilesService;
   /** Lists count exactly up to this many rows, and estimate above (API_EXACT_COUNT_LIMIT). */
   exactCountLimit: number;
 }
 
 /**
- * Posts with their authors' names, the authors of a whole page read in one query. A post whose
- * author is gone was deleted with them (ON DELETE CASCADE) between the two reads: it is left out.
+ * Posts with their authors (id and name from the public profile, as GraphQL's `Post.author`),
+ * the authors of a whole page read in one query. A post whose author is gone was deleted with
+ * them (ON DELETE CASCADE) between the two reads: it is left out.
  */
-async function withAuthors(users: UsersService, actor: Actor, posts: Post[]) {
-  const authors = await users.findAuthors(
+async function withAuthors(profiles: ProfilesService, actor: Actor, posts: Post[]) {
+  const authors = await profiles.getProfiles(
     actor,
     posts.map((post) => post.authorId),
   );
   return posts.flatMap(({ authorId, ...post }) => {
     const author = authors.get(authorId);
-    return author ? [{ ...post, author }] : [];
+    return author ? [{ ...post, author: { id: author.id, name: author.name } }] : [];
   });
 }
 
 /** Posts in API v2: the same service as v1; cursor pages, and `author { id, name }`. */
 export const postsV2Routes: FastifyPluginAsyncTypebox<PostsV2Options> = async (
   app,
-  { posts, users, exactCountLimit },
+  { posts, profiles, exactCountLimit },
 ) => {
   app.get(
     '/posts',
@@ -73,7 +74,7 @@ export const postsV2Routes: FastifyPluginAsyncTypebox<PostsV2Options> = async (
       const total = request.query.include
         ? await posts.countPosts(actor, { exactUpTo: exactCountLimit })
         : undefined;
-      const data = await withAuthors(users, actor, items);
+      const data = await withAuthors(profiles, actor, items);
       return cursorPaginated(request, { limit: page.limit, items: data, next }, total);
     },
   );
@@ -97,7 +98,7 @@ export const postsV2Routes: FastifyPluginAsyncTypebox<PostsV2Options> = async (
     },
     async (request) => {
       const post = await posts.getPost(request.actor, request.params.id);
-      const [presented] = await withAuthors(users, request.actor, [post]);
+      const [presented] = await withAuthors(profiles, request.actor, [post]);
       if (!presented) throw new NotFoundError('Post');
       return ok(request, presented);
     },

@@ -43,12 +43,6 @@ export interface ListUsersAfterOptions {
   status?: UserStatus;
 }
 
-/** What a post shows of its author. */
-export interface Author {
-  id: string;
-  name: string;
-}
-
 /**
  * Storage-neutral interface: plain domain objects in and out; a `Tx` only joins the caller's
  * transaction. PostgresUsersRepository is its PostgreSQL implementation (row comparisons,
@@ -71,7 +65,6 @@ export interface UsersRepository {
   listAfter(options: ListUsersAfterOptions): Promise<User[]>;
   /** Exact up to `exactUpTo` users, an estimate above. */
   count(filter: { status?: UserStatus }, exactUpTo: number): Promise<CollectionCount>;
-  findAuthors(ids: readonly string[]): Promise<Author[]>;
   create(user: NewUser, tx?: Tx): Promise<User>;
   update(id: string, changes: UserChanges, tx?: Tx): Promise<User | undefined>;
   delete(id: string, tx?: Tx): Promise<boolean>;
@@ -222,11 +215,6 @@ export class PostgresUsersRepository implements UsersRepository {
     let rows = this.db.selectFrom('users').select('id');
     if (status) rows = rows.where('status', '=', status);
     return countOrEstimate(this.db, rows, exactUpTo);
-  }
-
-  async findAuthors(ids: readonly string[]) {
-    if (ids.length === 0) return [];
-    return this.db.selectFrom('users').select(['id', 'name']).where('id', 'in', ids).execute();
   }
 
   async create(user: NewUser, tx: Tx | Database = this.db) {

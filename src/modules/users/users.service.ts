@@ -19,7 +19,7 @@ import type { CacheAside } from '../../platform/cache/cache-aside.js';
 import type { SessionsService } from '../auth/sessions.service.js';
 import type { CollectionCount } from '../../platform/db/count.js';
 import type { Keyset } from '../../platform/db/keyset.js';
-import type { Author, NewUser, User, UserChanges, UsersRepository } from './users.repository.js';
+import type { NewUser, User, UserChanges, UsersRepository } from './users.repository.js';
 import type {
   CreateUserInput,
   PatchUserInput,
@@ -121,15 +121,6 @@ export class UsersService {
   ): Promise<CollectionCount> {
     authorize(actor, 'read:users');
     return this.users.count({ status: input.status }, input.exactUpTo);
-  }
-
-  /**
-   * Authors of posts, in one query for a whole page. Anyone may ask, guests included: a name is
-   * public, as on the public profile.
-   */
-  async findAuthors(_actor: Actor, ids: readonly string[]): Promise<Map<string, Author>> {
-    const authors = await this.users.findAuthors([...new Set(ids)]);
-    return new Map(authors.map((author) => [author.id, author]));
   }
 
   async createUser(actor: Actor, input: CreateUserInput, tx?: Tx): Promise<User> {
