@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { locationOf } from '../../platform/http/location.js';
 import {
   envelopeSchema,
   errorResponses,
@@ -45,7 +46,7 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
   /** 201 with the movement and where to read it again. */
   const created = (request: FastifyRequest) => (transfer: Transfer) => ({
     statusCode: 201,
-    headers: { location: `${app.prefix}/transfers/${transfer.id}` },
+    headers: { location: locationOf(app.prefix, 'transfers', transfer.id) },
     body: ok(request, transfer),
   });
 

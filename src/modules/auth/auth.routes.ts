@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { locationOf } from '../../platform/http/location.js';
 import { envelopeSchema, errorResponses, ok } from '../../platform/http/envelope.js';
 import { RegisterBody, USER_EXAMPLE } from '../users/users.schemas.js';
 import { LoginBody, RefreshBody, TOKEN_PAIR_EXAMPLE, TokenPairSchema } from './auth.schemas.js';
@@ -48,7 +49,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
       const user = await auth.register(request.actor, request.body);
       return reply
         .status(201)
-        .header('location', `/api/v1/users/${user.id}`)
+        .header('location', locationOf(app.prefix, 'users', user.id))
         .send(ok(request, user));
     },
   );

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { locationOf } from '../../platform/http/location.js';
 import {
   envelopeSchema,
   errorResponses,
@@ -54,7 +55,7 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
           }
         : {
             statusCode: 201,
-            headers: { location: `${app.prefix}/orders/${order.id}` },
+            headers: { location: locationOf(app.prefix, 'orders', order.id) },
             body: ok(request, order),
           };
 

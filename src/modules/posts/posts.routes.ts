@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { locationOf } from '../../platform/http/location.js';
 import {
   envelopeSchema,
   errorResponses,
@@ -93,7 +94,7 @@ export const postsRoutes: FastifyPluginAsyncTypebox<{ posts: PostsService }> = a
       const post = await posts.createPost(request.actor, request.body);
       return reply
         .status(201)
-        .header('location', `${request.url.split('?')[0]}/${post.id}`)
+        .header('location', locationOf(app.prefix, 'posts', post.id))
         .send(ok(request, post));
     },
   );

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { locationOf } from '../../platform/http/location.js';
 import {
   envelopeSchema,
   errorResponses,
@@ -122,7 +123,7 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
       const product = await products.createProduct(request.actor, request.body);
       return reply
         .status(201)
-        .header('location', `${request.url.split('?')[0]}/${product.id}`)
+        .header('location', locationOf(app.prefix, 'products', product.id))
         .header('etag', etagOf(product))
         .send(ok(request, product));
     },

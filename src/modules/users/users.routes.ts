@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { locationOf } from '../../platform/http/location.js';
 import {
   envelopeSchema,
   errorResponses,
@@ -114,7 +115,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
       const user = await users.createUser(request.actor, request.body);
       return reply
         .status(201)
-        .header('location', `${request.url.split('?')[0]}/${user.id}`)
+        .header('location', locationOf(app.prefix, 'users', user.id))
         .send(ok(request, user));
     },
   );
