@@ -51,6 +51,15 @@ for (const engine of engines) {
         headers: { ...bearer(user.accessToken), ...(key ? { 'idempotency-key': key } : {}) },
         payload,
       });
+    /** `count` copies of one transfer, all in flight together before any is answered. */
+    async function sameTransferAtOnce(user: TestUser, payload: object, key: string, count: number) {
+      transfers.hold(count);
+      const responses = await Promise.all(
+        Array.from({ length: count }, () => transfer(user, payload, key)),
+      );
+      assert.equal(transfers.maxInFlight, count, `all ${count} were in flight at once`);
+      return responses;
+    }
     const account = (user: TestUser, id: string) =>
       app.server.inject({
         method: 'GET',
@@ -308,11 +317,7 @@ for (const engine of engines) {
         amount: 10,
         currency: 'USD',
       };
-      transfers.hold(20);
-      const responses = await Promise.all(
-        Array.from({ length: 20 }, () => transfer(a.user, payload, key)),
-      );
-      assert.equal(transfers.maxInFlight, 20, 'all 20 were in flight at once');
+      const responses = await sameTransferAtOnce(a.user, payload, key, 20);
       for (const res of responses) {
         assert.ok([201, 409].includes(res.statusCode), res.body);
       }
@@ -334,11 +339,7 @@ for (const engine of engines) {
         amount: 100,
         currency: 'USD',
       };
-      transfers.hold(10);
-      const responses = await Promise.all(
-        Array.from({ length: 10 }, () => transfer(a.user, payload, key)),
-      );
-      assert.equal(transfers.maxInFlight, 10, 'all 10 were in flight at once');
+      const responses = await sameTransferAtOnce(a.user, payload, key, 10);
       for (const res of responses) assert.ok([201, 409].includes(res.statusCode), res.body);
       const done = responses.filter((r) => r.statusCode === 201);
       for (const res of done) assert.deepEqual(res.json(), done[0]!.json());
