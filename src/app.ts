@@ -79,7 +79,7 @@ export async function buildApp(
   await registerGraphql(
     server,
     config,
-    modules.flatMap((module) => (module.graphql ? [module.graphql(services)] : [])),
+    modules.flatMap((module) => (module.graphql ? [module.graphql(services)].flat() : [])),
   );
 
   deps.cache.logTo(server.log);

@@ -21,6 +21,7 @@ import { UsersService, type AdminBootstrap } from '../modules/users/users.servic
 import { LoginThrottle } from '../platform/auth/login-throttle.js';
 import { Argon2PasswordHasher } from '../platform/auth/passwords.js';
 import { AccessTokens } from '../platform/auth/tokens.js';
+import type { SecurityLog } from '../platform/audit/security-log.js';
 import type { Database } from '../platform/db/database.js';
 import { IdempotencyKeys } from '../platform/idempotency/idempotency.js';
 import { IdempotencyKeysRepository } from '../platform/idempotency/keys.repository.js';
@@ -32,6 +33,8 @@ import type { Dependencies } from './dependencies.js';
 
 export function buildServices(config: Config, deps: Dependencies) {
   const { db } = deps.database;
+  // PLACEHOLDER until the hash-chained log lands: the flows call it, nothing is stored yet.
+  const securityLog: SecurityLog = { record: async () => {} };
   const tokens = new AccessTokens({
     secret: deps.signingKey,
     algorithm: config.jwtAlgorithm,
@@ -85,6 +88,7 @@ export function buildServices(config: Config, deps: Dependencies) {
   );
   const orders = new OrdersService(db, new OrdersRepository(db), accounts, products, users, jobs);
   return {
+    securityLog,
     tokens,
     sessions,
     users,

@@ -16,8 +16,8 @@ export interface AppModule<Needs = never> {
   schemas?: readonly TSchema[];
   /** Its REST routes, each API version under its prefix (/api/v1, /api/v2). */
   routes?: (server: FastifyInstance, services: Needs, config: Config) => Promise<void>;
-  /** Its part of the one GraphQL schema: SDL, resolvers, loaders. */
-  graphql?: (services: Needs) => GraphqlModule;
+  /** Its part of the one GraphQL schema: SDL, resolvers, loaders (one part per feature file). */
+  graphql?: (services: Needs) => GraphqlModule | GraphqlModule[];
   /** Its job handlers (the payload types are listed in src/jobs.ts); the mailer is all they get. */
   jobs?: (mail: OnceMailer) => readonly AnyJobDefinition[];
 }

@@ -9,6 +9,8 @@ export interface Actor {
   tokenId?: string;
   /** The client address as the platform trusts it (see TRUST_PROXY). */
   ip?: string;
+  /** The client's User-Agent header, as sent (recorded with sessions and security events). */
+  userAgent?: string;
   /** The request it came with, carried into the jobs it schedules for tracing. */
   requestId?: string;
 }

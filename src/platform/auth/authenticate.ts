@@ -18,13 +18,22 @@ declare module 'fastify' {
   }
 }
 
+/** The User-Agent as sent, cut to a length worth storing. */
+function userAgentOf(request: FastifyRequest): string | undefined {
+  return request.headers['user-agent']?.slice(0, 512);
+}
+
+function guestOf(request: FastifyRequest): Actor {
+  return { ...anonymous, ip: request.ip, userAgent: userAgentOf(request), requestId: request.id };
+}
+
 async function actorFrom(
   request: FastifyRequest,
   tokens: AccessTokens,
   revocations: RevocationList,
 ): Promise<Actor> {
   const header = request.headers.authorization;
-  if (header === undefined) return { ...anonymous, ip: request.ip, requestId: request.id };
+  if (header === undefined) return guestOf(request);
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
   if (!match) throw new InvalidTokenError('Authorization must be "Bearer <token>"');
   return actorForToken(request, match[1]!, tokens, revocations);
@@ -50,6 +59,7 @@ export async function actorForToken(
     sessionId: claims.sid,
     tokenId: claims.jti,
     ip: request.ip,
+    userAgent: userAgentOf(request),
     requestId: request.id,
   };
 }
@@ -72,7 +82,7 @@ function registerAuthentication(
     try {
       request.actor = await actorFrom(request, tokens, revocations);
     } catch (err) {
-      request.actor = { ...anonymous, ip: request.ip, requestId: request.id };
+      request.actor = guestOf(request);
       request.authError = err as AppError;
     }
   });

@@ -14,6 +14,7 @@ export interface UsersTable {
   role: UserRole;
   status: UserStatus;
   password_hash: string | null;
+  email_verified_at: Date | null;
   version: ColumnType<string | number | bigint, never, string | number | bigint>;
   created_at: Timestamp;
   updated_at: Timestamp;
