@@ -56,7 +56,7 @@ export class AuthService {
     const user = await this.users.verifyCredentials(input.email, input.password, actor.ip);
     if (!user) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS');
     if (user.status === 'suspended') throw suspended();
-    return this.pair(user, await this.sessions.start(user.id));
+    return this.pair(user, await this.sessions.start(user.id, actor));
   }
 
   /**
@@ -82,7 +82,7 @@ export class AuthService {
         'INVALID_CREDENTIALS',
       );
     }
-    const { accessToken, expiresIn } = await this.pair(user, await this.sessions.start(user.id));
+    const { accessToken, expiresIn } = await this.pair(user, await this.sessions.start(user.id, actor));
     return { accessToken, expiresIn };
   }
 

@@ -17,6 +17,12 @@ export interface Session {
   refreshToken: string;
 }
 
+/** Where a session signed in from, as the platform saw it. */
+export interface SessionClient {
+  ip?: string;
+  userAgent?: string;
+}
+
 type RotateOutcome =
   | { kind: 'rotated'; session: Session }
   | { kind: 'unknown' | 'revoked' | 'expired' }
@@ -44,7 +50,8 @@ export class SessionsService {
     private readonly reuseGraceMs: number,
   ) {}
 
-  async start(userId: string): Promise<Session> {
+  /** A new login session; `client` is where it signed in from (address, user agent). */
+  async start(userId: string, _client: SessionClient = {}): Promise<Session> {
     return this.issue(userId, uuidv7());
   }
 
