@@ -252,7 +252,45 @@ function readConfig(env: NodeJS.ProcessEnv) {
     ...graphqlConfig(env, nodeEnv),
     ...apiConfig(env),
     ...tracingConfig(env),
+    ...oidcConfig(env),
   };
+}
+
+const OIDC_VARIABLES = [
+  'OIDC_ISSUER',
+  'OIDC_CLIENT_ID',
+  'OIDC_CLIENT_SECRET',
+  'OIDC_REDIRECT_URI',
+] as const;
+
+/** Loopback hosts: the only ones an http:// issuer may name (a provider in a test, on a laptop). */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** OpenID Connect sign-in: all four variables, or none (then the routes answer 404). */
+function oidcConfig(env: NodeJS.ProcessEnv) {
+  const oidcIssuer = read(env, 'OIDC_ISSUER', url('http:', 'https:'));
+  if (oidcIssuer?.startsWith('http:') && !isLoopback(new URL(oidcIssuer).hostname)) {
+    problem('OIDC_ISSUER', 'must use https: (http: only for a loopback host)');
+  }
+  const settings = {
+    oidcIssuer,
+    oidcClientId: read(env, 'OIDC_CLIENT_ID', text),
+    oidcClientSecret: read(env, 'OIDC_CLIENT_SECRET', text),
+    oidcRedirectUri: read(env, 'OIDC_REDIRECT_URI', url('http:', 'https:')),
+    // The scopes asked for; openid is always among them, email gives the address to link by.
+    oidcScopes: read(env, 'OIDC_SCOPES', list, ['openid', 'email', 'profile']),
+  };
+  const set = OIDC_VARIABLES.filter((name) => env[name] !== undefined && env[name] !== '');
+  if (set.length > 0) {
+    for (const name of OIDC_VARIABLES.filter((name) => !set.includes(name))) {
+      problem(name, `is required with ${set.join(', ')}`);
+    }
+  }
+  if (!settings.oidcScopes.includes('openid')) problem('OIDC_SCOPES', 'must include openid');
+  return settings;
 }
 
 function tracingConfig(env: NodeJS.ProcessEnv) {

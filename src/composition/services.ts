@@ -6,6 +6,8 @@ import { AccountsService } from '../modules/accounts/accounts.service.js';
 import { AuthService } from '../modules/auth/auth.service.js';
 import { PostgresSessionsRepository } from '../modules/auth/sessions.repository.js';
 import { SessionsService } from '../modules/auth/sessions.service.js';
+import { OidcRepository } from '../modules/auth/oidc.repository.js';
+import { OidcService } from '../modules/auth/oidc.service.js';
 import { OrdersRepository } from '../modules/orders/orders.repository.js';
 import { OrdersService } from '../modules/orders/orders.service.js';
 import { PostgresPostsRepository } from '../modules/posts/posts.repository.js';
@@ -21,6 +23,7 @@ import { UsersService, type AdminBootstrap } from '../modules/users/users.servic
 import { LoginThrottle } from '../platform/auth/login-throttle.js';
 import { Argon2PasswordHasher } from '../platform/auth/passwords.js';
 import { AccessTokens } from '../platform/auth/tokens.js';
+import { OidcClient } from '../platform/auth/oidc-client.js';
 import type { SecurityLog } from '../platform/audit/security-log.js';
 import type { Database } from '../platform/db/database.js';
 import { IdempotencyKeys } from '../platform/idempotency/idempotency.js';
@@ -82,6 +85,14 @@ export function buildServices(config: Config, deps: Dependencies) {
   );
   const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
   const auth = new AuthService(jobs, users, sessions, tokens, config.jwtAccessTtlMs);
+  const oidc = new OidcService(
+    db,
+    new OidcRepository(db),
+    oidcClient(config),
+    users,
+    auth,
+    securityLog,
+  );
   const products = new ProductsService(
     new PostgresProductsRepository(db),
     productCache(deps.cache, cacheSettings),
@@ -95,6 +106,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     profiles,
     posts,
     auth,
+    oidc,
     jobs,
     accounts,
     idempotency,
@@ -104,6 +116,19 @@ export function buildServices(config: Config, deps: Dependencies) {
 }
 
 export type Services = ReturnType<typeof buildServices>;
+
+/** The OpenID provider's client when OIDC_* is set (config checks they come all together). */
+function oidcClient(config: Config): OidcClient | undefined {
+  const { oidcIssuer, oidcClientId, oidcClientSecret, oidcRedirectUri, oidcScopes } = config;
+  if (!oidcIssuer || !oidcClientId || !oidcClientSecret || !oidcRedirectUri) return undefined;
+  return new OidcClient({
+    issuer: oidcIssuer,
+    clientId: oidcClientId,
+    clientSecret: oidcClientSecret,
+    redirectUri: oidcRedirectUri,
+    scopes: oidcScopes,
+  });
+}
 
 /** Which finished bookkeeping rows the pruner deletes, and after how long. */
 export function retentionRules(config: Config, db: Database): RetentionRule[] {
@@ -125,6 +150,8 @@ export function retentionRules(config: Config, db: Database): RetentionRule[] {
       table: 'refresh_tokens',
       pruneBatch: (n) => new PostgresSessionsRepository(db).clearStaleSuccessors(n),
     },
+    // OpenID sign-ins a day past their expiry: spent or abandoned, they can't be completed.
+    { table: 'oidc_logins', pruneBatch: (n) => new OidcRepository(db).pruneExpired(n) },
   ];
 }
 

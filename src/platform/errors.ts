@@ -75,6 +75,13 @@ export const ERROR_CODES = {
   TOO_MANY_ALIASES: { status: 400, alsoStatus: [200] },
   QUERY_TOO_COMPLEX: { status: 400, alsoStatus: [200] },
   RESPONSE_TOO_LARGE: { status: 400, alsoStatus: [200] },
+  // OpenID Connect sign-in.
+  OIDC_STATE_INVALID: { status: 400 },
+  OIDC_SIGN_IN_FAILED: { status: 401 },
+  OIDC_EMAIL_REQUIRED: { status: 403 },
+  OIDC_EMAIL_NOT_VERIFIED: { status: 403 },
+  OIDC_ACCOUNT_NOT_VERIFIED: { status: 409 },
+  OIDC_PROVIDER_UNAVAILABLE: { status: 502 },
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

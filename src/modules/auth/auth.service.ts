@@ -60,6 +60,15 @@ export class AuthService {
   }
 
   /**
+   * A session for a user another door has authenticated (an OpenID provider): login's answer,
+   * and login's refusal of a suspended account.
+   */
+  async startSession(actor: Actor, user: User): Promise<TokenPair> {
+    if (user.status === 'suspended') throw suspended();
+    return this.pair(user, await this.sessions.start(user.id, actor));
+  }
+
+  /**
    * Signs in to a console only `permission` holders may use (the admin pages): the same
    * throttled password check as login, and a session started the same way, so logout and the
    * revocation of a user's sessions end it too. Wrong password, suspended account or missing
@@ -82,7 +91,10 @@ export class AuthService {
         'INVALID_CREDENTIALS',
       );
     }
-    const { accessToken, expiresIn } = await this.pair(user, await this.sessions.start(user.id, actor));
+    const { accessToken, expiresIn } = await this.pair(
+      user,
+      await this.sessions.start(user.id, actor),
+    );
     return { accessToken, expiresIn };
   }
 

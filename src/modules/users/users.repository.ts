@@ -24,6 +24,8 @@ export interface NewUser {
   role: UserRole;
   status: UserStatus;
   passwordHash?: string | null;
+  /** When the address was proven held (a provider that verified it); unverified when absent. */
+  emailVerifiedAt?: Date | null;
 }
 
 export type UserChanges = Partial<Pick<User, 'name' | 'email' | 'role' | 'status'>> & {
@@ -55,6 +57,8 @@ export interface UsersRepository {
   findWithPasswordHash(
     by: { id: string } | { email: string },
   ): Promise<{ user: User; passwordHash: string | null } | undefined>;
+  /** Whether the account has proven it holds its address (users.email_verified_at is set). */
+  isEmailVerified(id: string): Promise<boolean>;
   countActiveAdmins(): Promise<number>;
   /** The ids of the active admins, their rows locked until the transaction ends. */
   lockActiveAdmins(tx: Tx): Promise<string[]>;
@@ -139,6 +143,15 @@ export class PostgresUsersRepository implements UsersRepository {
         : query.where(sql<string>`lower(email)`, '=', sql<string>`lower(${by.email})`)
     ).executeTakeFirst();
     return row && { user: toUser(row), passwordHash: row.password_hash };
+  }
+
+  async isEmailVerified(id: string) {
+    const row = await this.db
+      .selectFrom('users')
+      .select('email_verified_at')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row?.email_verified_at != null;
   }
 
   async countActiveAdmins() {
@@ -228,6 +241,7 @@ export class PostgresUsersRepository implements UsersRepository {
           role: user.role,
           status: user.status,
           password_hash: user.passwordHash ?? null,
+          email_verified_at: user.emailVerifiedAt ?? null,
         })
         .returning(columns)
         .executeTakeFirstOrThrow(),

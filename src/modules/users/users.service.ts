@@ -158,6 +158,38 @@ export class UsersService {
     });
   }
 
+  /**
+   * An account made by a sign-in through an OpenID provider: the `user` role and no password
+   * (password sign-in stays impossible until a reset sets one). The address counts as verified
+   * only when the provider said so. `alsoCommit` adds what must commit with the user (the link
+   * to the provider's identity).
+   */
+  async createFromIdentity<T>(
+    input: { name: string; email: string; emailVerified: boolean },
+    alsoCommit: (tx: Tx, user: User) => Promise<T>,
+  ): Promise<{ user: User; committed: T }> {
+    return withTransaction(this.db, async (tx) => {
+      const user = await this.insert(
+        {
+          name: input.name,
+          email: input.email,
+          role: 'user',
+          status: 'active',
+          passwordHash: null,
+          emailVerifiedAt: input.emailVerified ? new Date() : null,
+        },
+        tx,
+      );
+      return { user, committed: await alsoCommit(tx, user) };
+    });
+  }
+
+  /** For sign-in through a provider: the account holding `email` and whether it proved it. */
+  async findForLinking(email: string): Promise<{ user: User; emailVerified: boolean } | undefined> {
+    const user = await this.users.findByEmail(email);
+    return user && { user, emailVerified: await this.users.isEmailVerified(user.id) };
+  }
+
   async replaceUser(actor: Actor, id: string, input: ReplaceUserInput): Promise<User> {
     return this.updateUser(actor, id, input);
   }

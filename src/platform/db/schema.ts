@@ -180,6 +180,25 @@ export interface PostsTable {
   search: ColumnType<string | null, never, never>;
 }
 
+export interface UserIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OidcLoginsTable {
+  state_hash: string;
+  browser_hash: string;
+  code_verifier: string;
+  nonce: string;
+  expires_at: Date;
+  consumed_at: Date | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DB {
   posts: PostsTable;
   orders: OrdersTable;
@@ -194,4 +213,6 @@ export interface DB {
   deliveries: DeliveriesTable;
   products: ProductsTable;
   schema_migrations: SchemaMigrationsTable;
+  user_identities: UserIdentitiesTable;
+  oidc_logins: OidcLoginsTable;
 }
