@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { TokenPair } from '../../src/modules/auth/auth.service.js';
+import type { SecurityEventInput } from '../../src/platform/audit/security-log.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { engines } from '../support/databases.js';
 import { startApp, type StartedApp } from '../support/app.js';
@@ -38,9 +39,19 @@ describe('sign-in with OpenID Connect (PostgreSQL + Redis, a real provider)', { 
   let provider: TestOidcProvider;
   const redis = skip ? undefined : openRedis();
 
+  /** The security events the flow recorded, seen on their way into the log. */
+  const events: SecurityEventInput[] = [];
+  const eventsOf = (userId: string) => events.filter((e) => e.userId === userId);
+
   before(async () => {
     provider = await TestOidcProvider.start();
     app = await startApp(engine, { redis, env: provider.env() });
+    const log = app.services.securityLog;
+    const record = log.record.bind(log);
+    log.record = async (event, tx) => {
+      events.push(event);
+      return record(event, tx);
+    };
   });
   after(async () => {
     await app?.close();
@@ -196,6 +207,10 @@ describe('sign-in with OpenID Connect (PostgreSQL + Redis, a real provider)', { 
     assert.equal(res.json<ErrorBody>().error.code, 'OIDC_ACCOUNT_NOT_VERIFIED');
     assert.doesNotMatch(res.body, /accessToken/);
     assert.deepEqual(await identitiesOf(local.id), []);
+    assert.deepEqual(
+      eventsOf(local.id).map((e) => [e.type, e.outcome, e.details?.reason]),
+      [['sign-in-failed', 'failure', 'account-email-unverified']],
+    );
   });
 
   it('when the provider has not verified an address a local account holds, then 403 OIDC_EMAIL_NOT_VERIFIED and nothing is linked', async () => {
@@ -337,6 +352,11 @@ describe('sign-in with OpenID Connect (PostgreSQL + Redis, a real provider)', { 
       ['OIDC_SIGN_IN_FAILED', 'response-invalid'],
     );
     assert.equal(await userByEmail(account.email!), undefined);
+    const failed = events.filter((e) => e.requestId === res.headers['x-request-id']);
+    assert.deepEqual(
+      failed.map((e) => [e.type, e.details?.method, e.details?.reason]),
+      [['sign-in-failed', 'oidc', 'response-invalid']],
+    );
   });
 
   it('when the provider answers with an error instead of a code, then 401 OIDC_SIGN_IN_FAILED (provider-error)', async () => {

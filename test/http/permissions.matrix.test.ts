@@ -7,6 +7,7 @@ import { startApp, type StartedApp } from '../support/app.js';
 import { bearer, createUserAndLogin, login, type TestUser } from '../support/auth.js';
 import { deleteQueueKeys, openQueueRedis, uniqueQueuePrefix } from '../support/queues.js';
 import { openRedis, redisSkip } from '../support/redis.js';
+import { TestOidcProvider } from '../support/oidc-provider.js';
 
 /**
  * Every route × every kind of caller → the status it must get.
@@ -30,6 +31,10 @@ const MATRIX: Record<string, Row> = {
   'POST /api/v1/auth/login': all(200),
   'POST /api/v1/auth/refresh': all(200),
   'POST /api/v1/auth/logout': { guest: 401, user: 204, self: 204, other: 204, admin: 204 },
+  // OpenID Connect sign-in (the suite's app has a provider): public; a caller's token changes
+  // nothing. The callback case walks the whole flow first (oidcCallbackRequest).
+  'GET /api/v1/auth/oidc/authorize': all(302),
+  'GET /api/v1/auth/oidc/callback': all(200),
   'GET /api/v1/users': { guest: 401, user: 403, self: 403, other: 403, admin: 200 },
   'POST /api/v1/users': { guest: 401, user: 403, self: 403, other: 403, admin: 201 },
   'GET /api/v1/users/me': { guest: 401, user: 200, self: 200, other: 200, admin: 200 },
@@ -193,13 +198,20 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
   // With a queue connection the app also serves the job dashboard (outside /api).
   const queueRedis = (engine.skip ?? redisSkip) ? undefined : openQueueRedis();
   const prefix = uniqueQueuePrefix();
+  let provider: TestOidcProvider;
 
   before(async () => {
-    app = await startApp(engine, { redis, queueRedis, env: { QUEUE_PREFIX: prefix } });
+    provider = await TestOidcProvider.start();
+    app = await startApp(engine, {
+      redis,
+      queueRedis,
+      env: { QUEUE_PREFIX: prefix, ...provider.env() },
+    });
     admin = await createUserAndLogin(app.server, app.services, 'admin');
   });
   after(async () => {
     await app.close();
+    await provider.close();
     redis?.disconnect();
     queueRedis?.disconnect();
     await deleteQueueKeys(prefix);
@@ -237,6 +249,23 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
     };
   }
 
+  /** A callback as the provider sends the browser back: a sign-in through it, its cookie. */
+  async function oidcCallbackRequest() {
+    const start = await app.server.inject({ method: 'GET', url: '/api/v1/auth/oidc/authorize' });
+    const browserKey = start.cookies.find((c) => c.name === 'stratum_oidc')!.value;
+    const query = await provider.signIn(start.headers.location!, {
+      sub: randomUUID(),
+      email: `oidc-${randomUUID()}@example.com`,
+      email_verified: true,
+    });
+    return {
+      method: 'GET' as const,
+      url: `/api/v1/auth/oidc/callback?${new URLSearchParams(query).toString()}`,
+      payload: undefined,
+      headers: { cookie: `stratum_oidc=${browserKey}` },
+    };
+  }
+
   it('when a route exists in either version, then the matrix has a row for it', async () => {
     // One document per version (README, "Versions"): every version's routes need a row.
     const documents = await Promise.all(
@@ -269,7 +298,10 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
           admin: async () => (await login(app.server, admin.email, admin.password)).accessToken,
         }[who];
         const accessToken = await token();
-        const request = requestFor(route, fixture);
+        const request =
+          route === 'GET /api/v1/auth/oidc/callback'
+            ? await oidcCallbackRequest()
+            : requestFor(route, fixture);
         const res = await app.server.inject({
           ...request,
           headers: { ...request.headers, ...(accessToken ? bearer(accessToken) : {}) },
