@@ -17,7 +17,16 @@ import { API_VERSIONS } from '../src/platform/http/versioning.js';
 
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'stratum-openapi-'));
 try {
-  const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dir, JWT_SECRET: 'x'.repeat(32) });
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dir,
+    JWT_SECRET: 'x'.repeat(32),
+    // So the documents hold the OpenID Connect routes too; the provider is never asked (lazy).
+    OIDC_ISSUER: 'https://accounts.example.com',
+    OIDC_CLIENT_ID: 'stratum',
+    OIDC_CLIENT_SECRET: 'lint-api',
+    OIDC_REDIRECT_URI: 'https://api.example.com/api/v1/auth/oidc/callback',
+  });
   const database = await createPglite(path.join(dir, 'pglite'));
   await migrate(database.db);
   const app = await buildApp(config, adapters(database, undefined, config));

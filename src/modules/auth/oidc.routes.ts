@@ -11,17 +11,23 @@ const tags = ['auth'];
 /** The browser's key for a sign-in in progress: sent back to the callback only. */
 export const OIDC_COOKIE = 'stratum_oidc';
 
+/** OAuth's characters for codes and error fields (RFC 6749, appendix A): printable ASCII. */
+const PRINTABLE = '^[\\x20-\\x7E]+$';
+
 /** What the provider appends to the redirect URI: a code and the state, or an error. */
 const CallbackQuery = Type.Object({
   state: Type.String({
     minLength: 1,
     maxLength: 512,
+    // What authorize issues: base64url.
+    pattern: '^[A-Za-z0-9_-]+$',
     description: 'The state the authorize step sent to the provider, as it came back',
     examples: ['kDq3o1aM1YH5b2Yy0Zl4bqkHqj2YgL5cQp8xYw1sT7E'],
   }),
   code: Type.Optional(
     Type.String({
       maxLength: 2048,
+      pattern: PRINTABLE,
       description: "The provider's authorization code",
       examples: ['Q3p9xZc1r5Hk2VbN8mL0tY7wE4sA6dF1gJ3hK5lP9oU'],
     }),
@@ -29,6 +35,7 @@ const CallbackQuery = Type.Object({
   iss: Type.Optional(
     Type.String({
       maxLength: 2048,
+      format: 'uri',
       description: "The provider's issuer (RFC 9207), checked against the discovered one",
       examples: ['https://accounts.example.com'],
     }),
@@ -36,12 +43,17 @@ const CallbackQuery = Type.Object({
   error: Type.Optional(
     Type.String({
       maxLength: 256,
+      pattern: PRINTABLE,
       description: "The provider's refusal instead of a code (e.g. access_denied)",
       examples: ['access_denied'],
     }),
   ),
   error_description: Type.Optional(
-    Type.String({ maxLength: 2048, examples: ['The user cancelled the sign-in'] }),
+    Type.String({
+      maxLength: 2048,
+      pattern: PRINTABLE,
+      examples: ['The user cancelled the sign-in'],
+    }),
   ),
 });
 
