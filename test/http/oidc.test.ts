@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { TokenPair } from '../../src/modules/auth/auth.service.js';
 import type { SecurityEventInput } from '../../src/platform/audit/security-log.js';
+import { retentionRules } from '../../src/composition/services.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { engines } from '../support/databases.js';
 import { startApp, type StartedApp } from '../support/app.js';
@@ -246,6 +247,7 @@ describe('sign-in with OpenID Connect (PostgreSQL + Redis, a real provider)', { 
     const { res } = await signIn(account);
     assert.equal(res.statusCode, 403, res.body);
     assert.equal(res.json<ErrorBody>().error.code, 'ACCOUNT_SUSPENDED');
+    assert.equal(eventsOf(first.user.id).at(-1)?.details?.reason, 'account-suspended');
   });
 
   it('when the state was never issued, then 400 OIDC_STATE_INVALID (unknown)', async () => {
@@ -365,6 +367,31 @@ describe('sign-in with OpenID Connect (PostgreSQL + Redis, a real provider)', { 
     const res = await callback({ state, error: 'access_denied', iss: provider.issuer }, browserKey);
     assert.equal(res.statusCode, 401, res.body);
     assert.equal(res.json<ErrorBody>().error.details?.reason, 'provider-error');
+  });
+
+  it('when pending sign-ins are a day past their expiry, then the pruner deletes them and keeps the rest', async () => {
+    const { location } = await authorize();
+    const recent = digest(new URL(location).searchParams.get('state')!);
+    const { location: older } = await authorize();
+    const stale = digest(new URL(older).searchParams.get('state')!);
+    await app.database.db
+      .updateTable('oidc_logins')
+      .set({ expires_at: sql<Date>`now() - interval '25 hours'` })
+      .where('state_hash', '=', stale)
+      .execute();
+    const rule = retentionRules(loadConfig({}), app.database.db).find(
+      (r) => r.table === 'oidc_logins',
+    )!;
+    while ((await rule.pruneBatch(100)) > 0);
+    const left = await app.database.db
+      .selectFrom('oidc_logins')
+      .select('state_hash')
+      .where('state_hash', 'in', [recent, stale])
+      .execute();
+    assert.deepEqual(
+      left.map((r) => r.state_hash),
+      [recent],
+    );
   });
 });
 

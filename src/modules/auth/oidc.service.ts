@@ -123,7 +123,9 @@ export class OidcService {
     try {
       tokens = await this.auth.startSession(actor, user);
     } catch (err) {
-      if (err instanceof AppError) await this.failed(actor, user.id, err.code);
+      if (err instanceof AppError && err.code === 'ACCOUNT_SUSPENDED') {
+        await this.failed(actor, user.id, 'account-suspended');
+      }
       throw err;
     }
     await this.securityLog.record(
