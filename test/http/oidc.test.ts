@@ -182,6 +182,20 @@ describe('sign-in with OpenID Connect (PostgreSQL + Redis, a real provider)', { 
     assert.equal((await identitiesOf(first.user.id)).length, 1);
   });
 
+  it('when one new person completes two sign-ins at the same moment, then both land in the one account made', async () => {
+    const account = newAccount();
+    const flows = [];
+    for (let i = 0; i < 2; i++) {
+      const { location, browserKey } = await authorize();
+      flows.push({ query: await provider.signIn(location, account), browserKey });
+    }
+    const answers = await Promise.all(flows.map((f) => callback(f.query, f.browserKey)));
+    for (const res of answers) assert.equal(res.statusCode, 200, res.body);
+    const ids = answers.map((r) => r.json<{ data: TokenPair }>().data.user.id);
+    assert.equal(ids[0], ids[1]);
+    assert.equal((await identitiesOf(ids[0]!)).length, 1);
+  });
+
   it('when a verified local account holds the verified address, then the identity is linked to it and it is signed in', async () => {
     const account = newAccount();
     const local = await localAccount(account.email!, true);
