@@ -272,6 +272,8 @@ describe('sign-in with OpenID Connect (PostgreSQL + Redis, a real provider)', { 
     const { error } = res.json<ErrorBody>();
     assert.deepEqual([error.code, error.details?.reason], ['OIDC_STATE_INVALID', 'unknown']);
     assert.equal(res.headers['cache-control'], 'no-store');
+    // Refused or not, the sign-in is over for this browser: its key is cleared.
+    assert.equal(res.cookies.find((c) => c.name === COOKIE)?.value, '');
   });
 
   it('when the callback comes without a state, then 400 VALIDATION_ERROR', async () => {
