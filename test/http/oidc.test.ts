@@ -9,7 +9,12 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { engines } from '../support/databases.js';
 import { startApp, type StartedApp } from '../support/app.js';
 import { bearer } from '../support/auth.js';
-import { downIssuer, TestOidcProvider, type ProviderAccount } from '../support/oidc-provider.js';
+import {
+  downIssuer,
+  TEST_REDIRECT_URI,
+  TestOidcProvider,
+  type ProviderAccount,
+} from '../support/oidc-provider.js';
 import { openRedis, redisSkip } from '../support/redis.js';
 
 const engine = engines.find((e) => e.name === 'postgres')!;
@@ -434,6 +439,66 @@ describe('OpenID Connect sign-in without a usable provider', { skip }, () => {
       assert.equal(pending.n, 0);
     } finally {
       await app.close();
+    }
+  });
+
+  it('when the provider comes up after a failed discovery, then the next sign-in discovers it and goes through', async () => {
+    const issuer = await downIssuer();
+    const clientSecret = `secret-${randomUUID()}`;
+    const app = await startApp(engine, {
+      env: {
+        OIDC_ISSUER: issuer,
+        OIDC_CLIENT_ID: 'stratum-test',
+        OIDC_CLIENT_SECRET: clientSecret,
+        OIDC_REDIRECT_URI: TEST_REDIRECT_URI,
+      },
+    });
+    let provider: TestOidcProvider | undefined;
+    try {
+      const down = await app.server.inject({ method: 'GET', url: AUTHORIZE });
+      assert.equal(down.statusCode, 502, down.body);
+      provider = await TestOidcProvider.start({ port: Number(new URL(issuer).port), clientSecret });
+      const up = await app.server.inject({ method: 'GET', url: AUTHORIZE });
+      assert.equal(up.statusCode, 302, up.body);
+      const browserKey = up.cookies.find((c) => c.name === COOKIE)!.value;
+      const query = await provider.signIn(up.headers.location!, newAccount());
+      const res = await app.server.inject({
+        method: 'GET',
+        url: `${CALLBACK}?${new URLSearchParams(query).toString()}`,
+        cookies: { [COOKIE]: browserKey },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+    } finally {
+      await app.close();
+      await provider?.close();
+    }
+  });
+
+  it('when the provider goes down between the redirect and the callback, then 502 OIDC_PROVIDER_UNAVAILABLE, and no account is made', async () => {
+    const provider = await TestOidcProvider.start();
+    const app = await startApp(engine, { env: provider.env() });
+    try {
+      const start = await app.server.inject({ method: 'GET', url: AUTHORIZE });
+      const browserKey = start.cookies.find((c) => c.name === COOKIE)!.value;
+      const account = newAccount();
+      const query = await provider.signIn(start.headers.location!, account);
+      await provider.close();
+      const res = await app.server.inject({
+        method: 'GET',
+        url: `${CALLBACK}?${new URLSearchParams(query).toString()}`,
+        cookies: { [COOKIE]: browserKey },
+      });
+      assert.equal(res.statusCode, 502, res.body);
+      assert.equal(res.json<ErrorBody>().error.code, 'OIDC_PROVIDER_UNAVAILABLE');
+      const users = await app.database.db
+        .selectFrom('users')
+        .select('id')
+        .where('email', '=', account.email!)
+        .execute();
+      assert.deepEqual(users, []);
+    } finally {
+      await app.close();
+      await provider.close();
     }
   });
 

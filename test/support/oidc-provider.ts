@@ -35,12 +35,15 @@ export class TestOidcProvider {
     readonly accounts: Map<string, ProviderAccount>,
   ) {}
 
-  static async start(): Promise<TestOidcProvider> {
+  /** On `port` (default: any free one), e.g. where an app was told a provider would be. */
+  static async start(
+    options: { port?: number; clientSecret?: string } = {},
+  ): Promise<TestOidcProvider> {
     const server = http.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
     const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const accounts = new Map<string, ProviderAccount>();
-    const clientSecret = `secret-${randomUUID()}`;
+    const clientSecret = options.clientSecret ?? `secret-${randomUUID()}`;
     const provider = new Provider(issuer, {
       clients: [
         {

@@ -172,6 +172,12 @@ export class OidcClient {
       }
       return unavailable(this.settings.issuer);
     }
+    if (err instanceof client.WWWAuthenticateChallengeError) {
+      return new OidcSignInError(
+        'response-invalid',
+        'The userinfo endpoint refused the access token its provider issued',
+      );
+    }
     if (err instanceof client.ClientError) {
       if (UNREACHABLE.has(err.code ?? '') || err.cause instanceof TypeError) {
         return unavailable(this.settings.issuer);
@@ -180,6 +186,10 @@ export class OidcClient {
         'response-invalid',
         `The provider's answer failed a check: ${err.message}`,
       );
+    }
+    // fetch() itself failed (refused, reset, DNS): openid-client passes its TypeError through.
+    if (err instanceof TypeError && err.message.startsWith('fetch failed')) {
+      return unavailable(this.settings.issuer);
     }
     throw err;
   }
