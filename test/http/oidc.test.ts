@@ -382,6 +382,14 @@ describe('sign-in with OpenID Connect (PostgreSQL + Redis, a real provider)', { 
     );
   });
 
+  it('when the callback names another issuer (a mix-up), then 401 OIDC_SIGN_IN_FAILED (response-invalid)', async () => {
+    const { location, browserKey } = await authorize();
+    const query = await provider.signIn(location, newAccount());
+    const res = await callback({ ...query, iss: 'https://accounts.attacker.example' }, browserKey);
+    assert.equal(res.statusCode, 401, res.body);
+    assert.equal(res.json<ErrorBody>().error.details?.reason, 'response-invalid');
+  });
+
   it('when the provider answers with an error instead of a code, then 401 OIDC_SIGN_IN_FAILED (provider-error)', async () => {
     const { location, browserKey } = await authorize();
     const state = new URL(location).searchParams.get('state')!;
