@@ -92,6 +92,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     users,
     auth,
     securityLog,
+    jobs,
   );
   const products = new ProductsService(
     new PostgresProductsRepository(db),

@@ -16,6 +16,8 @@ import {
   type ProviderAccount,
 } from '../support/oidc-provider.js';
 import { openRedis, redisSkip } from '../support/redis.js';
+import { startSmtpServer, type TestSmtpServer } from '../support/smtp.js';
+import { eventually } from '../support/time.js';
 
 const engine = engines.find((e) => e.name === 'postgres')!;
 const skip = engine.skip ?? redisSkip;
@@ -49,9 +51,15 @@ describe('sign-in with OpenID Connect (PostgreSQL + Redis, a real provider)', { 
   const events: SecurityEventInput[] = [];
   const eventsOf = (userId: string) => events.filter((e) => e.userId === userId);
 
+  let smtp: TestSmtpServer;
+
   before(async () => {
     provider = await TestOidcProvider.start();
-    app = await startApp(engine, { redis, env: provider.env() });
+    smtp = await startSmtpServer();
+    app = await startApp(engine, {
+      redis,
+      env: { ...provider.env(), SMTP_URL: smtp.url, OUTBOX_POLL_MS: '50' },
+    });
     const log = app.services.securityLog;
     const record = log.record.bind(log);
     log.record = async (event, tx) => {
@@ -62,6 +70,7 @@ describe('sign-in with OpenID Connect (PostgreSQL + Redis, a real provider)', { 
   after(async () => {
     await app?.close();
     await provider?.close();
+    await smtp?.close();
     redis?.disconnect();
   });
 
@@ -175,6 +184,14 @@ describe('sign-in with OpenID Connect (PostgreSQL + Redis, a real provider)', { 
       payload: { refreshToken: pair.refreshToken },
     });
     assert.equal(refreshed.statusCode, 200, refreshed.body);
+    // Welcomed as a registration is: the email through the outbox, to the provider's address.
+    const mail = await eventually(
+      () => smtp.messages.find((m) => m.to === account.email) ?? false,
+      {
+        what: 'the welcome email',
+      },
+    );
+    assert.match(mail.raw, /Grace Hopper/);
   });
 
   it('when a linked identity signs in again, then the same user is signed in, nothing new is made', async () => {

@@ -17,6 +17,8 @@ import {
   ForbiddenError,
   NotFoundError,
 } from '../../platform/errors.js';
+import type { JobScheduler } from '../../platform/jobs/job.js';
+import type { UsersJobPayloads } from '../users/users.jobs.js';
 import type { User } from '../users/users.repository.js';
 import type { UsersService } from '../users/users.service.js';
 import type { AuthService, TokenPair } from './auth.service.js';
@@ -81,6 +83,8 @@ export class OidcService {
     private readonly users: UsersService,
     private readonly auth: AuthService,
     private readonly securityLog: SecurityLog,
+    /** The welcome email of an account made here, as registration sends it. */
+    private readonly jobs: JobScheduler<UsersJobPayloads>,
   ) {}
 
   get configured(): boolean {
@@ -191,7 +195,7 @@ export class OidcService {
     const email = identity.email;
     const existing = await this.users.findForLinking(email);
     if (existing) return this.linkExisting(actor, identity, existing);
-    const { user } = await this.users.createFromIdentity(
+    const { user, committed: wakeRelay } = await this.users.createFromIdentity(
       { name: displayName(identity, email), email, emailVerified: identity.emailVerified },
       async (tx, created) => {
         await this.link(tx, identity, created.id);
@@ -204,8 +208,15 @@ export class OidcService {
           tx,
         );
         await this.recordLinked(tx, actor, identity, created.id);
+        return this.jobs.schedule(
+          tx,
+          'email.welcome',
+          { userId: created.id, email: created.email, name: created.name },
+          { requestId: actor.requestId },
+        );
       },
     );
+    wakeRelay();
     return user;
   }
 
