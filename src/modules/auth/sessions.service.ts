@@ -222,6 +222,12 @@ export class SessionsService {
     await this.denyFamilies([sessionId]);
   }
 
+  /** Ends the caller's sessions; with `keepCurrent`, all but the one the request came with. */
+  async logoutAll(actor: Actor, options: { keepCurrent?: boolean } = {}): Promise<number> {
+    requireUser(actor);
+    return this.endAllSessions(actor, actor.userId, options);
+  }
+
   /**
    * Ends every live session of a user; with `keepCurrent`, all but the one the request came
    * with. Returns how many it ended.
