@@ -138,6 +138,16 @@ for (const engine of engines) {
       assert.ok(grant.accessToken);
       const started = (await sessionIds(admin.id)).filter((id) => !before.has(id));
       assert.equal(started.length, 1, 'the sign-in started a session');
+      const row = await db()
+        .selectFrom('sessions')
+        .select('expires_at')
+        .where('id', '=', started[0]!)
+        .executeTakeFirstOrThrow();
+      const accessTtlMs = loadConfig({}).jwtAccessTtlMs;
+      assert.ok(
+        row.expires_at.getTime() <= Date.now() + accessTtlMs,
+        'it lasts no longer than its access token: nothing can refresh it',
+      );
       await age(started[0]!, 'expires_at', 31);
 
       await pruneAll();

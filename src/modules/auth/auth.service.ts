@@ -82,10 +82,9 @@ export class AuthService {
         'INVALID_CREDENTIALS',
       );
     }
-    const { accessToken, expiresIn } = await this.pair(
-      user,
-      await this.sessions.start(user.id, actor),
-    );
+    // Never refreshed: the session lasts as long as its access token (and is listed that long).
+    const session = await this.sessions.start(user.id, actor, { ttlMs: this.accessTtlMs });
+    const { accessToken, expiresIn } = await this.pair(user, session);
     return { accessToken, expiresIn };
   }
 

@@ -87,13 +87,20 @@ export class SessionsService {
     private readonly securityLog: SecurityLog,
   ) {}
 
-  /** A new login session; `client` is where it signed in from (address, user agent). */
-  async start(userId: string, client: SessionClient = {}): Promise<Session> {
+  /**
+   * A new login session; `client` is where it signed in from (address, user agent). `ttlMs`
+   * shortens its refresh token's life, for a session that is never refreshed (the admin pages).
+   */
+  async start(
+    userId: string,
+    client: SessionClient = {},
+    options: { ttlMs?: number } = {},
+  ): Promise<Session> {
     const familyId = uuidv7();
     const refreshToken = newRefreshToken();
     await this.sessions.start(
       { userId, ip: client.ip ?? null, userAgent: client.userAgent ?? null },
-      this.tokenRow(userId, familyId, refreshToken),
+      this.tokenRow(userId, familyId, refreshToken, options.ttlMs),
     );
     return { userId, familyId, refreshToken };
   }
@@ -318,13 +325,18 @@ export class SessionsService {
     return openSuccessor(refreshToken, stored.successorCiphertext, stored.familyId);
   }
 
-  private tokenRow(userId: string, familyId: string, refreshToken: string) {
+  private tokenRow(
+    userId: string,
+    familyId: string,
+    refreshToken: string,
+    ttlMs = this.refreshTtlMs,
+  ) {
     return {
       id: uuidv7(),
       familyId,
       userId,
       tokenHash: hashRefreshToken(refreshToken),
-      expiresAt: new Date(Date.now() + this.refreshTtlMs),
+      expiresAt: new Date(Date.now() + ttlMs),
     };
   }
 }
