@@ -6,6 +6,7 @@ import { REVOCATION_MIRROR } from '../../src/platform/auth/revocations.js';
 import { startTwoApps, type StartedApp } from '../support/app.js';
 import { bearer, createUserAndLogin } from '../support/auth.js';
 import { engines } from '../support/databases.js';
+import { codesOf, graphql } from '../support/graphql.js';
 import { RaceGate } from '../support/overlap.js';
 import { redisSkip } from '../support/redis.js';
 import { eventually } from '../support/time.js';
@@ -389,5 +390,44 @@ describe('sessions a user sees and ends (PostgreSQL + Redis)', { skip }, () => {
     assert.equal(res.statusCode, 200, res.body);
     assert.equal((await sessionRow(session.sessionId)).end_reason, 'password-changed');
     await assertDead(session);
+  });
+
+  it('when sessions are read and ended over GraphQL, then it is the same as REST', async () => {
+    const user = await newUser();
+    const a = await signIn(user.email, FIREFOX);
+    const b = await signIn(user.email, CURL);
+    const c = await signIn(user.email, CURL);
+    const read = await graphql<{ me: { sessions: { id: string; current: boolean }[] } }>(
+      server(),
+      '{ me { sessions { id current userAgent } } }',
+      { token: a.accessToken },
+    );
+    assert.deepEqual(codesOf(read.body), []);
+    assert.deepEqual(
+      read.body.data!.me.sessions.map((s) => [s.id, s.current]),
+      [
+        [c.sessionId, false],
+        [b.sessionId, false],
+        [a.sessionId, true],
+      ],
+    );
+
+    const ended = await graphql(
+      server(),
+      'mutation($u: ID!, $s: ID!) { endSession(userId: $u, sessionId: $s) }',
+      { token: a.accessToken, variables: { u: user.id, s: b.sessionId } },
+    );
+    assert.deepEqual(ended.body.data, { endSession: true });
+    await assertDead(b);
+
+    const all = await graphql(server(), 'mutation { logoutAll(keepCurrent: true) }', {
+      token: a.accessToken,
+    });
+    assert.deepEqual(all.body.data, { logoutAll: 1 });
+    await assertDead(c);
+    const left = await graphql<{ sessions: { id: string }[] }>(server(), '{ sessions { id } }', {
+      token: a.accessToken,
+    });
+    assert.deepEqual(left.body.data, { sessions: [{ id: a.sessionId }] });
   });
 });
