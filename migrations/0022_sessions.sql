@@ -41,7 +41,7 @@ ALTER TABLE refresh_tokens
   REFERENCES sessions (id) ON DELETE CASCADE;
 
 -- A user's live sessions, newest use first; ending all of them.
-CREATE INDEX sessions_user_live_idx ON sessions (user_id, last_used_at DESC)
+CREATE INDEX sessions_user_live_idx ON sessions (user_id, last_used_at DESC, id DESC)
   WHERE ended_at IS NULL;
 -- The pruner: ended sessions by when they ended, the others by when they expired.
 CREATE INDEX sessions_ended_idx ON sessions (ended_at) WHERE ended_at IS NOT NULL;

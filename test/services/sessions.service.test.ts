@@ -9,6 +9,7 @@ import { MemoryRevocationList } from '../../src/platform/auth/revocations.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import { engines } from '../support/databases.js';
 import { instrument, type Instrumented } from '../support/instrumented-database.js';
+import { explain, recordingDatabase, usesIndex } from '../support/query-plans.js';
 
 const DAY_MS = 86_400_000;
 
@@ -125,6 +126,35 @@ for (const engine of engines) {
       });
       await assert.rejects(sessions.endAllSessions(stranger, owner.userId), { code: 'NOT_FOUND' });
       assert.equal((await sessions.listSessions(owner, owner.userId, page)).totalCount, 1);
+    });
+
+    it('when sessions are listed and pruned, then each query is served by its index', async () => {
+      const recording = recordingDatabase(database.db);
+      const repository = new PostgresSessionsRepository(recording.db);
+      const user = await newUser();
+      const planOf = async (
+        work: () => Promise<unknown>,
+        pick = (sqlText: string) => !!sqlText,
+      ) => {
+        recording.queries.length = 0;
+        await work();
+        const query = recording.queries.find((q) => pick(q.sql))!;
+        return explain(database.db, query, false);
+      };
+      const cases: [string, () => Promise<unknown>, (sqlText: string) => boolean][] = [
+        [
+          'sessions_user_live_idx',
+          () => repository.listLive(user.userId, 0, 20),
+          (q) => q.includes('order by'),
+        ],
+        ['sessions_ended_idx', () => repository.pruneEnded(DAY_MS, 10), () => true],
+        ['sessions_expires_idx', () => repository.pruneExpired(DAY_MS, 10), () => true],
+        ['refresh_tokens_spent_idx', () => repository.pruneSpentTokens(10), () => true],
+      ];
+      for (const [index, work, pick] of cases) {
+        const plan = await planOf(work, pick);
+        assert.ok(usesIndex(plan, index), `${index}: ${JSON.stringify(plan)}`);
+      }
     });
   });
 }
