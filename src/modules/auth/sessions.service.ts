@@ -179,7 +179,8 @@ export class SessionsService {
         ),
       { retries: END_RETRIES },
     );
-    // Denied even when it had ended already: the deny entry may have expired before a replay.
+    // Denied whether or not this call ended it: of a logout and another end racing, each must
+    // leave the session's access tokens refused.
     await this.denyFamilies([familyId]);
   }
 
