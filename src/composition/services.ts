@@ -53,6 +53,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.jwtRefreshTtlMs,
     config.jwtAccessTtlMs + config.jwtClockSkewMs,
     config.jwtRefreshReuseGraceMs,
+    securityLog,
   );
   const cacheSettings = { ttlMs: config.cacheUserTtlMs, negativeTtlMs: config.cacheNegativeTtlMs };
   const profiles = new ProfilesService(new PostgresProfilesRepository(db));
@@ -136,6 +137,7 @@ export function retentionRules(config: Config, db: Database): RetentionRule[] {
   const outbox = new OutboxRepository(db);
   const posts = new PostgresPostsRepository(db);
   const idempotencyKeys = new IdempotencyKeysRepository(db);
+  const sessions = new PostgresSessionsRepository(db);
   const { outboxRetentionMs, deliveryRetentionMs, viewFlushRetentionMs } = config;
   return [
     { table: 'outbox', pruneBatch: (n) => outbox.pruneFinished(outboxRetentionMs, n) },
@@ -147,10 +149,12 @@ export function retentionRules(config: Config, db: Database): RetentionRule[] {
     // Expired keys (IDEMPOTENCY_KEY_TTL) can't replay any more: a new use takes them over.
     { table: 'idempotency_keys', pruneBatch: (n) => idempotencyKeys.deleteExpired(n) },
     // A spent refresh token's sealed successor is of use only within the reuse grace.
-    {
-      table: 'refresh_tokens',
-      pruneBatch: (n) => new PostgresSessionsRepository(db).clearStaleSuccessors(n),
-    },
+    { table: 'refresh_tokens', pruneBatch: (n) => sessions.clearStaleSuccessors(n) },
+    // Ended and expired sessions (SESSION_RETENTION), their refresh tokens with them.
+    { table: 'sessions', pruneBatch: (n) => sessions.pruneEnded(config.sessionRetentionMs, n) },
+    { table: 'sessions', pruneBatch: (n) => sessions.pruneExpired(config.sessionRetentionMs, n) },
+    // Spent refresh tokens of live sessions once past their own expiry (docs/accounts/sessions.md).
+    { table: 'refresh_tokens', pruneBatch: (n) => sessions.pruneSpentTokens(n) },
     // OpenID sign-ins a day past their expiry: spent or abandoned, they can't be completed.
     { table: 'oidc_logins', pruneBatch: (n) => new OidcRepository(db).pruneExpired(n) },
   ];

@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   // Resources.
   NOT_FOUND: { status: 404 },
   ACCOUNT_NOT_FOUND: { status: 404 },
+  SESSION_NOT_FOUND: { status: 404 },
   EMAIL_TAKEN: { status: 409 },
   LAST_ADMIN: { status: 409 },
   CONFLICT: { status: 409 },

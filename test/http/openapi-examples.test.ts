@@ -7,6 +7,7 @@ import {
   TRANSFER_EXAMPLE,
 } from '../../src/modules/accounts/accounts.schemas.js';
 import { REFRESH_TOKEN_EXAMPLE } from '../../src/modules/auth/auth.schemas.js';
+import { SESSION_EXAMPLE } from '../../src/modules/auth/sessions.schemas.js';
 import { ORDER_EXAMPLE } from '../../src/modules/orders/orders.schemas.js';
 import { POST_EXAMPLE } from '../../src/modules/posts/posts.schemas.js';
 import { PRODUCT_EXAMPLE } from '../../src/modules/products/products.schemas.js';
@@ -41,6 +42,8 @@ const MONEY = /^(amount|balance\w*|price\w*|total|\w+Total|\w+Price)$/;
 
 /** Runs after the rest, in this order: each removes what others name. */
 const LAST = [
+  'DELETE /api/v1/users/{id}/sessions/{sessionId}',
+  'DELETE /api/v1/users/{id}/sessions',
   'DELETE /api/v1/posts/{id}',
   'DELETE /api/v1/products/{id}',
   'DELETE /api/v1/users/{id}',
@@ -182,6 +185,10 @@ describe('OpenAPI examples (PostgreSQL)', { skip: engine.skip }, () => {
       items: [{ productId: product.id, quantity: 2 }],
     });
     const { refreshToken } = await login(app.server, USER_EXAMPLE.email, PASSWORD_EXAMPLE);
+    const { accessToken: adaToken } = await login(app.server, USER_EXAMPLE.email, PASSWORD_EXAMPLE);
+    const adaSession = (
+      JSON.parse(Buffer.from(adaToken.split('.')[1]!, 'base64url').toString()) as { sid: string }
+    ).sid;
     const real = new Map<unknown, string>([
       [USER_EXAMPLE.id, ada.id],
       [ACCOUNT_EXAMPLE.id, wallet.id],
@@ -191,6 +198,7 @@ describe('OpenAPI examples (PostgreSQL)', { skip: engine.skip }, () => {
       [POST_EXAMPLE.id, post.id],
       [ORDER_EXAMPLE.id, placed.id],
       [REFRESH_TOKEN_EXAMPLE, refreshToken],
+      [SESSION_EXAMPLE.id, adaSession],
     ]);
     const swap = (value: unknown): unknown => {
       if (typeof value === 'string') return real.get(value) ?? value;
@@ -215,6 +223,12 @@ describe('OpenAPI examples (PostgreSQL)', { skip: engine.skip }, () => {
           headers[p.name] = p.name === 'idempotency-key' ? randomUUID() : value;
       }
       // Signing out ends the session of the token it is sent with: a session of its own.
+      // Signing out everywhere ends every session of its user: a user of its own.
+      if (op.name === 'POST /api/v1/auth/logout-all') {
+        headers.authorization = bearer(
+          (await login(app.server, payee.email, payee.password)).accessToken,
+        ).authorization;
+      }
       if (op.name === 'POST /api/v1/auth/logout') {
         headers.authorization = bearer(
           (await login(app.server, admin.email, admin.password)).accessToken,

@@ -83,6 +83,11 @@ const MATRIX: Record<string, Row> = {
   'GET /api/v1/users/{id}/orders': ownerOrAdmin(200),
   'GET /api/v1/orders/{id}': ownerOrAdmin(200),
   'POST /api/v1/orders/{id}/cancel': ownerOrAdmin(200),
+  // Sessions: the user's own, or read:users (list) and write:users (end); others' answer 404.
+  'GET /api/v1/users/{id}/sessions': ownerOrAdmin(200),
+  'DELETE /api/v1/users/{id}/sessions': ownerOrAdmin(200),
+  'DELETE /api/v1/users/{id}/sessions/{sessionId}': ownerOrAdmin(204),
+  'POST /api/v1/auth/logout-all': { guest: 401, user: 200, self: 200, other: 200, admin: 200 },
 };
 
 /**
@@ -117,6 +122,12 @@ function registeredRoutes(tree: string): string[] {
     }
   }
   return routes;
+}
+
+/** The session (`sid`) an access token belongs to. */
+function sessionOf(accessToken: string): string {
+  const payload = Buffer.from(accessToken.split('.')[1]!, 'base64url').toString();
+  return (JSON.parse(payload) as { sid: string }).sid;
 }
 
 function ownerOrAdmin(status: number): Row {
@@ -157,7 +168,9 @@ function idFor(path: string, f: Fixture): string {
 function requestFor(route: string, fixture: Fixture) {
   const { target, productId } = fixture;
   const [method, path] = route.split(' ') as [string, string];
-  const url = path.replace('{id}', idFor(path, fixture));
+  const url = path
+    .replace('{id}', idFor(path, fixture))
+    .replace('{sessionId}', sessionOf(target.accessToken));
   const unique = `m-${randomUUID()}@example.com`;
   const bodies: Record<string, unknown> = {
     'POST /api/v1/auth/register': { name: 'New', email: unique, password: 'long enough pw' },

@@ -3,13 +3,25 @@ import { authRoutes } from './auth.routes.js';
 import type { AuthService } from './auth.service.js';
 import { oidcRoutes } from './oidc.routes.js';
 import type { OidcService } from './oidc.service.js';
+import { sessionsGraphql } from './sessions.graphql.js';
+import { sessionsRoutes } from './sessions.routes.js';
+import type { SessionsService } from './sessions.service.js';
 
-/** Registration, login, refresh and logout; sign-in through an OpenID provider when configured. */
-export const authModule: AppModule<{ auth: AuthService; oidc: OidcService }> = {
+/**
+ * Registration, login, refresh and logout; the sessions a user sees and ends; sign-in through
+ * an OpenID provider when configured.
+ */
+export const authModule: AppModule<{
+  auth: AuthService;
+  sessions: SessionsService;
+  oidc: OidcService;
+}> = {
   name: 'auth',
-  async routes(server, { auth, oidc }) {
+  async routes(server, { auth, sessions, oidc }) {
     await server.register(authRoutes, { prefix: '/api/v1', auth });
+    await server.register(sessionsRoutes, { prefix: '/api/v1', sessions });
     // Unconfigured, the routes don't exist (404): the documents list only what answers.
     if (oidc.configured) await server.register(oidcRoutes, { prefix: '/api/v1', oidc });
   },
+  graphql: ({ sessions }) => [sessionsGraphql(sessions)],
 };

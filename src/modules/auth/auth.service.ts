@@ -91,18 +91,17 @@ export class AuthService {
         'INVALID_CREDENTIALS',
       );
     }
-    const { accessToken, expiresIn } = await this.pair(
-      user,
-      await this.sessions.start(user.id, actor),
-    );
+    // Never refreshed: the session lasts as long as its access token (and is listed that long).
+    const session = await this.sessions.start(user.id, actor, { ttlMs: this.accessTtlMs });
+    const { accessToken, expiresIn } = await this.pair(user, session);
     return { accessToken, expiresIn };
   }
 
-  async refresh(_actor: Actor, refreshToken: string): Promise<TokenPair> {
-    const session = await this.sessions.rotate(refreshToken);
+  async refresh(actor: Actor, refreshToken: string): Promise<TokenPair> {
+    const session = await this.sessions.rotate(refreshToken, actor);
     const user = await this.users.findForSession(session.userId);
     if (!user || user.status === 'suspended') {
-      await this.sessions.revokeFamily(session.familyId);
+      await this.sessions.revokeFamily(session.familyId, { reason: 'account-suspended', actor });
       throw user ? suspended() : new UnauthorizedError('Refresh token is invalid', 'INVALID_TOKEN');
     }
     return this.pair(user, session);
@@ -111,7 +110,8 @@ export class AuthService {
   /** Ends the caller's session: its refresh tokens and every access token issued in it. */
   async logout(actor: Actor): Promise<void> {
     requireUser(actor);
-    if (actor.sessionId) await this.sessions.revokeFamily(actor.sessionId);
+    if (actor.sessionId)
+      await this.sessions.revokeFamily(actor.sessionId, { reason: 'logout', actor });
     if (actor.tokenId) await this.sessions.denyAccessToken(actor.tokenId);
   }
 

@@ -228,7 +228,12 @@ export class UsersService {
       if (!updated) throw new NotFoundError('User');
       return {
         user: updated,
-        afterCommit: endSessions ? await this.sessions.revokeAllForUser(id, tx) : undefined,
+        afterCommit: endSessions
+          ? await this.sessions.revokeAllForUser(id, tx, {
+              reason: password !== undefined ? 'password-changed' : 'access-changed',
+              actor,
+            })
+          : undefined,
       };
     });
     // After the commit, before answering; cache trouble is absorbed below (GuardedCache).

@@ -43,6 +43,32 @@ export interface RefreshTokensTable {
   updated_at: Timestamp;
 }
 
+/** How a session ended (sessions.end_reason; the CHECK in migration 0022 lists the same). */
+export type SessionEndReason =
+  | 'logout'
+  | 'ended'
+  | 'ended-by-admin'
+  | 'logout-all'
+  | 'reuse-detected'
+  | 'password-changed'
+  | 'access-changed'
+  | 'account-suspended'
+  | 'revoked';
+
+export interface SessionsTable {
+  /** The refresh-token family id, and the access token's `sid`. */
+  id: string;
+  user_id: string;
+  last_used_at: Timestamp;
+  expires_at: Date;
+  ip: string | null;
+  user_agent: string | null;
+  ended_at: Date | null;
+  end_reason: SessionEndReason | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface SchemaMigrationsTable {
   version: string;
   name: string;
@@ -208,6 +234,7 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
+  sessions: SessionsTable;
   view_flushes: ViewFlushesTable;
   outbox: OutboxTable;
   deliveries: DeliveriesTable;

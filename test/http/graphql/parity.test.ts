@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { InjectOptions } from 'fastify';
 import { startApp, type StartedApp } from '../../support/app.js';
-import { bearer, createUserAndLogin, type TestUser } from '../../support/auth.js';
+import { bearer, createUserAndLogin, login, type TestUser } from '../../support/auth.js';
 import { engines } from '../../support/databases.js';
 import { codesOf, graphql } from '../../support/graphql.js';
 
@@ -34,6 +34,12 @@ interface Case {
   expect: Record<Who, number>;
   /** Called once per door, so a case that creates or deletes gets a fresh target each time. */
   build(f: Fixture, who: Who): Doors | Promise<Doors>;
+}
+
+/** The session (`sid`) an access token belongs to. */
+function sidOf(accessToken: string): string {
+  const payload = Buffer.from(accessToken.split('.')[1]!, 'base64url').toString();
+  return (JSON.parse(payload) as { sid: string }).sid;
 }
 
 const unique = () => `p-${randomUUID()}@example.com`;
@@ -216,6 +222,66 @@ const CASES: Case[] = [
         graphql: { query: `mutation { deletePost(id: "${id}") }` },
       };
     },
+  },
+  {
+    name: 'list your own sessions',
+    expect: { guest: 401, user: 200, admin: 200 },
+    build: (f, who) => ({
+      rest: { method: 'GET', url: `/api/v1/users/${selfOf(f, who)}/sessions` },
+      graphql: { query: `{ sessions(userId: "${selfOf(f, who)}") { id current } }` },
+    }),
+  },
+  {
+    name: "list another user's sessions",
+    expect: { guest: 401, user: 404, admin: 200 },
+    build: (f) => ({
+      rest: { method: 'GET', url: `/api/v1/users/${f.other.id}/sessions` },
+      graphql: { query: `{ sessions(userId: "${f.other.id}") { id userAgent } }` },
+    }),
+  },
+  {
+    name: "end another user's session",
+    expect: { guest: 401, user: 404, admin: 204 },
+    build: async (f) => {
+      // A session of its own per door: the first door may end it.
+      const { accessToken } = await login(f.app.server, f.other.email, f.other.password);
+      const sessionId = sidOf(accessToken);
+      return {
+        rest: { method: 'DELETE', url: `/api/v1/users/${f.other.id}/sessions/${sessionId}` },
+        graphql: {
+          query: `mutation { endSession(userId: "${f.other.id}", sessionId: "${sessionId}") }`,
+        },
+      };
+    },
+  },
+  {
+    name: 'end a session that is not there',
+    expect: { guest: 401, user: 404, admin: 404 },
+    build: (f, who) => {
+      const sessionId = randomUUID();
+      return {
+        rest: { method: 'DELETE', url: `/api/v1/users/${selfOf(f, who)}/sessions/${sessionId}` },
+        graphql: {
+          query: `mutation { endSession(userId: "${selfOf(f, who)}", sessionId: "${sessionId}") }`,
+        },
+      };
+    },
+  },
+  {
+    name: 'log out everywhere but here',
+    expect: { guest: 401, user: 200, admin: 200 },
+    build: () => ({
+      rest: { method: 'POST', url: '/api/v1/auth/logout-all', payload: { keepCurrent: true } },
+      graphql: { query: 'mutation { logoutAll(keepCurrent: true) }' },
+    }),
+  },
+  {
+    name: "end all of another user's sessions",
+    expect: { guest: 401, user: 404, admin: 200 },
+    build: (f) => ({
+      rest: { method: 'DELETE', url: `/api/v1/users/${f.other.id}/sessions` },
+      graphql: { query: `mutation { endAllSessions(userId: "${f.other.id}") }` },
+    }),
   },
 ];
 
