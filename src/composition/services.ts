@@ -21,6 +21,8 @@ import { UsersService, type AdminBootstrap } from '../modules/users/users.servic
 import { LoginThrottle } from '../platform/auth/login-throttle.js';
 import { Argon2PasswordHasher } from '../platform/auth/passwords.js';
 import { AccessTokens } from '../platform/auth/tokens.js';
+import { PostgresSecurityLog } from '../platform/audit/postgres-security-log.js';
+import { pruneSecurityEvents } from '../platform/audit/prune.js';
 import type { SecurityLog } from '../platform/audit/security-log.js';
 import type { Database } from '../platform/db/database.js';
 import { IdempotencyKeys } from '../platform/idempotency/idempotency.js';
@@ -33,8 +35,7 @@ import type { Dependencies } from './dependencies.js';
 
 export function buildServices(config: Config, deps: Dependencies) {
   const { db } = deps.database;
-  // PLACEHOLDER until the hash-chained log lands: the flows call it, nothing is stored yet.
-  const securityLog: SecurityLog = { record: async () => {} };
+  const securityLog: SecurityLog = new PostgresSecurityLog(db);
   const tokens = new AccessTokens({
     secret: deps.signingKey,
     algorithm: config.jwtAlgorithm,
@@ -50,6 +51,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.jwtRefreshTtlMs,
     config.jwtAccessTtlMs + config.jwtClockSkewMs,
     config.jwtRefreshReuseGraceMs,
+    securityLog,
   );
   const cacheSettings = { ttlMs: config.cacheUserTtlMs, negativeTtlMs: config.cacheNegativeTtlMs };
   const profiles = new ProfilesService(new PostgresProfilesRepository(db));
@@ -74,6 +76,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     sessions,
     attempts,
     userByIdCache(deps.cache, cacheSettings),
+    securityLog,
     (tx, user) => accounts.openWallet(tx, user.id),
   );
   const idempotency = new IdempotencyKeys(
@@ -81,7 +84,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.idempotencyKeyTtlMs,
   );
   const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
-  const auth = new AuthService(jobs, users, sessions, tokens, config.jwtAccessTtlMs);
+  const auth = new AuthService(jobs, users, sessions, tokens, config.jwtAccessTtlMs, securityLog);
   const products = new ProductsService(
     new PostgresProductsRepository(db),
     productCache(deps.cache, cacheSettings),
@@ -111,6 +114,7 @@ export function retentionRules(config: Config, db: Database): RetentionRule[] {
   const posts = new PostgresPostsRepository(db);
   const idempotencyKeys = new IdempotencyKeysRepository(db);
   const { outboxRetentionMs, deliveryRetentionMs, viewFlushRetentionMs } = config;
+  const { securityLogRetentionMs } = config;
   return [
     { table: 'outbox', pruneBatch: (n) => outbox.pruneFinished(outboxRetentionMs, n) },
     { table: 'deliveries', pruneBatch: (n) => pruneDeliveries(db, deliveryRetentionMs, n) },
@@ -124,6 +128,11 @@ export function retentionRules(config: Config, db: Database): RetentionRule[] {
     {
       table: 'refresh_tokens',
       pruneBatch: (n) => new PostgresSessionsRepository(db).clearStaleSuccessors(n),
+    },
+    // The oldest part of each chain; what it ended on stays as the chain's anchor.
+    {
+      table: 'security_events',
+      pruneBatch: (n) => pruneSecurityEvents(db, securityLogRetentionMs, n),
     },
   ];
 }

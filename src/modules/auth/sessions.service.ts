@@ -1,5 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { RevocationList } from '../../platform/auth/revocations.js';
+import type { SecurityLog } from '../../platform/audit/security-log.js';
 import {
   hashRefreshToken,
   newRefreshToken,
@@ -48,6 +49,7 @@ export class SessionsService {
     private readonly accessTtlMs: number,
     /** JWT_REFRESH_REUSE_GRACE; 0 = every reuse revokes the family. */
     private readonly reuseGraceMs: number,
+    private readonly securityLog: SecurityLog,
   ) {}
 
   /** A new login session; `client` is where it signed in from (address, user agent). */
@@ -55,8 +57,14 @@ export class SessionsService {
     return this.issue(userId, uuidv7());
   }
 
-  /** Spends a refresh token once and hands out its successor in the same family. */
-  async rotate(refreshToken: string): Promise<Session> {
+  /**
+   * Spends a refresh token once and hands out its successor in the same family; `client` (where
+   * the request came from) goes into the security log when a reuse ends the family.
+   */
+  async rotate(
+    refreshToken: string,
+    client: SessionClient & { requestId?: string } = {},
+  ): Promise<Session> {
     const outcome = await withTransaction(this.db, async (tx): Promise<RotateOutcome> => {
       const stored = await this.sessions.findByHashForUpdate(hashRefreshToken(refreshToken), tx);
       if (!stored) return { kind: 'unknown' };
@@ -70,6 +78,19 @@ export class SessionsService {
         // A spent token came back: someone holds a copy. End the whole family (which drops
         // its sealed successors too).
         await this.sessions.revokeFamily(stored.familyId, tx);
+        await this.securityLog.record(
+          {
+            type: 'refresh-token-reused',
+            userId: stored.userId,
+            actorId: null,
+            outcome: 'failure',
+            ip: client.ip,
+            userAgent: client.userAgent,
+            requestId: client.requestId,
+            details: { sessionId: stored.familyId },
+          },
+          tx,
+        );
         return { kind: 'reused', familyId: stored.familyId };
       }
       if (stored.expiresAt.getTime() <= Date.now()) return { kind: 'expired' };
