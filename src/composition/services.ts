@@ -13,6 +13,8 @@ import { PostsService } from '../modules/posts/posts.service.js';
 import { productCache } from '../modules/products/products.caches.js';
 import { PostgresProductsRepository } from '../modules/products/products.repository.js';
 import { ProductsService } from '../modules/products/products.service.js';
+import { SecurityEventsRepository } from '../modules/security/security.repository.js';
+import { SecurityEventsService } from '../modules/security/security.service.js';
 import { PostgresProfilesRepository } from '../modules/users/profiles.repository.js';
 import { ProfilesService } from '../modules/users/profiles.service.js';
 import { userByIdCache } from '../modules/users/users.caches.js';
@@ -90,8 +92,10 @@ export function buildServices(config: Config, deps: Dependencies) {
     productCache(deps.cache, cacheSettings),
   );
   const orders = new OrdersService(db, new OrdersRepository(db), accounts, products, users, jobs);
+  const securityEvents = new SecurityEventsService(new SecurityEventsRepository(db));
   return {
     securityLog,
+    securityEvents,
     tokens,
     sessions,
     users,
