@@ -78,6 +78,9 @@ const MATRIX: Record<string, Row> = {
   'GET /api/v1/users/{id}/orders': ownerOrAdmin(200),
   'GET /api/v1/orders/{id}': ownerOrAdmin(200),
   'POST /api/v1/orders/{id}/cancel': ownerOrAdmin(200),
+  // The security log: your own, or anyone's with read:users (admins); all of it for admins.
+  'GET /api/v1/users/{id}/security-events': ownerOrAdmin(200),
+  'GET /api/v1/security-events': { guest: 401, user: 403, self: 403, other: 403, admin: 200 },
 };
 
 /**

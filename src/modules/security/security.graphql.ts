@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { argumentsChecker } from '../../graphql/arguments.js';
 import type { GraphqlModule } from '../../graphql/module.js';
 import type { SecurityEventType } from '../../platform/audit/security-log.js';
+import { requireUser } from '../../platform/auth/permissions.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/cursor.js';
 import type { SecurityEvent } from './security.repository.js';
 import { SecurityEventsQuery } from './security.schemas.js';
@@ -75,6 +76,8 @@ export function securityGraphql(securityEvents: SecurityEventsService): GraphqlM
       Query: {
         // GraphQL's null for an argument is REST's absent parameter.
         securityEvents: async (_root: unknown, args: Args, { actor }: Ctx) => {
+          // As REST: a guest is UNAUTHORIZED whatever cursor it sends.
+          requireUser(actor);
           const present = Object.entries(args).filter(([, v]) => v !== null && v !== undefined);
           const checked = checkArgs(Object.fromEntries(present)) as {
             userId?: string;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { requirePermission } from '../../platform/auth/permissions.js';
+import { requirePermission, requireUser } from '../../platform/auth/permissions.js';
 import {
   cursorListEnvelopeSchema,
   cursorPageRequest,
@@ -49,6 +49,8 @@ export const securityRoutes: FastifyPluginAsyncTypebox<{
           ...errorResponses(400, 401, 404, 429),
         },
       },
+      // Before the cursor is decoded: a guest is 401 whatever cursor it sends.
+      preHandler: async (request) => requireUser(request.actor),
     },
     async (request) => {
       const page = cursorPageRequest(request.query);
