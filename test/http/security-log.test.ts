@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
 import { startApp, type StartedApp } from '../support/app.js';
 import { bearer, createUserAndLogin, login, type TestUser } from '../support/auth.js';
 import { openRedis } from '../support/redis.js';
@@ -299,6 +300,58 @@ for (const setup of cacheSetups) {
         headers: bearer(user.accessToken),
       });
       assert.equal(list.statusCode, 403);
+    });
+
+    it('when the ADMIN_EMAIL bootstrap creates the admin, then account-created says so, with no actor', async () => {
+      const email = `boot-${randomUUID()}@example.com`;
+      const booted = await startApp(setup.engine, {
+        env: { ADMIN_EMAIL: email, ADMIN_PASSWORD: 'a bootstrap passphrase' },
+      });
+      try {
+        const { accessToken } = await login(booted.server, email, 'a bootstrap passphrase');
+        const res = await booted.server.inject({
+          method: 'GET',
+          url: '/api/v1/users/me/security-events?type=account-created',
+          headers: bearer(accessToken),
+        });
+        const [created] = res.json<EventPage>().data;
+        assert.equal(created?.details.via, 'bootstrap');
+        assert.equal(created.actorId, null);
+      } finally {
+        await booted.close();
+      }
+    });
+
+    it('when GraphQL pages through securityEvents, then it returns what REST returns, page by page', async () => {
+      const user = await createUserAndLogin(app.server, app.services);
+      for (let i = 0; i < 2; i++) await login(app.server, user.email, user.password);
+      const ids: string[] = [];
+      let after: string | null = null;
+      do {
+        const res: LightMyRequestResponse = await app.server.inject({
+          method: 'POST',
+          url: '/graphql',
+          headers: bearer(user.accessToken),
+          payload: {
+            query: `query ($userId: ID, $after: String) {
+              securityEvents(userId: $userId, limit: 2, after: $after) {
+                items { id type details { name value } } nextCursor } }`,
+            variables: { userId: user.id, after },
+          },
+        });
+        const body = res.json<{
+          data: { securityEvents: { items: { id: string }[]; nextCursor: string | null } };
+        }>();
+        assert.ok(body.data, res.body);
+        ids.push(...body.data.securityEvents.items.map((e) => e.id));
+        after = body.data.securityEvents.nextCursor;
+      } while (after);
+      const rest = await events(user.accessToken, '/api/v1/users/me/security-events?limit=100');
+      assert.deepEqual(
+        ids,
+        rest.data.map((e) => e.id),
+      );
+      assert.equal(ids.length, 4); // account-created and three sign-ins
     });
 
     it('when all of this was recorded, then every chain verifies', async () => {
