@@ -225,7 +225,7 @@ for (const engine of engines) {
         .executeTakeFirstOrThrow();
       // Two per batch: the pruner goes on batch after batch, and each batch moves the anchor on.
       let deleted = 0;
-      for (let batch; (batch = await pruneSecurityEvents(database.db, 365 * DAY_MS, 2)) > 0; ) {
+      for (let batch; (batch = await pruneSecurityEvents(database.db, 365 * DAY_MS, 2)) > 0;) {
         deleted += batch;
       }
       assert.ok(deleted >= 4);
