@@ -38,7 +38,7 @@ export const SecurityEventSchema = Type.Object(
     requestId: Type.Union([Type.String({ maxLength: 512 }), Type.Null()]),
     details: Type.Record(
       Type.String({ maxLength: 64 }),
-      Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]),
+      Type.Union([Type.String({ maxLength: 512 }), Type.Number(), Type.Boolean(), Type.Null()]),
       { description: 'What else says what happened: method, session id, old and new values' },
     ),
     seq: Type.Integer({ minimum: 1, description: "Its place in its account's hash chain" }),
