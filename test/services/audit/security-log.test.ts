@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import Fastify from 'fastify';
 import { sql } from 'kysely';
+import { buildPruner } from '../../../src/composition/jobs.js';
+import { loadConfig } from '../../../src/config.js';
 import { eventHash, GENESIS_HASH, UNMATCHED_CHAIN_ID } from '../../../src/platform/audit/chain.js';
 import { PostgresSecurityLog } from '../../../src/platform/audit/postgres-security-log.js';
 import { pruneSecurityEvents } from '../../../src/platform/audit/prune.js';
@@ -244,6 +247,31 @@ for (const engine of engines) {
       });
       await recordMany(userId, 1);
       assert.equal((await verifier.verifyChain(userId)).checked, 3);
+    });
+
+    it('when several pruners run at once under SECURITY_LOG_RETENTION, then each chain is cut once and verifies from its anchor', async () => {
+      const config = loadConfig({ SECURITY_LOG_RETENTION: '30d', PRUNE_BATCH_SIZE: '3' });
+      const userIds = [randomUUID(), randomUUID(), randomUUID()];
+      const old = new PostgresSecurityLog(database.db, () => new Date(Date.now() - 40 * DAY_MS));
+      for (const userId of userIds) {
+        for (let n = 1; n <= 5; n++) await old.record(signIn(userId, n));
+        await recordMany(userId, 1);
+      }
+      const logger = Fastify({ logger: false }).log;
+      const pruners = [1, 2, 3].map(() => buildPruner(config, database.db, logger));
+      await Promise.all(
+        pruners.map(async (pruner) => {
+          while (await pruner.pruneOnce());
+        }),
+      );
+      for (const userId of userIds) {
+        assert.deepEqual(await verifier.verifyChain(userId), {
+          chainId: userId,
+          anchorSeq: 5,
+          headSeq: 6,
+          checked: 1,
+        });
+      }
     });
 
     it('when a chain has a gap, then pruning does not cut across it', async () => {
