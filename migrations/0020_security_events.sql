@@ -1,7 +1,7 @@
 -- The security log: sign-ins, failures, token reuse, password, email, role and status changes.
 -- One hash chain per account (chain_id = the account's id) and one for events no account
 -- matched (the nil UUID). Each row's hash covers the previous row's hash and the row's fields
--- (computed by the application, see src/platform/audit/chain.ts), so a changed, deleted or
+-- (encoded by the application, see src/platform/audit/chain.ts), so a changed, deleted or
 -- inserted row breaks its chain where it happened. No foreign key to users: the record of an
 -- account outlives the account. No updated_at: rows are never updated.
 CREATE TABLE security_events (
@@ -27,12 +27,14 @@ CREATE TABLE security_events (
 CREATE INDEX security_events_user_created_idx ON security_events (user_id, created_at DESC, id DESC);
 CREATE INDEX security_events_created_idx ON security_events (created_at DESC, id DESC);
 
--- Each chain's head (the last sequence number and hash appended) and anchor (where verification
--- starts: sequence 0 and the zero hash, or where pruning cut the chain). Appending locks the
--- head row, so the events of one chain are numbered one after another, never forked.
+-- Each chain's head (the last sequence number and hash appended, and the hash before it) and
+-- anchor (where verification starts: sequence 0 and the zero hash, or where pruning cut the
+-- chain). Appending locks the head row, so the events of one chain are numbered one after
+-- another, never forked.
 CREATE TABLE security_event_chains (
   chain_id    uuid PRIMARY KEY,
   seq         bigint NOT NULL CHECK (seq >= 0),
+  prev_hash   text NOT NULL,
   head_hash   text NOT NULL,
   anchor_seq  bigint NOT NULL CHECK (anchor_seq >= 0 AND anchor_seq <= seq),
   anchor_hash text NOT NULL,

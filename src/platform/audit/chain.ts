@@ -59,25 +59,40 @@ export function canonicalDetails(details: Record<string, unknown>): Record<strin
   return sorted;
 }
 
+/**
+ * The encoding around the two values only the chain's head knows when the row is appended (its
+ * sequence number and the previous hash): encoding = before + seq + "," + JSON(prevHash) + after.
+ * The writer sends the two parts and lets the append statement put the head's values between
+ * them; canonicalEncoding joins them the same way, so both sides share this one function.
+ */
+export function encodingParts(event: Omit<ChainedEvent, 'seq' | 'prevHash'>) {
+  const before = JSON.stringify([CHAIN_ENCODING, event.chainId]).slice(0, -1) + ',';
+  const after =
+    ',' +
+    JSON.stringify([
+      event.id,
+      event.userId,
+      event.actorId,
+      event.type,
+      event.outcome,
+      event.ip,
+      event.userAgent,
+      event.requestId,
+      canonicalDetails(event.details),
+      event.createdAt.toISOString(),
+    ]).slice(1);
+  return { before, after };
+}
+
 export function canonicalEncoding(event: ChainedEvent): string {
-  return JSON.stringify([
-    CHAIN_ENCODING,
-    event.chainId,
-    event.seq,
-    event.prevHash,
-    event.id,
-    event.userId,
-    event.actorId,
-    event.type,
-    event.outcome,
-    event.ip,
-    event.userAgent,
-    event.requestId,
-    canonicalDetails(event.details),
-    event.createdAt.toISOString(),
-  ]);
+  const { before, after } = encodingParts(event);
+  return `${before}${event.seq},${JSON.stringify(event.prevHash)}${after}`;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 export function eventHash(event: ChainedEvent): string {
-  return createHash('sha256').update(canonicalEncoding(event), 'utf8').digest('hex');
+  return sha256Hex(canonicalEncoding(event));
 }

@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../db/database.js';
-import { withTransaction, type Tx } from '../db/transaction.js';
+import type { Tx } from '../db/transaction.js';
 import {
   canonicalDetails,
+  encodingParts,
   eventHash,
   GENESIS_HASH,
   UNMATCHED_CHAIN_ID,
@@ -27,11 +28,13 @@ function storable(value: string | undefined | null): string | null {
 }
 
 /**
- * The security log on PostgreSQL (or PGlite), one hash chain per account. An append is two
- * statements in the caller's transaction: the first moves the chain's head on by one (an
- * upsert, which locks the head row to the commit, so concurrent events of one account queue
- * instead of forking the chain) and returns the previous hash; the second inserts the event,
- * hashed in TypeScript over that hash, and stores its hash as the new head.
+ * The security log on PostgreSQL (or PGlite), one hash chain per account. An append is one
+ * statement, so a sign-in records with one round trip and a change in a transaction adds one
+ * statement to it. The statement moves the chain's head on by one (an upsert, which locks the
+ * head row to the commit, so concurrent events of one account queue instead of forking the
+ * chain), computing the new hash from the head's previous hash and sequence number and the
+ * encoding TypeScript made of the rest (`encodingParts`); then it inserts the event with both
+ * hashes. A chain's first event is hashed here in full, as no head exists yet.
  */
 export class PostgresSecurityLog implements SecurityLog {
   constructor(
@@ -40,24 +43,8 @@ export class PostgresSecurityLog implements SecurityLog {
   ) {}
 
   async record(event: SecurityEventInput, tx?: Tx): Promise<void> {
-    if (tx) return this.append(event, tx);
-    await withTransaction(this.db, (own) => this.append(event, own));
-  }
-
-  private async append(event: SecurityEventInput, tx: Tx): Promise<void> {
-    const chainId = event.userId ?? UNMATCHED_CHAIN_ID;
-    const head = await sql<{ seq: string | number | bigint; head_hash: string }>`
-      insert into security_event_chains (chain_id, seq, head_hash, anchor_seq, anchor_hash)
-      values (${chainId}, 1, ${GENESIS_HASH}, 0, ${GENESIS_HASH})
-      on conflict (chain_id) do update
-        set seq = security_event_chains.seq + 1, updated_at = now()
-      returning seq, head_hash`.execute(tx);
-    const { seq, head_hash: prevHash } = head.rows[0]!;
-    // Taken once the chain is ours, so a chain's times follow its sequence on one clock.
-    const row: ChainedEvent = {
-      chainId,
-      seq: Number(seq),
-      prevHash,
+    const row: Omit<ChainedEvent, 'seq' | 'prevHash'> = {
+      chainId: event.userId ?? UNMATCHED_CHAIN_ID,
       id: uuidv7(),
       userId: event.userId,
       actorId: storable(event.actorId),
@@ -76,16 +63,26 @@ export class PostgresSecurityLog implements SecurityLog {
       ),
       createdAt: this.now(),
     };
-    const hash = eventHash(row);
+    const { before, after } = encodingParts(row);
+    const firstHash = eventHash({ ...row, seq: 1, prevHash: GENESIS_HASH });
+    // c.seq and c.head_hash are the head before this append: the new sequence is c.seq + 1.
+    const nextHash = sql`encode(sha256(convert_to(
+      ${before}::text || (c.seq + 1)::text || ',"' || c.head_hash || '"' || ${after}::text,
+      'UTF8')), 'hex')`;
     await sql`
-      with appended as (
-        insert into security_events (id, chain_id, seq, user_id, actor_id, type, outcome, ip,
-          user_agent, request_id, details, prev_hash, hash, created_at)
-        values (${row.id}, ${chainId}, ${row.seq}, ${row.userId}, ${row.actorId}, ${row.type},
-          ${row.outcome}, ${row.ip}, ${row.userAgent}, ${row.requestId},
-          ${JSON.stringify(row.details)}::jsonb, ${prevHash}, ${hash}, ${row.createdAt})
-        returning chain_id)
-      update security_event_chains set head_hash = ${hash}
-       where chain_id = (select chain_id from appended)`.execute(tx);
+      with head as (
+        insert into security_event_chains as c
+          (chain_id, seq, prev_hash, head_hash, anchor_seq, anchor_hash)
+        values (${row.chainId}, 1, ${GENESIS_HASH}, ${firstHash}, 0, ${GENESIS_HASH})
+        on conflict (chain_id) do update
+          set seq = c.seq + 1, prev_hash = c.head_hash, head_hash = ${nextHash},
+              updated_at = now()
+        returning c.seq, c.prev_hash, c.head_hash)
+      insert into security_events (id, chain_id, seq, user_id, actor_id, type, outcome, ip,
+        user_agent, request_id, details, prev_hash, hash, created_at)
+      select ${row.id}, ${row.chainId}, head.seq, ${row.userId}, ${row.actorId}, ${row.type},
+        ${row.outcome}, ${row.ip}, ${row.userAgent}, ${row.requestId},
+        ${JSON.stringify(row.details)}::jsonb, head.prev_hash, head.head_hash, ${row.createdAt}
+      from head`.execute(tx ?? this.db);
   }
 }

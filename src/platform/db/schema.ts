@@ -203,6 +203,8 @@ export interface SecurityEventsTable {
 export interface SecurityEventChainsTable {
   chain_id: string;
   seq: BigintColumn;
+  /** The hash before the head's: the previous hash of the last event appended. */
+  prev_hash: string;
   head_hash: string;
   anchor_seq: BigintColumn;
   anchor_hash: string;

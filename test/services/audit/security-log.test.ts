@@ -89,6 +89,23 @@ for (const engine of engines) {
       assert.deepEqual(report, { chainId: userId, anchorSeq: 0, headSeq: 3, checked: 3 });
     });
 
+    it('when fields hold non-ASCII text, quotes and a NUL, then the database hashes them as TypeScript does', async () => {
+      const userId = randomUUID();
+      for (let n = 0; n < 3; n++) {
+        await log.record({
+          ...signIn(userId, n),
+          userAgent: 'Navigateur/1.0 (Zoë; "quoted" \\ ✓ 😀 \u0000 \ud800)',
+          details: { name: 'Zoë ✓', quote: '"', n, big: 2 ** 40, fraction: 0.1 },
+        });
+      }
+      assert.deepEqual(await verifier.verifyChain(userId), {
+        chainId: userId,
+        anchorSeq: 0,
+        headSeq: 3,
+        checked: 3,
+      });
+    });
+
     it('when no account matched, then the event goes to the chain of unmatched events', async () => {
       await log.record({ ...signIn(null), type: 'sign-in-failed', outcome: 'failure' });
       const report = await verifier.verifyChain(UNMATCHED_CHAIN_ID);
