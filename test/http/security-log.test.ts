@@ -143,6 +143,11 @@ for (const setup of cacheSetups) {
       assert.equal(found.details.reason, 'unknown-email');
       assert.match(String(found.details.emailSha256), /^[0-9a-f]{64}$/);
       assert.ok(!JSON.stringify(found).includes(email));
+      const unmatched = await adminEvents(
+        'userId=00000000-0000-0000-0000-000000000000&type=sign-in-failed&limit=100',
+      );
+      assert.ok(unmatched.some((e) => e.id === found.id));
+      assert.ok(unmatched.every((e) => e.userId === null));
     });
 
     it('when sign-in is throttled, then sign-in-throttled goes to the account', async () => {

@@ -1,4 +1,5 @@
 import { sql, type Selectable } from 'kysely';
+import { UNMATCHED_CHAIN_ID } from '../../platform/audit/chain.js';
 import type { Database } from '../../platform/db/database.js';
 import type { Keyset } from '../../platform/db/keyset.js';
 import type { SecurityEventsTable } from '../../platform/db/schema.js';
@@ -19,7 +20,10 @@ export interface SecurityEvent {
 }
 
 export interface SecurityEventFilter {
-  /** One account's events; undefined for every account's; null for those no account matched. */
+  /**
+   * One account's events; undefined for every account's; null, or the nil UUID (the id of their
+   * chain), for those no account matched.
+   */
   userId?: string | null;
   type?: string;
   after?: Keyset;
@@ -58,7 +62,8 @@ export class SecurityEventsRepository {
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(limit);
-    if (userId === null) query = query.where('user_id', 'is', null);
+    if (userId === null || userId === UNMATCHED_CHAIN_ID)
+      query = query.where('user_id', 'is', null);
     else if (userId !== undefined) query = query.where('user_id', '=', userId);
     if (type !== undefined) query = query.where('type', '=', type);
     if (after) {

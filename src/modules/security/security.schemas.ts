@@ -68,7 +68,9 @@ export const SecurityEventsQuery = Type.Object(
     userId: Type.Optional(
       Type.String({
         format: 'uuid',
-        description: "Only this account's events",
+        description:
+          "Only this account's events; the nil UUID (00000000-0000-0000-0000-000000000000) for " +
+          'those no account matched',
         examples: [USER_EXAMPLE.id],
       }),
     ),
