@@ -7,6 +7,7 @@ import type { AppModule } from './modules/module.js';
 import { ordersModule } from './modules/orders/orders.module.js';
 import { postsModule } from './modules/posts/posts.module.js';
 import { productsModule } from './modules/products/products.module.js';
+import { securityModule } from './modules/security/security.module.js';
 import { usersModule } from './modules/users/users.module.js';
 import type { WriteBehindFlusher } from './platform/cache/write-behind.js';
 import type { Lifecycle } from './platform/http/health.js';
@@ -28,6 +29,7 @@ export const modules: readonly AppModule<Services>[] = [
   productsModule,
   ordersModule,
   accountsModule,
+  securityModule,
 ];
 
 export interface App {

@@ -454,6 +454,13 @@ function retentionConfig(env: NodeJS.ProcessEnv, retry: { attempts: number; back
       duration(HOUR_MS, 365 * DAY_MS),
       30 * DAY_MS,
     ),
+    // The security log: long enough to look back on a breach found months later.
+    securityLogRetentionMs: read(
+      env,
+      'SECURITY_LOG_RETENTION',
+      duration(DAY_MS, 10 * 365 * DAY_MS),
+      365 * DAY_MS,
+    ),
     pruneIntervalMs: read(env, 'PRUNE_INTERVAL_MS', int(1000, DAY_MS), 10 * 60_000),
     // Rows per DELETE: each statement holds its locks only that long.
     pruneBatchSize: read(env, 'PRUNE_BATCH_SIZE', int(1, 100_000), 1000),

@@ -15,6 +15,8 @@ import { PostsService } from '../modules/posts/posts.service.js';
 import { productCache } from '../modules/products/products.caches.js';
 import { PostgresProductsRepository } from '../modules/products/products.repository.js';
 import { ProductsService } from '../modules/products/products.service.js';
+import { SecurityEventsRepository } from '../modules/security/security.repository.js';
+import { SecurityEventsService } from '../modules/security/security.service.js';
 import { PostgresProfilesRepository } from '../modules/users/profiles.repository.js';
 import { ProfilesService } from '../modules/users/profiles.service.js';
 import { userByIdCache } from '../modules/users/users.caches.js';
@@ -24,6 +26,8 @@ import { LoginThrottle } from '../platform/auth/login-throttle.js';
 import { Argon2PasswordHasher } from '../platform/auth/passwords.js';
 import { AccessTokens } from '../platform/auth/tokens.js';
 import { OidcClient } from '../platform/auth/oidc-client.js';
+import { PostgresSecurityLog } from '../platform/audit/postgres-security-log.js';
+import { pruneSecurityEvents } from '../platform/audit/prune.js';
 import type { SecurityLog } from '../platform/audit/security-log.js';
 import type { Database } from '../platform/db/database.js';
 import { IdempotencyKeys } from '../platform/idempotency/idempotency.js';
@@ -36,8 +40,7 @@ import type { Dependencies } from './dependencies.js';
 
 export function buildServices(config: Config, deps: Dependencies) {
   const { db } = deps.database;
-  // PLACEHOLDER until the hash-chained log lands: the flows call it, nothing is stored yet.
-  const securityLog: SecurityLog = { record: async () => {} };
+  const securityLog: SecurityLog = new PostgresSecurityLog(db);
   const tokens = new AccessTokens({
     secret: deps.signingKey,
     algorithm: config.jwtAlgorithm,
@@ -78,6 +81,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     sessions,
     attempts,
     userByIdCache(deps.cache, cacheSettings),
+    securityLog,
     (tx, user) => accounts.openWallet(tx, user.id),
   );
   const idempotency = new IdempotencyKeys(
@@ -85,7 +89,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.idempotencyKeyTtlMs,
   );
   const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
-  const auth = new AuthService(jobs, users, sessions, tokens, config.jwtAccessTtlMs);
+  const auth = new AuthService(jobs, users, sessions, tokens, config.jwtAccessTtlMs, securityLog);
   const oidc = new OidcService(
     db,
     new OidcRepository(db),
@@ -100,8 +104,10 @@ export function buildServices(config: Config, deps: Dependencies) {
     productCache(deps.cache, cacheSettings),
   );
   const orders = new OrdersService(db, new OrdersRepository(db), accounts, products, users, jobs);
+  const securityEvents = new SecurityEventsService(new SecurityEventsRepository(db));
   return {
     securityLog,
+    securityEvents,
     tokens,
     sessions,
     users,
@@ -139,6 +145,7 @@ export function retentionRules(config: Config, db: Database): RetentionRule[] {
   const idempotencyKeys = new IdempotencyKeysRepository(db);
   const sessions = new PostgresSessionsRepository(db);
   const { outboxRetentionMs, deliveryRetentionMs, viewFlushRetentionMs } = config;
+  const { securityLogRetentionMs } = config;
   return [
     { table: 'outbox', pruneBatch: (n) => outbox.pruneFinished(outboxRetentionMs, n) },
     { table: 'deliveries', pruneBatch: (n) => pruneDeliveries(db, deliveryRetentionMs, n) },
@@ -157,6 +164,11 @@ export function retentionRules(config: Config, db: Database): RetentionRule[] {
     { table: 'refresh_tokens', pruneBatch: (n) => sessions.pruneSpentTokens(n) },
     // OpenID sign-ins a day past their expiry: spent or abandoned, they can't be completed.
     { table: 'oidc_logins', pruneBatch: (n) => new OidcRepository(db).pruneExpired(n) },
+    // The oldest part of each chain; what it ended on stays as the chain's anchor.
+    {
+      table: 'security_events',
+      pruneBatch: (n) => pruneSecurityEvents(db, securityLogRetentionMs, n),
+    },
   ];
 }
 

@@ -88,6 +88,9 @@ const MATRIX: Record<string, Row> = {
   'DELETE /api/v1/users/{id}/sessions': ownerOrAdmin(200),
   'DELETE /api/v1/users/{id}/sessions/{sessionId}': ownerOrAdmin(204),
   'POST /api/v1/auth/logout-all': { guest: 401, user: 200, self: 200, other: 200, admin: 200 },
+  // The security log: your own, or anyone's with read:users (admins); all of it for admins.
+  'GET /api/v1/users/{id}/security-events': ownerOrAdmin(200),
+  'GET /api/v1/security-events': { guest: 401, user: 403, self: 403, other: 403, admin: 200 },
 };
 
 /**

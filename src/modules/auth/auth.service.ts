@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { Actor } from '../../platform/auth/actor.js';
 import { can, requireUser, type Permission } from '../../platform/auth/permissions.js';
 import type { AccessTokens } from '../../platform/auth/tokens.js';
+import type { SecurityEventInput, SecurityLog } from '../../platform/audit/security-log.js';
 import type { JobScheduler } from '../../platform/jobs/job.js';
-import { ForbiddenError, UnauthorizedError } from '../../platform/errors.js';
+import { AppError, ForbiddenError, UnauthorizedError } from '../../platform/errors.js';
 import type { User } from '../users/users.repository.js';
 import type { RegisterInput } from '../users/users.schemas.js';
 import type { UsersJobPayloads } from '../users/users.jobs.js';
@@ -24,6 +26,15 @@ export interface AccessGrant {
   expiresIn: number;
 }
 
+const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
+
+/** Where a request came from, as the security log records it. */
+const clientOf = (actor: Actor) => ({
+  ip: actor.ip,
+  userAgent: actor.userAgent,
+  requestId: actor.requestId,
+});
+
 function suspended() {
   return new ForbiddenError('This account is suspended', 'ACCOUNT_SUSPENDED');
 }
@@ -36,27 +47,47 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly tokens: AccessTokens,
     private readonly accessTtlMs: number,
+    private readonly securityLog: SecurityLog,
   ) {}
 
   /** The user and their welcome email commit together: no email for a rolled-back account. */
   async register(actor: Actor, input: RegisterInput): Promise<User> {
-    const { user, committed: wakeRelay } = await this.users.registerUser(input, (tx, created) =>
-      this.jobs.schedule(
-        tx,
-        'email.welcome',
-        { userId: created.id, email: created.email, name: created.name },
-        { requestId: actor.requestId },
-      ),
+    const { user, committed: wakeRelay } = await this.users.registerUser(
+      input,
+      async (tx, created) => {
+        await this.securityLog.record(
+          {
+            type: 'account-created',
+            userId: created.id,
+            actorId: created.id,
+            outcome: 'success',
+            ...clientOf(actor),
+            details: { via: 'registration' },
+          },
+          tx,
+        );
+        return this.jobs.schedule(
+          tx,
+          'email.welcome',
+          { userId: created.id, email: created.email, name: created.name },
+          { requestId: actor.requestId },
+        );
+      },
     );
     wakeRelay();
     return user;
   }
 
   async login(actor: Actor, input: { email: string; password: string }): Promise<TokenPair> {
-    const user = await this.users.verifyCredentials(input.email, input.password, actor.ip);
+    const user = await this.checkPassword(actor, input);
     if (!user) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS');
-    if (user.status === 'suspended') throw suspended();
-    return this.pair(user, await this.sessions.start(user.id, actor));
+    if (user.status === 'suspended') {
+      await this.recordSignIn(actor, user.id, 'failure', { reason: 'suspended' });
+      throw suspended();
+    }
+    const session = await this.sessions.start(user.id, actor);
+    await this.recordSignIn(actor, user.id, 'success', { sessionId: session.familyId });
+    return this.pair(user, session);
   }
 
   /**
@@ -80,12 +111,16 @@ export class AuthService {
     input: { email: string; password: string },
     permission: Permission,
   ): Promise<AccessGrant> {
-    const user = await this.users.verifyCredentials(input.email, input.password, actor.ip);
+    const user = await this.checkPassword(actor, input);
     if (
       !user ||
       user.status === 'suspended' ||
       !can({ userId: user.id, role: user.role }, permission)
     ) {
+      if (user) {
+        const reason = user.status === 'suspended' ? 'suspended' : 'not-permitted';
+        await this.recordSignIn(actor, user.id, 'failure', { reason, console: permission });
+      }
       throw new UnauthorizedError(
         'Email or password is wrong, or the account may not sign in here',
         'INVALID_CREDENTIALS',
@@ -93,6 +128,10 @@ export class AuthService {
     }
     // Never refreshed: the session lasts as long as its access token (and is listed that long).
     const session = await this.sessions.start(user.id, actor, { ttlMs: this.accessTtlMs });
+    await this.recordSignIn(actor, user.id, 'success', {
+      sessionId: session.familyId,
+      console: permission,
+    });
     const { accessToken, expiresIn } = await this.pair(user, session);
     return { accessToken, expiresIn };
   }
@@ -113,6 +152,65 @@ export class AuthService {
     if (actor.sessionId)
       await this.sessions.revokeFamily(actor.sessionId, { reason: 'logout', actor });
     if (actor.tokenId) await this.sessions.denyAccessToken(actor.tokenId);
+  }
+
+  /**
+   * The throttled password check of a sign-in, with its record when it fails: a wrong password
+   * goes to the account's chain, an unknown email to the chain of unmatched events (with the
+   * address's SHA-256, never the address: see docs/accounts/security-log.md), a 429 to the
+   * account's chain, so its owner sees someone guessing at it.
+   */
+  private async checkPassword(actor: Actor, input: { email: string; password: string }) {
+    let user: User | undefined;
+    try {
+      user = await this.users.verifyCredentials(input.email, input.password, actor.ip);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'RATE_LIMITED') {
+        await this.recordFailedSignIn(actor, input.email, 'sign-in-throttled', {});
+      }
+      throw err;
+    }
+    if (!user) await this.recordFailedSignIn(actor, input.email, 'sign-in-failed', {});
+    return user;
+  }
+
+  private async recordFailedSignIn(
+    actor: Actor,
+    email: string,
+    type: 'sign-in-failed' | 'sign-in-throttled',
+    details: SecurityEventInput['details'],
+  ) {
+    const userId = (await this.users.accountIdFor(email)) ?? null;
+    const reason = userId ? 'wrong-password' : 'unknown-email';
+    await this.securityLog.record({
+      type,
+      userId,
+      actorId: null,
+      outcome: 'failure',
+      ...clientOf(actor),
+      details: {
+        method: 'password',
+        ...(type === 'sign-in-failed' ? { reason } : {}),
+        ...(userId ? {} : { emailSha256: sha256(email) }),
+        ...details,
+      },
+    });
+  }
+
+  private async recordSignIn(
+    actor: Actor,
+    userId: string,
+    outcome: 'success' | 'failure',
+    details: SecurityEventInput['details'],
+  ) {
+    await this.securityLog.record({
+      type: outcome === 'success' ? 'sign-in' : 'sign-in-failed',
+      userId,
+      actorId: outcome === 'success' ? userId : null,
+      outcome,
+      ...clientOf(actor),
+      details: { method: 'password', ...details },
+    });
   }
 
   private async pair(user: User, session: Session): Promise<TokenPair> {

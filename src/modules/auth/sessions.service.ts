@@ -130,6 +130,19 @@ export class SessionsService {
               .then((s) => (s ? [s] : [])),
           { reason: 'reuse-detected', actor },
         );
+        await this.securityLog.record(
+          {
+            type: 'refresh-token-reused',
+            userId: stored.userId,
+            actorId: null,
+            outcome: 'failure',
+            ip: actor?.ip,
+            userAgent: actor?.userAgent,
+            requestId: actor?.requestId,
+            details: { sessionId: stored.familyId },
+          },
+          tx,
+        );
         return { kind: 'reused', familyId: stored.familyId };
       }
       if (stored.expiresAt.getTime() <= Date.now()) return { kind: 'expired' };

@@ -3,6 +3,7 @@ import type { Actor } from '../../platform/auth/actor.js';
 import type { LoginThrottle } from '../../platform/auth/login-throttle.js';
 import { checkPasswordPolicy, WeakPasswordError } from '../../platform/auth/password-policy.js';
 import type { PasswordHasher } from '../../platform/auth/passwords.js';
+import type { SecurityEventInput, SecurityLog } from '../../platform/audit/security-log.js';
 import { authorize, can, requireUser } from '../../platform/auth/permissions.js';
 import type { Database } from '../../platform/db/database.js';
 import { UniqueViolationError } from '../../platform/db/errors.js';
@@ -32,6 +33,25 @@ export type AdminBootstrap =
   | { outcome: 'created'; user: User }
   | { outcome: 'admin-exists' }
   | { outcome: 'address-taken'; user: User };
+
+/** A security-log event about `userId`, done by `actor`, from where the actor's request came. */
+function eventBy(
+  actor: Actor | null,
+  userId: string,
+  type: SecurityEventInput['type'],
+  details: SecurityEventInput['details'] = {},
+): SecurityEventInput {
+  return {
+    type,
+    userId,
+    actorId: actor?.userId ?? null,
+    outcome: 'success',
+    ip: actor?.ip,
+    userAgent: actor?.userAgent,
+    requestId: actor?.requestId,
+    details,
+  };
+}
 
 const isActiveAdmin = (user: Pick<User, 'role' | 'status'>) =>
   user.role === 'admin' && user.status === 'active';
@@ -80,6 +100,8 @@ export class UsersService {
     private readonly attempts: LoginThrottle,
     /** Users by id, cache-aside: every write below invalidates after its commit. */
     private readonly byId: CacheAside<User>,
+    /** Records account changes in the transaction that makes them. */
+    private readonly securityLog: SecurityLog,
     /** What other modules open for every new user, in the user's transaction (a wallet). */
     private readonly onUserCreated: (tx: Tx, user: User) => Promise<void> = async () => {},
   ) {}
@@ -135,6 +157,7 @@ export class UsersService {
         passwordHash: input.password ? await this.passwords.hash(input.password) : null,
       },
       tx,
+      { actor, via: 'admin' },
     );
   }
 
@@ -226,6 +249,7 @@ export class UsersService {
       if (leavesAdmins) await this.keepAnAdmin(id, tx);
       const updated = await mapConflicts(this.users.update(id, changes, tx));
       if (!updated) throw new NotFoundError('User');
+      await this.recordChanges(actor, current, updated, password !== undefined, tx);
       return {
         user: updated,
         afterCommit: endSessions
@@ -254,6 +278,7 @@ export class UsersService {
         await this.keepAnAdmin(id, tx);
         const deny = await this.sessions.revokeAllForUser(id, tx);
         if (!(await this.users.delete(id, tx))) throw new NotFoundError('User');
+        await this.securityLog.record(eventBy(actor, id, 'account-deleted'), tx);
         return deny;
       },
       { retries: 3 },
@@ -274,6 +299,11 @@ export class UsersService {
     ip: string | undefined,
   ): Promise<User | undefined> {
     return this.attempts.guard(email, ip, () => this.passwordMatch({ email }, password));
+  }
+
+  /** For the security log: the id of the account holding an address, if any, whoever asks. */
+  async accountIdFor(email: string): Promise<string | undefined> {
+    return (await this.users.findByEmail(email))?.id;
   }
 
   /** The account holding an address, if any (`read:users`). */
@@ -299,13 +329,17 @@ export class UsersService {
     if (existing) return { outcome: 'address-taken', user: existing };
     requireStrong(password, { email });
     try {
-      const user = await this.insert({
-        name: 'Administrator',
-        email,
-        role: 'admin',
-        status: 'active',
-        passwordHash: await this.passwords.hash(password),
-      });
+      const user = await this.insert(
+        {
+          name: 'Administrator',
+          email,
+          role: 'admin',
+          status: 'active',
+          passwordHash: await this.passwords.hash(password),
+        },
+        undefined,
+        { actor: null, via: 'bootstrap' },
+      );
       return { outcome: 'created', user };
     } catch (err) {
       // Another process starting at the same moment created it first.
@@ -321,15 +355,53 @@ export class UsersService {
    * invalidation runs before the commit, so a read in between may remember the id as unknown
    * for CACHE_NEGATIVE_TTL_S at most (the id is new: no one should ask yet).
    */
-  private async insert(user: Omit<NewUser, 'id'>, tx?: Tx): Promise<User> {
+  private async insert(
+    user: Omit<NewUser, 'id'>,
+    tx?: Tx,
+    /** Who creates it, for the security log (registration records its own). */
+    origin?: { actor: Actor | null; via: string },
+  ): Promise<User> {
     const insertIn = async (t: Tx) => {
       const created = await mapConflicts(this.users.create({ id: uuidv7(), ...user }, t));
       await this.onUserCreated(t, created);
+      if (origin) {
+        const details = { via: origin.via, role: created.role };
+        await this.securityLog.record(
+          eventBy(origin.actor, created.id, 'account-created', details),
+          t,
+        );
+      }
       return created;
     };
     const created = tx ? await insertIn(tx) : await withTransaction(this.db, insertIn);
     await this.byId.invalidate(created.id);
     return created;
+  }
+
+  /** The security-log records of an update, in its transaction: one per kind of change. */
+  private async recordChanges(
+    actor: Actor,
+    before: User,
+    after: User,
+    passwordChanged: boolean,
+    tx: Tx,
+  ) {
+    const events: SecurityEventInput[] = [];
+    if (passwordChanged) events.push(eventBy(actor, after.id, 'password-changed'));
+    if (after.email !== before.email) {
+      events.push(
+        eventBy(actor, after.id, 'email-changed', { from: before.email, to: after.email }),
+      );
+    }
+    if (after.role !== before.role) {
+      events.push(eventBy(actor, after.id, 'role-changed', { from: before.role, to: after.role }));
+    }
+    if (after.status !== before.status) {
+      const details = { from: before.status, to: after.status };
+      events.push(eventBy(actor, after.id, 'status-changed', details));
+    }
+    // One after another: they append to one chain, in one transaction.
+    for (const event of events) await this.securityLog.record(event, tx);
   }
 
   private assertCanSee(actor: Actor, id: string) {

@@ -225,6 +225,38 @@ export interface OidcLoginsTable {
   updated_at: Timestamp;
 }
 
+/** One security-log event; see migrations/0020_security_events.sql and docs/accounts/security-log.md. */
+export interface SecurityEventsTable {
+  id: string;
+  chain_id: string;
+  /** bigint: the driver returns it as a string (or bigint); convert with Number(). */
+  seq: BigintColumn;
+  user_id: string | null;
+  actor_id: string | null;
+  type: string;
+  outcome: 'success' | 'failure';
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, never>;
+  prev_hash: string;
+  hash: string;
+  created_at: ColumnType<Date, Date, never>;
+}
+
+/** Each security-log chain's head and anchor (where its verification starts). */
+export interface SecurityEventChainsTable {
+  chain_id: string;
+  seq: BigintColumn;
+  /** The hash before the head's: the previous hash of the last event appended. */
+  prev_hash: string;
+  head_hash: string;
+  anchor_seq: BigintColumn;
+  anchor_hash: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DB {
   posts: PostsTable;
   orders: OrdersTable;
@@ -242,4 +274,6 @@ export interface DB {
   schema_migrations: SchemaMigrationsTable;
   user_identities: UserIdentitiesTable;
   oidc_logins: OidcLoginsTable;
+  security_events: SecurityEventsTable;
+  security_event_chains: SecurityEventChainsTable;
 }

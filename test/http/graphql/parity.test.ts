@@ -283,6 +283,42 @@ const CASES: Case[] = [
       graphql: { query: `mutation { endAllSessions(userId: "${f.other.id}") }` },
     }),
   },
+  {
+    name: 'read your own security log',
+    expect: { guest: 401, user: 200, admin: 200 },
+    build: (f, who) => ({
+      rest: { method: 'GET', url: `/api/v1/users/${selfOf(f, who)}/security-events?limit=5` },
+      graphql: {
+        query: `{ securityEvents(userId: "${selfOf(f, who)}", limit: 5) { items { id type } } }`,
+      },
+    }),
+  },
+  {
+    name: "read another user's security log",
+    expect: { guest: 401, user: 404, admin: 200 },
+    build: (f) => ({
+      rest: { method: 'GET', url: `/api/v1/users/${f.other.id}/security-events` },
+      graphql: { query: `{ securityEvents(userId: "${f.other.id}") { items { id } } }` },
+    }),
+  },
+  {
+    name: "read every account's security log",
+    expect: { guest: 401, user: 403, admin: 200 },
+    build: () => ({
+      rest: { method: 'GET', url: '/api/v1/security-events?type=sign-in' },
+      graphql: { query: '{ securityEvents(type: "sign-in") { items { id } nextCursor } }' },
+    }),
+  },
+  {
+    name: 'read the security log with a cursor that was never issued',
+    expect: { guest: 401, user: 400, admin: 400 },
+    build: (f, who) => ({
+      rest: { method: 'GET', url: `/api/v1/users/${selfOf(f, who)}/security-events?cursor=x` },
+      graphql: {
+        query: `{ securityEvents(userId: "${selfOf(f, who)}", after: "x") { items { id } } }`,
+      },
+    }),
+  },
 ];
 
 describe('permission parity: REST and GraphQL give the same outcome', () => {
