@@ -75,6 +75,14 @@ export const ERROR_CODES = {
   TOO_MANY_ALIASES: { status: 400, alsoStatus: [200] },
   QUERY_TOO_COMPLEX: { status: 400, alsoStatus: [200] },
   RESPONSE_TOO_LARGE: { status: 400, alsoStatus: [200] },
+  // Two-factor sign-in. A wrong or spent code is 401 at sign-in, 403 to a signed-in caller
+  // (confirming or disabling enrolment), like a wrong current password.
+  INVALID_TWO_FACTOR_CODE: { status: 401, alsoStatus: [403] },
+  TWO_FACTOR_CODE_USED: { status: 401, alsoStatus: [403] },
+  TWO_FACTOR_ENROLMENT_REQUIRED: { status: 403 },
+  TWO_FACTOR_ALREADY_ENABLED: { status: 409 },
+  TWO_FACTOR_NOT_ENABLED: { status: 409 },
+  TWO_FACTOR_NOT_PENDING: { status: 409 },
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

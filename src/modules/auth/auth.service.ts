@@ -1,5 +1,6 @@
 import type { Actor } from '../../platform/auth/actor.js';
 import { can, requireUser, type Permission } from '../../platform/auth/permissions.js';
+import type { EnrolmentTokens } from '../../platform/auth/enrolment-tokens.js';
 import type { AccessTokens } from '../../platform/auth/tokens.js';
 import type { JobScheduler } from '../../platform/jobs/job.js';
 import { ForbiddenError, UnauthorizedError } from '../../platform/errors.js';
@@ -8,6 +9,7 @@ import type { RegisterInput } from '../users/users.schemas.js';
 import type { UsersJobPayloads } from '../users/users.jobs.js';
 import type { UsersService } from '../users/users.service.js';
 import type { Session, SessionsService } from './sessions.service.js';
+import type { SecondFactor, TwoFactorService } from './two-factor.service.js';
 
 export interface TokenPair {
   accessToken: string;
@@ -24,6 +26,36 @@ export interface AccessGrant {
   expiresIn: number;
 }
 
+/** Login's answer for an account with two-factor: the code step comes next. */
+export interface TwoFactorRequired {
+  twoFactorRequired: true;
+  /** For POST /auth/login/two-factor, with a code; not a Bearer token. */
+  stepToken: string;
+  /** Seconds until the step token expires. */
+  expiresIn: number;
+}
+
+/** Login's answer for an admin who must enrol in two-factor first (ADMIN_TWO_FACTOR). */
+export interface TwoFactorEnrolmentRequired {
+  twoFactorEnrolmentRequired: true;
+  /** A Bearer token the two-factor enrolment routes alone accept. */
+  enrolmentToken: string;
+  /** Seconds until the enrolment token expires. */
+  expiresIn: number;
+}
+
+export type LoginResult = TokenPair | TwoFactorRequired | TwoFactorEnrolmentRequired;
+
+/** The admin pages' sign-in: a cookie's token, or the code step first. */
+export type AccessGrantOrStep = AccessGrant | TwoFactorRequired;
+
+function enrolmentRequired() {
+  return new ForbiddenError(
+    'Administrators must enrol in two-factor first: sign in through the API and enrol',
+    'TWO_FACTOR_ENROLMENT_REQUIRED',
+  );
+}
+
 function suspended() {
   return new ForbiddenError('This account is suspended', 'ACCOUNT_SUSPENDED');
 }
@@ -36,6 +68,8 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly tokens: AccessTokens,
     private readonly accessTtlMs: number,
+    private readonly twoFactor: TwoFactorService,
+    private readonly enrolmentTokens: EnrolmentTokens,
   ) {}
 
   /** The user and their welcome email commit together: no email for a rolled-back account. */
@@ -52,10 +86,37 @@ export class AuthService {
     return user;
   }
 
-  async login(actor: Actor, input: { email: string; password: string }): Promise<TokenPair> {
+  /**
+   * A right password starts a session, unless the account has two-factor (then a step token
+   * for the code step, no session yet) or is an admin who must enrol first (then a token only
+   * the enrolment routes take).
+   */
+  async login(actor: Actor, input: { email: string; password: string }): Promise<LoginResult> {
     const user = await this.users.verifyCredentials(input.email, input.password, actor.ip);
     if (!user) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS');
     if (user.status === 'suspended') throw suspended();
+    const gate = await this.twoFactor.gateFor(user);
+    switch (gate) {
+      case 'code':
+        return { twoFactorRequired: true, ...(await this.twoFactor.challenge(user.id)) };
+      case 'enrol':
+        return {
+          twoFactorEnrolmentRequired: true,
+          enrolmentToken: this.enrolmentTokens.sign(user.id),
+          expiresIn: Math.floor(this.enrolmentTokens.ttlMs / 1000),
+        };
+      case 'none':
+        return this.pair(user, await this.sessions.start(user.id, actor));
+    }
+  }
+
+  /** The code step: a step token from login and a code (or a recovery code) → a session. */
+  async loginWithSecondFactor(
+    actor: Actor,
+    stepToken: string,
+    factor: SecondFactor,
+  ): Promise<TokenPair> {
+    const user = await this.passSecondFactor(actor, stepToken, factor);
     return this.pair(user, await this.sessions.start(user.id, actor));
   }
 
@@ -70,7 +131,7 @@ export class AuthService {
     actor: Actor,
     input: { email: string; password: string },
     permission: Permission,
-  ): Promise<AccessGrant> {
+  ): Promise<AccessGrantOrStep> {
     const user = await this.users.verifyCredentials(input.email, input.password, actor.ip);
     if (
       !user ||
@@ -82,8 +143,26 @@ export class AuthService {
         'INVALID_CREDENTIALS',
       );
     }
-    const { accessToken, expiresIn } = await this.pair(user, await this.sessions.start(user.id, actor));
-    return { accessToken, expiresIn };
+    const gate = await this.twoFactor.gateFor(user);
+    if (gate === 'enrol') throw enrolmentRequired();
+    if (gate === 'code') {
+      return { twoFactorRequired: true, ...(await this.twoFactor.challenge(user.id)) };
+    }
+    return this.grant(user, actor);
+  }
+
+  /** The admin pages' code step; the permission is checked again, as it may have changed. */
+  async loginForWithSecondFactor(
+    actor: Actor,
+    stepToken: string,
+    factor: SecondFactor,
+    permission: Permission,
+  ): Promise<AccessGrant> {
+    const user = await this.passSecondFactor(actor, stepToken, factor);
+    if (!can({ userId: user.id, role: user.role }, permission)) {
+      throw new UnauthorizedError('The account may not sign in here', 'INVALID_CREDENTIALS');
+    }
+    return this.grant(user, actor);
   }
 
   async refresh(_actor: Actor, refreshToken: string): Promise<TokenPair> {
@@ -93,6 +172,8 @@ export class AuthService {
       await this.sessions.revokeFamily(session.familyId);
       throw user ? suspended() : new UnauthorizedError('Refresh token is invalid', 'INVALID_TOKEN');
     }
+    // A session an admin opened before ADMIN_TWO_FACTOR=required doesn't outlive its access token.
+    if (await this.twoFactor.mustEnrol(user)) throw enrolmentRequired();
     return this.pair(user, session);
   }
 
@@ -101,6 +182,26 @@ export class AuthService {
     requireUser(actor);
     if (actor.sessionId) await this.sessions.revokeFamily(actor.sessionId);
     if (actor.tokenId) await this.sessions.denyAccessToken(actor.tokenId);
+  }
+
+  private async passSecondFactor(
+    actor: Actor,
+    stepToken: string,
+    factor: SecondFactor,
+  ): Promise<User> {
+    const userId = await this.twoFactor.completeSignIn(actor, stepToken, factor);
+    const user = await this.users.findForSession(userId);
+    if (!user) throw new UnauthorizedError('The step token is invalid', 'INVALID_TOKEN');
+    if (user.status === 'suspended') throw suspended();
+    return user;
+  }
+
+  private async grant(user: User, actor: Actor): Promise<AccessGrant> {
+    const { accessToken, expiresIn } = await this.pair(
+      user,
+      await this.sessions.start(user.id, actor),
+    );
+    return { accessToken, expiresIn };
   }
 
   private async pair(user: User, session: Session): Promise<TokenPair> {
