@@ -147,12 +147,16 @@ export const twoFactorRoutes: FastifyPluginAsyncTypebox<{
   app.delete(
     '/users/:id/two-factor',
     {
+      // An admin turning off another account's two-factor sends no body at all.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         tags,
         security,
         summary: 'Turn two-factor off (the user with password and code; or an admin)',
         params: UserIdParams,
-        body: Type.Optional(DisableTwoFactorBody),
+        body: DisableTwoFactorBody,
         response: {
           204: Type.Null({ description: 'Off: sign-in asks for the password only' }),
           ...errorResponses(400, 401, 403, 404, 409, 429),
@@ -160,7 +164,7 @@ export const twoFactorRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request, reply) => {
-      await twoFactor.disable(request.actor, request.params.id, request.body ?? {});
+      await twoFactor.disable(request.actor, request.params.id, request.body);
       return reply.status(204).send(null);
     },
   );
