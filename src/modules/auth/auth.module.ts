@@ -1,6 +1,7 @@
 import type { AppModule } from '../module.js';
 import { authRoutes } from './auth.routes.js';
 import type { AuthService } from './auth.service.js';
+import { twoFactorGraphql } from './two-factor.graphql.js';
 import { twoFactorRoutes } from './two-factor.routes.js';
 import type { TwoFactorService } from './two-factor.service.js';
 
@@ -11,4 +12,5 @@ export const authModule: AppModule<{ auth: AuthService; twoFactor: TwoFactorServ
     await server.register(authRoutes, { prefix: '/api/v1', auth });
     await server.register(twoFactorRoutes, { prefix: '/api/v1', auth, twoFactor });
   },
+  graphql: ({ twoFactor }) => [twoFactorGraphql(twoFactor)],
 };
