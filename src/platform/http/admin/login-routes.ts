@@ -49,9 +49,11 @@ const factorOf = (code: string) =>
   /^\s*\d{6}\s*$/.test(code) ? { code: code.trim() } : { recoveryCode: code.trim() };
 
 /**
- * GET /admin/login (the form), POST /admin/login (a session cookie, then the dashboard),
- * GET /admin/logout (a confirm button) and POST /admin/logout. The form posts URL-encoded, as
- * HTML forms do: parsed here only, the rest of the app takes JSON alone.
+ * GET /admin/login (the form), POST /admin/login (a session cookie, then the dashboard; or, for
+ * an account with two-factor, the code form), POST /admin/login/two-factor (the code or a
+ * recovery code, then the cookie), GET /admin/logout (a confirm button) and POST /admin/logout.
+ * The forms post URL-encoded, as HTML forms do: parsed here only, the rest of the app takes
+ * JSON alone.
  */
 export async function loginRoutes(
   scope: FastifyInstance,
