@@ -6,6 +6,7 @@ import { generateSync } from 'otplib';
 import { startApp, type StartedApp } from '../support/app.js';
 import { bearer, createUserAndLogin, type TestUser } from '../support/auth.js';
 import { engines } from '../support/databases.js';
+import { codesOf, graphql } from '../support/graphql.js';
 import { RaceGate } from '../support/overlap.js';
 import { openRedis, redisSkip } from '../support/redis.js';
 
@@ -437,6 +438,77 @@ describe('two-factor sign-in (PostgreSQL + Redis)', { skip }, () => {
     const res = await secondStep({ stepToken, code: codeAt(user.secret, 0) });
     assert.equal(res.statusCode, 403);
     assert.equal(errorCode(res.body), 'ACCOUNT_SUSPENDED');
+  });
+
+  it('when one first code confirms twice at once, then one enables and the other is refused', async () => {
+    const user = await createUserAndLogin(app.server, app.services);
+    const started = await inject('POST', '/api/v1/users/me/two-factor', {
+      token: user.accessToken,
+    });
+    const { secret } = started.json<{ data: { secret: string } }>().data;
+    const code = codeAt(secret);
+    const results = await Promise.all(
+      [1, 2].map(() =>
+        inject('POST', '/api/v1/users/me/two-factor/confirm', {
+          token: user.accessToken,
+          payload: { code },
+        }),
+      ),
+    );
+    assert.deepEqual(
+      results.map((r) => r.statusCode).sort(),
+      [200, 409],
+      results.map((r) => r.body).join('\n'),
+    );
+    const codes = await app.database.db
+      .selectFrom('two_factor_recovery_codes')
+      .select('id')
+      .where('user_id', '=', user.id)
+      .execute();
+    assert.equal(codes.length, 10, 'one set of recovery codes');
+  });
+
+  it('when enrolment goes through GraphQL, then User.twoFactorEnabled follows it and REST agrees', async () => {
+    const user = await createUserAndLogin(app.server, app.services);
+    const token = user.accessToken;
+    const enabled = async () =>
+      (
+        await graphql<{ me: { twoFactorEnabled: boolean } }>(
+          app.server,
+          '{ me { twoFactorEnabled } }',
+          { token },
+        )
+      ).body.data?.me.twoFactorEnabled;
+    assert.equal(await enabled(), false);
+    const started = await graphql<{ startTwoFactor: { secret: string; otpauthUri: string } }>(
+      app.server,
+      'mutation { startTwoFactor { secret otpauthUri } }',
+      { token },
+    );
+    const { secret } = started.body.data!.startTwoFactor;
+    const confirmed = await graphql<{ confirmTwoFactor: { recoveryCodes: string[] } }>(
+      app.server,
+      'mutation ($code: String!) { confirmTwoFactor(code: $code) { enabledAt recoveryCodes } }',
+      { token, variables: { code: codeAt(secret, -1) } },
+    );
+    assert.deepEqual(codesOf(confirmed.body), []);
+    assert.equal(confirmed.body.data!.confirmTwoFactor.recoveryCodes.length, 10);
+    assert.equal(await enabled(), true);
+    const stepToken = await stepTokenOf(user);
+    assert.ok(stepToken, 'REST login now asks for the code');
+    const wrong = await graphql(
+      app.server,
+      'mutation ($p: String, $c: String) { disableTwoFactor(password: $p, code: $c) }',
+      { token, variables: { p: user.password, c: codeAt(secret, WINDOW + 4) } },
+    );
+    assert.deepEqual(codesOf(wrong.body), ['INVALID_TWO_FACTOR_CODE']);
+    const disabled = await graphql(
+      app.server,
+      'mutation ($p: String, $c: String) { disableTwoFactor(password: $p, code: $c) }',
+      { token, variables: { p: user.password, c: codeAt(secret, 0) } },
+    );
+    assert.deepEqual(codesOf(disabled.body), []);
+    assert.equal(await enabled(), false);
   });
 
   it('when an account without two-factor logs in, then the token pair comes at once', async () => {
