@@ -6,6 +6,7 @@ import { startApp, type StartedApp } from '../support/app.js';
 import { bearer } from '../support/auth.js';
 import { engines } from '../support/databases.js';
 import { openRedis, redisSkip } from '../support/redis.js';
+import { eventually } from '../support/time.js';
 
 /**
  * ADMIN_TWO_FACTOR=required: an admin without two-factor signs in only to enrol (a token the
@@ -151,9 +152,16 @@ describe('two-factor required for admins (PostgreSQL + Redis)', { skip }, () => 
     assert.equal(users.statusCode, 200);
   });
 
-  it("when an admin's session predates the requirement, then refresh is refused until they enrol", async () => {
+  it("when an admin's session predates the requirement, then refresh is refused and the session ends", async () => {
     const admin = await newAdmin();
     const session = await app.services.sessions.start(admin.id);
+    const { token } = await app.services.tokens.sign(
+      { id: admin.id, role: 'admin' },
+      session.familyId,
+    );
+    const me = () =>
+      app.server.inject({ method: 'GET', url: '/api/v1/users/me', headers: bearer(token) });
+    assert.equal((await me()).statusCode, 200);
     const res = await app.server.inject({
       method: 'POST',
       url: '/api/v1/auth/refresh',
@@ -161,6 +169,9 @@ describe('two-factor required for admins (PostgreSQL + Redis)', { skip }, () => 
     });
     assert.equal(res.statusCode, 403);
     assert.equal(errorCode(res.body), 'TWO_FACTOR_ENROLMENT_REQUIRED');
+    await eventually(async () => assert.equal((await me()).statusCode, 401), {
+      what: "the session's access token refused",
+    });
   });
 
   it('when a plain user signs in, then the requirement does not apply', async () => {

@@ -172,8 +172,11 @@ export class AuthService {
       await this.sessions.revokeFamily(session.familyId);
       throw user ? suspended() : new UnauthorizedError('Refresh token is invalid', 'INVALID_TOKEN');
     }
-    // A session an admin opened before ADMIN_TWO_FACTOR=required doesn't outlive its access token.
-    if (await this.twoFactor.mustEnrol(user)) throw enrolmentRequired();
+    // A session an admin opened before ADMIN_TWO_FACTOR=required ends here, not in a week.
+    if (await this.twoFactor.mustEnrol(user)) {
+      await this.sessions.revokeFamily(session.familyId);
+      throw enrolmentRequired();
+    }
     return this.pair(user, session);
   }
 

@@ -286,6 +286,8 @@ export class TwoFactorService {
 
   /** For the admin requirement on refresh: an admin who must enrol and hasn't. */
   async mustEnrol(user: Pick<User, 'id' | 'role'>): Promise<boolean> {
+    // Only admins under the requirement cost a read: every refresh comes through here.
+    if (user.role !== 'admin' || !this.settings.adminRequired) return false;
     return (await this.gateFor(user)) === 'enrol';
   }
 
