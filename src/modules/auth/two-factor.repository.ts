@@ -67,13 +67,23 @@ export class TwoFactorRepository {
     return row !== undefined;
   }
 
-  /** Enables a pending enrolment with the step of its first code; false if it isn't pending. */
-  async enable(userId: string, step: number, tx: Tx): Promise<Date | undefined> {
+  /**
+   * Enables the pending enrolment whose sealed secret is `secretCiphertext` (the one the first
+   * code was checked against) with that code's step; undefined if it isn't pending any more or
+   * was replaced by a new start meanwhile.
+   */
+  async enable(
+    userId: string,
+    secretCiphertext: Uint8Array,
+    step: number,
+    tx: Tx,
+  ): Promise<Date | undefined> {
     const row = await tx
       .updateTable('two_factor')
       .set({ enabled_at: sql`now()`, last_step: step, updated_at: sql`now()` })
       .where('user_id', '=', userId)
       .where('enabled_at', 'is', null)
+      .where('secret_ciphertext', '=', secretCiphertext)
       .where((eb) => eb.or([eb('last_step', 'is', null), eb('last_step', '<', step)]))
       .returning('enabled_at')
       .executeTakeFirst();

@@ -182,7 +182,7 @@ export class TwoFactorService {
       });
       if (step === undefined) return undefined;
       return withTransaction(this.db, async (tx) => {
-        const enabledAt = await this.repo.enable(userId, step, tx);
+        const enabledAt = await this.repo.enable(userId, enrolment.secretCiphertext, step, tx);
         // Confirmed by a concurrent request, or restarted with a new secret meanwhile.
         if (!enabledAt) {
           throw new ConflictError('The enrolment changed meanwhile', 'TWO_FACTOR_NOT_PENDING');
