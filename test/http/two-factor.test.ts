@@ -283,6 +283,7 @@ describe('two-factor sign-in (PostgreSQL + Redis)', { skip }, () => {
     const refused = await secondStep({ stepToken, code: right }, address);
     assert.equal(refused.statusCode, 429, refused.body);
     assert.ok(refused.headers['retry-after']);
+    assert.match(refused.body, /two-factor code attempts/);
     // A right password does not reset the code's budget: it has a key of its own.
     const again = await secondStep(
       { stepToken: await stepTokenOf(user, address), code: right },

@@ -175,7 +175,7 @@ export class TwoFactorService {
       throw new ConflictError('Two-factor is already enabled', 'TWO_FACTOR_ALREADY_ENABLED');
     }
     const secret = this.open(enrolment);
-    const enabled = await this.throttle.guard(throttleKey(userId), actor.ip, async () => {
+    const enabled = await this.guardCode(userId, actor.ip, async () => {
       const step = matchTotp(secret, code, {
         window: this.settings.window,
         afterStep: enrolment.lastStep ?? undefined,
@@ -272,7 +272,7 @@ export class TwoFactorService {
         tx,
       );
     };
-    const passed = await this.throttle.guard(throttleKey(userId), actor.ip, () =>
+    const passed = await this.guardCode(userId, actor.ip, () =>
       'code' in factor
         ? this.spendCode(userId, factor.code, 401, spendChallenge)
         : this.spendRecoveryCode(actor, userId, factor.recoveryCode, spendChallenge),
@@ -339,6 +339,15 @@ export class TwoFactorService {
     }
   }
 
+  /** Throttled like a password check, under the code's own key (see throttleKey). */
+  private guardCode<T>(
+    userId: string,
+    ip: string | undefined,
+    verify: () => Promise<T | undefined>,
+  ) {
+    return this.throttle.guard(throttleKey(userId), ip, verify, 'two-factor code');
+  }
+
   private async checkProof(
     actor: Actor,
     userId: string,
@@ -353,7 +362,7 @@ export class TwoFactorService {
       ]);
     }
     await this.users.confirmPassword(actor, userId, proof.password);
-    const passed = await this.throttle.guard(throttleKey(userId), actor.ip, () =>
+    const passed = await this.guardCode(userId, actor.ip, () =>
       proof.code !== undefined
         ? this.spendCode(enrolment.userId, proof.code, 403)
         : this.spendRecoveryCode(actor, userId, proof.recoveryCode!),
