@@ -3,6 +3,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { generateSync } from 'otplib';
+import type { SecurityEventInput } from '../../src/platform/audit/security-log.js';
 import { startApp, type StartedApp } from '../support/app.js';
 import { bearer, createUserAndLogin, type TestUser } from '../support/auth.js';
 import { engines } from '../support/databases.js';
@@ -510,6 +511,40 @@ describe('two-factor sign-in (PostgreSQL + Redis)', { skip }, () => {
     );
     assert.deepEqual(codesOf(disabled.body), []);
     assert.equal(await enabled(), false);
+  });
+
+  it('when two-factor is used, then the security log gets each event, with the method of a sign-in', async () => {
+    const events: SecurityEventInput[] = [];
+    const log = app.services.securityLog;
+    const record = log.record.bind(log);
+    log.record = async (event) => void events.push(event);
+    try {
+      const user = await enrolledUser();
+      const wrong = await secondStep({
+        stepToken: await stepTokenOf(user),
+        code: codeAt(user.secret, WINDOW + 5),
+      });
+      assert.equal(wrong.statusCode, 401);
+      await secondStep({ stepToken: await stepTokenOf(user), code: codeAt(user.secret, 0) });
+      await secondStep({ stepToken: await stepTokenOf(user), recoveryCode: user.recoveryCodes[1] });
+      const admin = await createUserAndLogin(app.server, app.services, 'admin');
+      await inject('DELETE', `/api/v1/users/${user.id}/two-factor`, { token: admin.accessToken });
+      const mine = events
+        .filter((e) => e.userId === user.id)
+        .map((e) => ({ type: e.type, outcome: e.outcome, actor: e.actorId, ...e.details }));
+      assert.deepEqual(mine, [
+        { type: 'two-factor-enabled', outcome: 'success', actor: user.id },
+        { type: 'two-factor-failed', outcome: 'failure', actor: null, step: 'totp' },
+        { type: 'sign-in', outcome: 'success', actor: null, method: 'totp' },
+        { type: 'sign-in', outcome: 'success', actor: null, method: 'recovery-code' },
+        { type: 'recovery-code-used', outcome: 'success', actor: null },
+        { type: 'two-factor-disabled', outcome: 'success', actor: admin.id, by: 'admin' },
+      ]);
+      assert.ok(events.every((e) => e.requestId && e.ip));
+      assert.doesNotMatch(JSON.stringify(events), new RegExp(user.secret));
+    } finally {
+      log.record = record;
+    }
   });
 
   it('when an account without two-factor logs in, then the token pair comes at once', async () => {
