@@ -245,6 +245,7 @@ function readConfig(env: NodeJS.ProcessEnv) {
     shutdownTimeoutMs: read(env, 'SHUTDOWN_TIMEOUT_MS', int(100, 600_000), 10_000),
     shutdownDrainMs: read(env, 'SHUTDOWN_DRAIN_MS', int(0, 600_000), 0),
     ...authConfig(env, nodeEnv),
+    ...twoFactorConfig(env),
     ...cacheConfig(env),
     ...jobsConfig(env),
     ...commerceConfig(env),
@@ -529,6 +530,20 @@ function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
     corsOrigins: read(env, 'CORS_ORIGINS', list, []),
     adminEmail,
     adminPassword,
+  };
+}
+
+/** Two-factor sign-in (TOTP); see docs/accounts/two-factor.md. */
+function twoFactorConfig(env: NodeJS.ProcessEnv) {
+  return {
+    // The name an authenticator app shows beside the account (the otpauth:// URI's issuer).
+    twoFactorIssuer: read(env, 'TWO_FACTOR_ISSUER', text, 'Stratum'),
+    // Steps of 30 s accepted either side of now: a phone's clock a little off still signs in.
+    twoFactorWindow: read(env, 'TWO_FACTOR_WINDOW', int(0, 10), 1),
+    // How long the step token between the password and the code lives; enrolment tokens too.
+    twoFactorStepTtlMs: read(env, 'TWO_FACTOR_STEP_TTL', duration(30_000, 30 * 60_000), 5 * 60_000),
+    // required: an admin without two-factor may sign in only to enrol in it.
+    adminTwoFactor: read(env, 'ADMIN_TWO_FACTOR', oneOf('optional', 'required'), 'optional'),
   };
 }
 

@@ -134,6 +134,7 @@ export async function registerCrossCutting(
   await server.register(authenticationPlugin, {
     tokens: services.tokens,
     revocations: deps.revocations,
+    enrolmentTokens: services.enrolmentTokens,
   });
   // Before any route: the routes whose path names a user learn `me` from their schema.
   registerUserRefs(server);

@@ -6,6 +6,8 @@ import { AccountsService } from '../modules/accounts/accounts.service.js';
 import { AuthService } from '../modules/auth/auth.service.js';
 import { PostgresSessionsRepository } from '../modules/auth/sessions.repository.js';
 import { SessionsService } from '../modules/auth/sessions.service.js';
+import { TwoFactorRepository } from '../modules/auth/two-factor.repository.js';
+import { TwoFactorService } from '../modules/auth/two-factor.service.js';
 import { OidcRepository } from '../modules/auth/oidc.repository.js';
 import { OidcService } from '../modules/auth/oidc.service.js';
 import { OrdersRepository } from '../modules/orders/orders.repository.js';
@@ -24,6 +26,8 @@ import { PostgresUsersRepository } from '../modules/users/users.repository.js';
 import { UsersService, type AdminBootstrap } from '../modules/users/users.service.js';
 import { LoginThrottle } from '../platform/auth/login-throttle.js';
 import { Argon2PasswordHasher } from '../platform/auth/passwords.js';
+import { EnrolmentTokens } from '../platform/auth/enrolment-tokens.js';
+import { SealedSecrets } from '../platform/auth/sealed-secrets.js';
 import { AccessTokens } from '../platform/auth/tokens.js';
 import { OidcClient } from '../platform/auth/oidc-client.js';
 import { PostgresSecurityLog } from '../platform/audit/postgres-security-log.js';
@@ -89,7 +93,39 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.idempotencyKeyTtlMs,
   );
   const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
-  const auth = new AuthService(jobs, users, sessions, tokens, config.jwtAccessTtlMs, securityLog);
+  const twoFactor = new TwoFactorService(
+    db,
+    new TwoFactorRepository(db),
+    users,
+    attempts,
+    new SealedSecrets(deps.signingKey, 'stratum:two-factor-secret:v1'),
+    securityLog,
+    {
+      issuer: config.twoFactorIssuer,
+      window: config.twoFactorWindow,
+      stepTtlMs: config.twoFactorStepTtlMs,
+      adminRequired: config.adminTwoFactor === 'required',
+    },
+  );
+  const enrolmentTokens = new EnrolmentTokens(
+    {
+      secret: deps.signingKey,
+      algorithm: config.jwtAlgorithm,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+    },
+    config.twoFactorStepTtlMs,
+  );
+  const auth = new AuthService(
+    jobs,
+    users,
+    sessions,
+    tokens,
+    config.jwtAccessTtlMs,
+    securityLog,
+    twoFactor,
+    enrolmentTokens,
+  );
   const oidc = new OidcService(
     db,
     new OidcRepository(db),
@@ -109,6 +145,8 @@ export function buildServices(config: Config, deps: Dependencies) {
     securityLog,
     securityEvents,
     tokens,
+    enrolmentTokens,
+    twoFactor,
     sessions,
     users,
     profiles,
@@ -168,6 +206,11 @@ export function retentionRules(config: Config, db: Database): RetentionRule[] {
     {
       table: 'security_events',
       pruneBatch: (n) => pruneSecurityEvents(db, securityLogRetentionMs, n),
+    },
+    // A two-factor step token past its lifetime opens nothing.
+    {
+      table: 'two_factor_challenges',
+      pruneBatch: (n) => new TwoFactorRepository(db).pruneChallenges(n),
     },
   ];
 }

@@ -83,6 +83,14 @@ export const ERROR_CODES = {
   OIDC_EMAIL_NOT_VERIFIED: { status: 403 },
   OIDC_ACCOUNT_NOT_VERIFIED: { status: 409 },
   OIDC_PROVIDER_UNAVAILABLE: { status: 502 },
+  // Two-factor sign-in. A wrong or spent code is 401 at sign-in, 403 to a signed-in caller
+  // (confirming or disabling enrolment), like a wrong current password.
+  INVALID_TWO_FACTOR_CODE: { status: 401, alsoStatus: [403] },
+  TWO_FACTOR_CODE_USED: { status: 401, alsoStatus: [403] },
+  TWO_FACTOR_ENROLMENT_REQUIRED: { status: 403 },
+  TWO_FACTOR_ALREADY_ENABLED: { status: 409 },
+  TWO_FACTOR_NOT_ENABLED: { status: 409 },
+  TWO_FACTOR_NOT_PENDING: { status: 409 },
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

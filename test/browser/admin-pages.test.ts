@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { generateSync } from 'otplib';
 import type { Browser } from 'playwright-core';
 import { engines } from '../support/databases.js';
 import { startApp, type StartedApp } from '../support/app.js';
@@ -155,6 +156,31 @@ describe(
       );
       await page.goto(`${site.origin}/admin/queues`);
       assert.equal(new URL(page.url()).pathname, '/admin/login');
+      assertStayedHome(watch);
+      await page.context().close();
+    });
+
+    it('when an admin with two-factor signs in, then a second form takes the code and the dashboard opens', async () => {
+      const { server, services } = site.app;
+      const admin = await createUserAndLogin(server, services, 'admin');
+      const actor = { userId: admin.id, role: 'admin' as const };
+      const { secret } = await services.twoFactor.start(actor, admin.id);
+      const codeAt = (steps: number) =>
+        generateSync({ secret, epoch: Math.floor(Date.now() / 1000) + steps * 30 });
+      await services.twoFactor.confirm(actor, admin.id, codeAt(-1));
+      const watch = await openPage(site.browser, site.origin);
+      const { page } = watch;
+      await signIn(watch, site.origin, admin);
+      await page.getByRole('heading', { name: 'Two-factor code' }).waitFor();
+      assert.deepEqual(
+        (await page.context().cookies()).filter((c) => c.name === 'stratum_admin'),
+        [],
+        'no session before the code',
+      );
+      await page.fill('input[name="code"]', codeAt(0));
+      await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+      assert.equal(new URL(page.url()).pathname, '/admin/queues');
+      await page.getByRole('heading', { name: 'Jobs (outbox)' }).waitFor();
       assertStayedHome(watch);
       await page.context().close();
     });

@@ -6,7 +6,9 @@ import {
   PAYEE_ACCOUNT_ID_EXAMPLE,
   TRANSFER_EXAMPLE,
 } from '../../src/modules/accounts/accounts.schemas.js';
+import { generateSync } from 'otplib';
 import { REFRESH_TOKEN_EXAMPLE } from '../../src/modules/auth/auth.schemas.js';
+import { STEP_TOKEN_EXAMPLE } from '../../src/modules/auth/two-factor.schemas.js';
 import { SESSION_EXAMPLE } from '../../src/modules/auth/sessions.schemas.js';
 import { ORDER_EXAMPLE } from '../../src/modules/orders/orders.schemas.js';
 import { POST_EXAMPLE } from '../../src/modules/posts/posts.schemas.js';
@@ -185,10 +187,34 @@ describe('OpenAPI examples (PostgreSQL)', { skip: engine.skip }, () => {
       items: [{ productId: product.id, quantity: 2 }],
     });
     const { refreshToken } = await login(app.server, USER_EXAMPLE.email, PASSWORD_EXAMPLE);
+    // Two-factor: codes computed from the secrets, as an authenticator app would. Ada has it
+    // on (the admin turns it off); another user's login waits at the code step; the admin's own
+    // enrolment (`me`) is confirmed with a code of the secret its start example returned.
+    const totp = (secret: string, steps = 0) =>
+      generateSync({ secret, epoch: Math.floor(Date.now() / 1000) + steps * 30 });
+    const enable = async (actor: { userId: string; role: 'user' }) => {
+      const { secret } = await services.twoFactor.start(actor, actor.userId);
+      await services.twoFactor.confirm(actor, actor.userId, totp(secret, -1));
+      return secret;
+    };
     const { accessToken: adaToken } = await login(app.server, USER_EXAMPLE.email, PASSWORD_EXAMPLE);
     const adaSession = (
       JSON.parse(Buffer.from(adaToken.split('.')[1]!, 'base64url').toString()) as { sid: string }
     ).sid;
+    await enable(adaActor);
+    const bob = await createUserAndLogin(app.server, services);
+    const bobSecret = await enable({ userId: bob.id, role: 'user' });
+    const bobLogin = await app.server.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: bob.email, password: bob.password },
+    });
+    const { stepToken } = bobLogin.json<{ data: { stepToken: string } }>().data;
+    let adminSecret = '';
+    const codeFor: Record<string, () => string> = {
+      'POST /api/v1/auth/login/two-factor': () => totp(bobSecret),
+      'POST /api/v1/users/{id}/two-factor/confirm': () => totp(adminSecret),
+    };
     const real = new Map<unknown, string>([
       [USER_EXAMPLE.id, ada.id],
       [ACCOUNT_EXAMPLE.id, wallet.id],
@@ -198,6 +224,7 @@ describe('OpenAPI examples (PostgreSQL)', { skip: engine.skip }, () => {
       [POST_EXAMPLE.id, post.id],
       [ORDER_EXAMPLE.id, placed.id],
       [REFRESH_TOKEN_EXAMPLE, refreshToken],
+      [STEP_TOKEN_EXAMPLE, stepToken],
       [SESSION_EXAMPLE.id, adaSession],
     ]);
     const swap = (value: unknown): unknown => {
@@ -235,12 +262,17 @@ describe('OpenAPI examples (PostgreSQL)', { skip: engine.skip }, () => {
         ).authorization;
       }
       const body = bodyOf(op);
+      const payload = body ? (swap(firstExample(body)) as Record<string, unknown>) : undefined;
+      if (payload && codeFor[op.name]) payload.code = codeFor[op.name]!();
       const res = await app.server.inject({
         method: op.method as 'GET',
         url: query.size ? `${url}?${query.toString()}` : url,
         headers,
-        ...(body ? { payload: swap(firstExample(body)) as object } : {}),
+        ...(payload ? { payload } : {}),
       });
+      if (op.name === 'POST /api/v1/users/{id}/two-factor' && res.statusCode === 201) {
+        adminSecret = res.json<{ data: { secret: string } }>().data.secret;
+      }
       const documented = new Map(successesOf(op));
       const response = documented.get(res.statusCode);
       if (!response) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { OpenAPIV3_1 } from 'openapi-types';
+import { generateSync } from 'otplib';
 import { engines } from '../support/databases.js';
 import { startApp, type StartedApp } from '../support/app.js';
 import { bearer, createUserAndLogin, login, type TestUser } from '../support/auth.js';
@@ -83,6 +84,33 @@ const MATRIX: Record<string, Row> = {
   'GET /api/v1/users/{id}/orders': ownerOrAdmin(200),
   'GET /api/v1/orders/{id}': ownerOrAdmin(200),
   'POST /api/v1/orders/{id}/cancel': ownerOrAdmin(200),
+  // Two-factor: the code step needs a step token, whoever calls (a made-up one is 401). The
+  // account itself enrols (an admin for another: 403); it confirms with no enrolment started
+  // (409). Turning it off: the target has it on; the account itself must give password and code
+  // (none here: 400), an admin needs none.
+  'POST /api/v1/auth/login/two-factor': all(401),
+  'GET /api/v1/users/{id}/two-factor': ownerOrAdmin(200),
+  'POST /api/v1/users/{id}/two-factor': {
+    guest: 401,
+    user: 404,
+    self: 201,
+    other: 404,
+    admin: 403,
+  },
+  'POST /api/v1/users/{id}/two-factor/confirm': {
+    guest: 401,
+    user: 404,
+    self: 409,
+    other: 404,
+    admin: 403,
+  },
+  'DELETE /api/v1/users/{id}/two-factor': {
+    guest: 401,
+    user: 404,
+    self: 400,
+    other: 404,
+    admin: 204,
+  },
   // Sessions: the user's own, or read:users (list) and write:users (end); others' answer 404.
   'GET /api/v1/users/{id}/sessions': ownerOrAdmin(200),
   'DELETE /api/v1/users/{id}/sessions': ownerOrAdmin(200),
@@ -106,6 +134,8 @@ const ADMIN_MATRIX: Record<string, Record<AdminCaller, number>> = {
   'POST /admin/login': { guest: 400, user: 401, admin: 303 },
   'GET /admin/logout': { guest: 200, user: 200, admin: 200 },
   'POST /admin/logout': { guest: 303, user: 303, admin: 303 },
+  // The code step's form, posted without its fields: shown again as the sign-in form.
+  'POST /admin/login/two-factor': { guest: 400, user: 400, admin: 400 },
   [`GET ${QUEUES}`]: { guest: 401, user: 403, admin: 200 },
   [`GET ${QUEUES}/`]: { guest: 401, user: 403, admin: 200 },
   [`GET ${QUEUES}/api/queues`]: { guest: 401, user: 403, admin: 200 },
@@ -196,6 +226,11 @@ function requestFor(route: string, fixture: Fixture) {
     },
     'POST /api/v1/accounts/{id}/deposits': { amount: 100, currency: 'USD' },
     'POST /api/v1/users/{id}/orders': { items: [{ productId, quantity: 1 }] },
+    'POST /api/v1/auth/login/two-factor': {
+      stepToken: 'q3Zt8Yw1mXo4Lk0vB7nR2cHs9dFj5gPa6eUiTyWxQzE',
+      code: '000000',
+    },
+    'POST /api/v1/users/{id}/two-factor/confirm': { code: '000000' },
   };
   return {
     method: method as 'GET',
@@ -244,6 +279,12 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
       post,
     );
     const none = { walletId: '', payeeWalletId: '', transferId: '', orderId: '' };
+    if (route === 'DELETE /api/v1/users/{id}/two-factor') {
+      const self = { userId: target.id, role: 'user' as const };
+      const { secret } = await services.twoFactor.start(self, target.id);
+      const code = generateSync({ secret, epoch: Math.floor(Date.now() / 1000) });
+      await services.twoFactor.confirm(self, target.id, code);
+    }
     if (!/accounts|transfers|orders/.test(route)) return { target, productId, postId, ...none };
     const payee = await createUserAndLogin(app.server, services);
     const wallet = (await services.accounts.walletOf(target.id))!;
@@ -378,7 +419,7 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
         });
         assert.equal(res.statusCode, row[who], `${route} as ${who}: ${res.body}`);
         // The sign-in form answers a refusal with the form again; everything else in JSON.
-        if (res.statusCode >= 400 && route !== 'POST /admin/login') {
+        if (res.statusCode >= 400 && !route.startsWith('POST /admin/login')) {
           assert.ok(res.json<{ error: { code: string } }>().error.code, 'error envelope');
         }
       });

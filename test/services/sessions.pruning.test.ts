@@ -135,7 +135,7 @@ for (const engine of engines) {
         { email, password: PASSWORD },
         'manage:queues',
       );
-      assert.ok(grant.accessToken);
+      assert.ok('accessToken' in grant && grant.accessToken);
       const started = (await sessionIds(admin.id)).filter((id) => !before.has(id));
       assert.equal(started.length, 1, 'the sign-in started a session');
       const row = await db()

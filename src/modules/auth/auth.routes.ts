@@ -4,6 +4,7 @@ import { locationOf } from '../../platform/http/location.js';
 import { envelopeSchema, errorResponses, ok } from '../../platform/http/envelope.js';
 import { RegisterBody, USER_EXAMPLE } from '../users/users.schemas.js';
 import { LoginBody, RefreshBody, TOKEN_PAIR_EXAMPLE, TokenPairSchema } from './auth.schemas.js';
+import { TwoFactorEnrolmentRequiredSchema, TwoFactorRequiredSchema } from './two-factor.schemas.js';
 import type { AuthService } from './auth.service.js';
 
 const tags = ['auth'];
@@ -59,13 +60,25 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
     {
       schema: {
         tags,
-        summary: 'Exchange email and password for an access and a refresh token',
+        summary:
+          'Exchange email and password for an access and a refresh token (or, with two-factor, a step token)',
         body: LoginBody,
         response: {
-          200: envelopeSchema(TokenPairSchema, {
-            description: 'A new session: its access and refresh tokens',
-            example: TOKEN_PAIR_EXAMPLE,
-          }),
+          200: envelopeSchema(
+            Type.Union([
+              TokenPairSchema,
+              TwoFactorRequiredSchema,
+              TwoFactorEnrolmentRequiredSchema,
+            ]),
+            {
+              description:
+                'A new session (its access and refresh tokens); or, for an account with ' +
+                'two-factor, `twoFactorRequired` and a step token for POST /auth/login/two-factor; ' +
+                'or, for an admin who must enrol first, `twoFactorEnrolmentRequired` and a token ' +
+                'for the enrolment routes only',
+              example: TOKEN_PAIR_EXAMPLE,
+            },
+          ),
           ...errorResponses(400, 401, 403, 429),
         },
       },

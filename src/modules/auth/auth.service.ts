@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Actor } from '../../platform/auth/actor.js';
 import { can, requireUser, type Permission } from '../../platform/auth/permissions.js';
+import type { EnrolmentTokens } from '../../platform/auth/enrolment-tokens.js';
 import type { AccessTokens } from '../../platform/auth/tokens.js';
 import type { SecurityEventInput, SecurityLog } from '../../platform/audit/security-log.js';
 import type { JobScheduler } from '../../platform/jobs/job.js';
@@ -10,6 +11,7 @@ import type { RegisterInput } from '../users/users.schemas.js';
 import type { UsersJobPayloads } from '../users/users.jobs.js';
 import type { UsersService } from '../users/users.service.js';
 import type { Session, SessionsService } from './sessions.service.js';
+import type { SecondFactor, TwoFactorService } from './two-factor.service.js';
 
 export interface TokenPair {
   accessToken: string;
@@ -35,6 +37,36 @@ const clientOf = (actor: Actor) => ({
   requestId: actor.requestId,
 });
 
+/** Login's answer for an account with two-factor: the code step comes next. */
+export interface TwoFactorRequired {
+  twoFactorRequired: true;
+  /** For POST /auth/login/two-factor, with a code; not a Bearer token. */
+  stepToken: string;
+  /** Seconds until the step token expires. */
+  expiresIn: number;
+}
+
+/** Login's answer for an admin who must enrol in two-factor first (ADMIN_TWO_FACTOR). */
+export interface TwoFactorEnrolmentRequired {
+  twoFactorEnrolmentRequired: true;
+  /** A Bearer token the two-factor enrolment routes alone accept. */
+  enrolmentToken: string;
+  /** Seconds until the enrolment token expires. */
+  expiresIn: number;
+}
+
+export type LoginResult = TokenPair | TwoFactorRequired | TwoFactorEnrolmentRequired;
+
+/** The admin pages' sign-in: a cookie's token, or the code step first. */
+export type AccessGrantOrStep = AccessGrant | TwoFactorRequired;
+
+function enrolmentRequired() {
+  return new ForbiddenError(
+    'Administrators must enrol in two-factor first: sign in through the API and enrol',
+    'TWO_FACTOR_ENROLMENT_REQUIRED',
+  );
+}
+
 function suspended() {
   return new ForbiddenError('This account is suspended', 'ACCOUNT_SUSPENDED');
 }
@@ -48,6 +80,8 @@ export class AuthService {
     private readonly tokens: AccessTokens,
     private readonly accessTtlMs: number,
     private readonly securityLog: SecurityLog,
+    private readonly twoFactor: TwoFactorService,
+    private readonly enrolmentTokens: EnrolmentTokens,
   ) {}
 
   /** The user and their welcome email commit together: no email for a rolled-back account. */
@@ -78,16 +112,44 @@ export class AuthService {
     return user;
   }
 
-  async login(actor: Actor, input: { email: string; password: string }): Promise<TokenPair> {
+  /**
+   * A right password starts a session, unless the account has two-factor (then a step token
+   * for the code step, no session yet) or is an admin who must enrol first (then a token only
+   * the enrolment routes take).
+   */
+  async login(actor: Actor, input: { email: string; password: string }): Promise<LoginResult> {
     const user = await this.checkPassword(actor, input);
     if (!user) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS');
     if (user.status === 'suspended') {
       await this.recordSignIn(actor, user.id, 'failure', { reason: 'suspended' });
       throw suspended();
     }
-    const session = await this.sessions.start(user.id, actor);
-    await this.recordSignIn(actor, user.id, 'success', { sessionId: session.familyId });
-    return this.pair(user, session);
+    const gate = await this.twoFactor.gateFor(user);
+    switch (gate) {
+      case 'code':
+        return { twoFactorRequired: true, ...(await this.twoFactor.challenge(user.id)) };
+      case 'enrol':
+        return {
+          twoFactorEnrolmentRequired: true,
+          enrolmentToken: this.enrolmentTokens.sign(user.id),
+          expiresIn: Math.floor(this.enrolmentTokens.ttlMs / 1000),
+        };
+      case 'none': {
+        const session = await this.sessions.start(user.id, actor);
+        await this.recordSignIn(actor, user.id, 'success', { sessionId: session.familyId });
+        return this.pair(user, session);
+      }
+    }
+  }
+
+  /** The code step: a step token from login and a code (or a recovery code) → a session. */
+  async loginWithSecondFactor(
+    actor: Actor,
+    stepToken: string,
+    factor: SecondFactor,
+  ): Promise<TokenPair> {
+    const user = await this.passSecondFactor(actor, stepToken, factor);
+    return this.pair(user, await this.sessions.start(user.id, actor));
   }
 
   /**
@@ -110,7 +172,7 @@ export class AuthService {
     actor: Actor,
     input: { email: string; password: string },
     permission: Permission,
-  ): Promise<AccessGrant> {
+  ): Promise<AccessGrantOrStep> {
     const user = await this.checkPassword(actor, input);
     if (
       !user ||
@@ -126,13 +188,31 @@ export class AuthService {
         'INVALID_CREDENTIALS',
       );
     }
-    // Never refreshed: the session lasts as long as its access token (and is listed that long).
-    const session = await this.sessions.start(user.id, actor, { ttlMs: this.accessTtlMs });
+    const gate = await this.twoFactor.gateFor(user);
+    if (gate === 'enrol') throw enrolmentRequired();
+    if (gate === 'code') {
+      return { twoFactorRequired: true, ...(await this.twoFactor.challenge(user.id)) };
+    }
+    const grant = await this.grant(user, actor);
     await this.recordSignIn(actor, user.id, 'success', {
-      sessionId: session.familyId,
+      sessionId: grant.sessionId,
       console: permission,
     });
-    const { accessToken, expiresIn } = await this.pair(user, session);
+    return { accessToken: grant.accessToken, expiresIn: grant.expiresIn };
+  }
+
+  /** The admin pages' code step; the permission is checked again, as it may have changed. */
+  async loginForWithSecondFactor(
+    actor: Actor,
+    stepToken: string,
+    factor: SecondFactor,
+    permission: Permission,
+  ): Promise<AccessGrant> {
+    const user = await this.passSecondFactor(actor, stepToken, factor);
+    if (!can({ userId: user.id, role: user.role }, permission)) {
+      throw new UnauthorizedError('The account may not sign in here', 'INVALID_CREDENTIALS');
+    }
+    const { accessToken, expiresIn } = await this.grant(user, actor);
     return { accessToken, expiresIn };
   }
 
@@ -142,6 +222,11 @@ export class AuthService {
     if (!user || user.status === 'suspended') {
       await this.sessions.revokeFamily(session.familyId, { reason: 'account-suspended', actor });
       throw user ? suspended() : new UnauthorizedError('Refresh token is invalid', 'INVALID_TOKEN');
+    }
+    // A session an admin opened before ADMIN_TWO_FACTOR=required ends here, not in a week.
+    if (await this.twoFactor.mustEnrol(user)) {
+      await this.sessions.revokeFamily(session.familyId, { reason: 'revoked', actor });
+      throw enrolmentRequired();
     }
     return this.pair(user, session);
   }
@@ -211,6 +296,25 @@ export class AuthService {
       ...clientOf(actor),
       details: { method: 'password', ...details },
     });
+  }
+
+  private async passSecondFactor(
+    actor: Actor,
+    stepToken: string,
+    factor: SecondFactor,
+  ): Promise<User> {
+    const userId = await this.twoFactor.completeSignIn(actor, stepToken, factor);
+    const user = await this.users.findForSession(userId);
+    if (!user) throw new UnauthorizedError('The step token is invalid', 'INVALID_TOKEN');
+    if (user.status === 'suspended') throw suspended();
+    return user;
+  }
+
+  /** The admin pages' grant: never refreshed, so the session lasts as long as its access token. */
+  private async grant(user: User, actor: Actor): Promise<AccessGrant & { sessionId: string }> {
+    const session = await this.sessions.start(user.id, actor, { ttlMs: this.accessTtlMs });
+    const { accessToken, expiresIn } = await this.pair(user, session);
+    return { accessToken, expiresIn, sessionId: session.familyId };
   }
 
   private async pair(user: User, session: Session): Promise<TokenPair> {

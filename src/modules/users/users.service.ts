@@ -306,6 +306,14 @@ export class UsersService {
     return (await this.users.findByEmail(email))?.id;
   }
 
+  /**
+   * Re-authentication for another module's sensitive change (turning two-factor off): the
+   * account's own password, throttled like a sign-in; 403 INVALID_CURRENT_PASSWORD if wrong.
+   */
+  async confirmPassword(actor: Actor, id: string, password: string): Promise<void> {
+    await this.checkCurrentPassword(actor, await this.require(id), password);
+  }
+
   /** The account holding an address, if any (`read:users`). */
   async findByEmail(actor: Actor, email: string): Promise<User | undefined> {
     authorize(actor, 'read:users');

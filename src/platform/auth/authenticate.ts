@@ -3,12 +3,18 @@ import type { AppError } from '../errors.js';
 import { anonymous, type Actor } from './actor.js';
 import type { RevocationList } from './revocations.js';
 import { namedPlugin } from '../http/plugin.js';
+import type { EnrolmentTokens } from './enrolment-tokens.js';
 import { InvalidTokenError, type AccessTokens } from './tokens.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route checks the Authorization header itself; a token that isn't a JWT is fine. */
     ownAuthorization?: boolean;
+    /**
+     * The route also takes an enrolment token (an admin who must enrol in two-factor before
+     * anything else): the only routes that do. See src/platform/auth/enrolment-tokens.ts.
+     */
+    twoFactorEnrolment?: boolean;
   }
   interface FastifyRequest {
     /** Who is asking; a guest unless a valid Bearer token came with the request. */
@@ -31,12 +37,44 @@ async function actorFrom(
   request: FastifyRequest,
   tokens: AccessTokens,
   revocations: RevocationList,
+  enrolment: EnrolmentTokens | undefined,
 ): Promise<Actor> {
   const header = request.headers.authorization;
   if (header === undefined) return guestOf(request);
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
   if (!match) throw new InvalidTokenError('Authorization must be "Bearer <token>"');
-  return actorForToken(request, match[1]!, tokens, revocations);
+  try {
+    return await actorForToken(request, match[1]!, tokens, revocations);
+  } catch (err) {
+    if (!enrolment || !request.routeOptions.config.twoFactorEnrolment) throw err;
+    return enrolmentActor(request, match[1]!, enrolment, err);
+  }
+}
+
+/**
+ * The account an enrolment token names, as a plain user with no session: whatever its role,
+ * the token opens only its own enrolment. `accessError` is answered when it isn't one either.
+ */
+function enrolmentActor(
+  request: FastifyRequest,
+  token: string,
+  enrolment: EnrolmentTokens,
+  accessError: unknown,
+): Actor {
+  let claims;
+  try {
+    claims = enrolment.verify(token);
+  } catch {
+    throw accessError;
+  }
+  return {
+    userId: claims.sub,
+    role: 'user',
+    tokenId: claims.jti,
+    ip: request.ip,
+    userAgent: userAgentOf(request),
+    requestId: request.id,
+  };
 }
 
 /**
@@ -72,6 +110,7 @@ function registerAuthentication(
   app: FastifyInstance,
   tokens: AccessTokens,
   revocations: RevocationList,
+  enrolment: EnrolmentTokens | undefined,
 ) {
   // Set on every request by the hook below; null only keeps the request's shape stable.
   app.decorateRequest('actor', null as unknown as Actor);
@@ -80,7 +119,7 @@ function registerAuthentication(
   app.addHook('onClose', async () => revocations.stop());
   app.addHook('onRequest', async (request) => {
     try {
-      request.actor = await actorFrom(request, tokens, revocations);
+      request.actor = await actorFrom(request, tokens, revocations, enrolment);
     } catch (err) {
       request.actor = guestOf(request);
       request.authError = err as AppError;
@@ -96,7 +135,13 @@ function registerAuthentication(
 export const authenticationPlugin = namedPlugin<{
   tokens: AccessTokens;
   revocations: RevocationList;
-}>(async (app, { tokens, revocations }) => registerAuthentication(app, tokens, revocations), {
-  name: 'authentication',
-  dependencies: ['request-id', 'api-versioning'],
-});
+  /** Enrolment tokens, for the routes that take them (two-factor enrolment). */
+  enrolmentTokens?: EnrolmentTokens;
+}>(
+  async (app, { tokens, revocations, enrolmentTokens }) =>
+    registerAuthentication(app, tokens, revocations, enrolmentTokens),
+  {
+    name: 'authentication',
+    dependencies: ['request-id', 'api-versioning'],
+  },
+);

@@ -215,6 +215,8 @@ export class LoginThrottle {
     email: string,
     ip: string | undefined,
     verify: () => Promise<T | undefined>,
+    /** What is being guessed, for the 429's message (two-factor codes use their own key). */
+    what = 'password',
   ): Promise<T | undefined> {
     const account = digest(email);
     const address = digest(ip ?? 'unknown');
@@ -224,7 +226,7 @@ export class LoginThrottle {
       throw new AppError(
         429,
         'RATE_LIMITED',
-        'Too many failed password attempts; try again later',
+        `Too many failed ${what} attempts; try again later`,
         { retryAfterSeconds: retryAfter },
         { 'retry-after': String(retryAfter) },
       );

@@ -257,7 +257,43 @@ export interface SecurityEventChainsTable {
   updated_at: Timestamp;
 }
 
+/** A TOTP enrolment: pending until enabled_at is set (migration 0023). */
+export interface TwoFactorTable {
+  user_id: string;
+  /** The base32 secret, AES-256-GCM (iv, ciphertext, tag) under a key from the signing key. */
+  secret_ciphertext: Uint8Array;
+  enabled_at: Date | null;
+  /** The last time step a code was accepted for; bigint, so the driver returns a string. */
+  last_step: ColumnType<string | number | bigint | null, number | null | undefined, number | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface TwoFactorRecoveryCodesTable {
+  id: string;
+  user_id: string;
+  /** SHA-256 (hex) of the code in its canonical form. */
+  code_hash: string;
+  used_at: Date | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface TwoFactorChallengesTable {
+  id: string;
+  user_id: string;
+  /** SHA-256 (hex) of the step token. */
+  token_hash: string;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DB {
+  two_factor: TwoFactorTable;
+  two_factor_recovery_codes: TwoFactorRecoveryCodesTable;
+  two_factor_challenges: TwoFactorChallengesTable;
   posts: PostsTable;
   orders: OrdersTable;
   order_items: OrderItemsTable;

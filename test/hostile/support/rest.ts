@@ -178,6 +178,8 @@ export class RestSweep {
         return { amount: 100, currency: 'USD' };
       case 'POST /users/{id}/orders':
         return { items: [{ productId: w.productId, quantity: 1 }] };
+      case 'POST /users/{id}/two-factor/confirm':
+        return { code: '000000' };
       default:
         return op.body ? validFor(op.body, 'body') : undefined;
     }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { InjectOptions } from 'fastify';
+import { generateSync } from 'otplib';
 import { startApp, type StartedApp } from '../../support/app.js';
 import { bearer, createUserAndLogin, login, type TestUser } from '../../support/auth.js';
 import { engines } from '../../support/databases.js';
@@ -319,7 +320,60 @@ const CASES: Case[] = [
       },
     }),
   },
+  // Two-factor: the signed-in enrolment operations (signing in itself is REST-only).
+  {
+    name: 'read whether you have two-factor',
+    expect: { guest: 401, user: 200, admin: 200 },
+    build: () => ({
+      rest: { method: 'GET', url: '/api/v1/users/me/two-factor' },
+      graphql: { query: '{ me { id twoFactorEnabled } }' },
+    }),
+  },
+  {
+    name: 'start two-factor enrolment',
+    expect: { guest: 401, user: 201, admin: 201 },
+    build: () => ({
+      rest: { method: 'POST', url: '/api/v1/users/me/two-factor' },
+      graphql: { query: 'mutation { startTwoFactor { secret otpauthUri } }' },
+    }),
+  },
+  {
+    name: 'confirm two-factor with a wrong code',
+    expect: { guest: 401, user: 403, admin: 403 },
+    build: async (f, who) => {
+      const code = await wrongCodeFor(f, who);
+      return {
+        rest: {
+          method: 'POST',
+          url: `/api/v1/users/${selfOf(f, who)}/two-factor/confirm`,
+          payload: { code },
+        },
+        graphql: { query: `mutation { confirmTwoFactor(code: "${code}") { enabledAt } }` },
+      };
+    },
+  },
+  {
+    name: "turn off another user's two-factor (they have none)",
+    expect: { guest: 401, user: 404, admin: 409 },
+    build: (f) => ({
+      rest: { method: 'DELETE', url: `/api/v1/users/${f.other.id}/two-factor` },
+      graphql: { query: `mutation { disableTwoFactor(userId: "${f.other.id}") }` },
+    }),
+  },
 ];
+
+/** A fresh pending enrolment for the caller, and a code that is not its secret's near now. */
+async function wrongCodeFor(f: Fixture, who: Who): Promise<string> {
+  const id = f.ids[who];
+  if (!id) return '000000';
+  const actor = { userId: id, role: who === 'admin' ? ('admin' as const) : ('user' as const) };
+  const { secret } = await f.app.services.twoFactor.start(actor, id);
+  const now = Math.floor(Date.now() / 1000);
+  const valid = new Set([-60, -30, 0, 30, 60].map((d) => generateSync({ secret, epoch: now + d })));
+  let code = 0;
+  while (valid.has(String(code).padStart(6, '0'))) code++;
+  return String(code).padStart(6, '0');
+}
 
 describe('permission parity: REST and GraphQL give the same outcome', () => {
   const f = {} as Fixture;

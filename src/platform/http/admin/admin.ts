@@ -11,9 +11,19 @@ export const QUEUES_DASHBOARD_PATH = '/admin/queues';
 
 /** What the sign-in pages need of the auth module (AuthService provides it). */
 export interface AdminSignIn {
+  /** A token for the cookie, or (the account has two-factor) a step token for the code step. */
   loginFor(
     actor: Actor,
     input: { email: string; password: string },
+    permission: Permission,
+  ): Promise<
+    | { accessToken: string; expiresIn: number }
+    | { twoFactorRequired: true; stepToken: string; expiresIn: number }
+  >;
+  loginForWithSecondFactor(
+    actor: Actor,
+    stepToken: string,
+    factor: { code: string } | { recoveryCode: string },
     permission: Permission,
   ): Promise<{ accessToken: string; expiresIn: number }>;
   logout(actor: Actor): Promise<void>;

@@ -3,6 +3,7 @@ import { renderPage } from './html-page.js';
 
 export const LOGIN_PATH = '/admin/login';
 export const LOGOUT_PATH = '/admin/logout';
+export const TWO_FACTOR_PATH = '/admin/login/two-factor';
 
 /** The sign-in form; `error` is one of the fixed messages of the login route, never input. */
 export function loginPage(options: { error?: string; email?: string } = {}): string {
@@ -21,6 +22,30 @@ ${error}
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="128">
 <button type="submit">Sign in</button>
+</form>
+</main>`,
+  );
+}
+
+/**
+ * The second step for an account with two-factor: the code (or a recovery code), with the
+ * step token the password earned carried in a hidden field. `error` is a fixed message.
+ */
+export function twoFactorPage(options: { stepToken: string; error?: string }): string {
+  const error = options.error
+    ? `<p class="error" role="alert">${escapeHtml(options.error)}</p>`
+    : '';
+  return renderPage(
+    'Two-factor code',
+    `<main class="narrow card">
+<h1>Two-factor code</h1>
+<p>Enter the six-digit code your authenticator app shows, or one of your recovery codes.</p>
+${error}
+<form method="post" action="${TWO_FACTOR_PATH}">
+<input type="hidden" name="stepToken" value="${escapeHtml(options.stepToken)}">
+<label for="code">Code</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="32" autofocus>
+<button type="submit">Verify</button>
 </form>
 </main>`,
   );
