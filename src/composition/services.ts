@@ -18,6 +18,9 @@ import { ProfilesService } from '../modules/users/profiles.service.js';
 import { userByIdCache } from '../modules/users/users.caches.js';
 import { PostgresUsersRepository } from '../modules/users/users.repository.js';
 import { UsersService, type AdminBootstrap } from '../modules/users/users.service.js';
+import { AccountEmailsService } from '../modules/users/account-emails.service.js';
+import { AccountLinks } from '../modules/users/account-links.js';
+import { AccountTokensRepository } from '../modules/users/account-tokens.repository.js';
 import { LoginThrottle } from '../platform/auth/login-throttle.js';
 import { Argon2PasswordHasher } from '../platform/auth/passwords.js';
 import { AccessTokens } from '../platform/auth/tokens.js';
@@ -60,28 +63,54 @@ export function buildServices(config: Config, deps: Dependencies) {
     (actor, id) => profiles.exists(actor, id),
     config.searchRankLimit,
   );
-  const accounts = new AccountsService(db, new AccountsRepository(db), config.defaultCurrency);
+  const accounts = new AccountsService(
+    db,
+    new AccountsRepository(db),
+    config.defaultCurrency,
+    config.requireVerifiedEmail,
+  );
   const attempts = new LoginThrottle(deps.loginAttempts, {
     maxPerAddress: config.loginMaxFailures,
     maxPerAccount: config.loginAccountMaxFailures,
     windowMs: config.loginWindowMs,
     familiarMs: config.loginFamiliarTtlMs,
   });
+  const usersRepository = new PostgresUsersRepository(db);
+  const passwords = new Argon2PasswordHasher();
+  const usersById = userByIdCache(deps.cache, cacheSettings);
+  const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
+  const accountEmails = new AccountEmailsService(
+    db,
+    usersRepository,
+    new AccountTokensRepository(db),
+    passwords,
+    sessions,
+    jobs,
+    usersById,
+    // The login throttle's store, under its own keys, with the ACCOUNT_EMAIL_* budgets.
+    new LoginThrottle(deps.loginAttempts, {
+      maxPerAddress: config.accountEmailMaxRequests,
+      maxPerAccount: config.accountEmailAccountMaxRequests,
+      windowMs: config.accountEmailWindowMs,
+      familiarMs: config.accountEmailWindowMs,
+    }),
+    securityLog,
+  );
   const users = new UsersService(
     db,
-    new PostgresUsersRepository(db),
-    new Argon2PasswordHasher(),
+    usersRepository,
+    passwords,
     sessions,
     attempts,
-    userByIdCache(deps.cache, cacheSettings),
+    usersById,
     (tx, user) => accounts.openWallet(tx, user.id),
+    accountEmails,
   );
   const idempotency = new IdempotencyKeys(
     new IdempotencyKeysRepository(db),
     config.idempotencyKeyTtlMs,
   );
-  const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
-  const auth = new AuthService(jobs, users, sessions, tokens, config.jwtAccessTtlMs);
+  const auth = new AuthService(jobs, users, sessions, tokens, config.jwtAccessTtlMs, accountEmails);
   const products = new ProductsService(
     new PostgresProductsRepository(db),
     productCache(deps.cache, cacheSettings),
@@ -95,6 +124,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     profiles,
     posts,
     auth,
+    accountEmails,
     jobs,
     accounts,
     idempotency,
@@ -120,12 +150,26 @@ export function retentionRules(config: Config, db: Database): RetentionRule[] {
     },
     // Expired keys (IDEMPOTENCY_KEY_TTL) can't replay any more: a new use takes them over.
     { table: 'idempotency_keys', pruneBatch: (n) => idempotencyKeys.deleteExpired(n) },
+    // Spent or expired one-time tokens (mailed links) can do nothing any more.
+    { table: 'account_tokens', pruneBatch: (n) => new AccountTokensRepository(db).prune(n) },
     // A spent refresh token's sealed successor is of use only within the reuse grace.
     {
       table: 'refresh_tokens',
       pruneBatch: (n) => new PostgresSessionsRepository(db).clearStaleSuccessors(n),
     },
   ];
+}
+
+/** What mints the one-time links the account emails carry (their jobs' tool). */
+export function accountLinks(config: Config, db: Database): AccountLinks {
+  return new AccountLinks(new AccountTokensRepository(db), {
+    baseUrl: config.publicWebUrl,
+    ttlMs: {
+      'verify-email': config.emailVerificationTtlMs,
+      'reset-password': config.passwordResetTtlMs,
+      'change-email': config.emailChangeTtlMs,
+    },
+  });
 }
 
 /** What the ADMIN_EMAIL bootstrap did, or why it did nothing: an operator must be able to tell. */

@@ -75,6 +75,11 @@ export const ERROR_CODES = {
   TOO_MANY_ALIASES: { status: 400, alsoStatus: [200] },
   QUERY_TOO_COMPLEX: { status: 400, alsoStatus: [200] },
   RESPONSE_TOO_LARGE: { status: 400, alsoStatus: [200] },
+  // Account emails: a link's token unknown, expired, spent or of another purpose (one answer).
+  INVALID_ACCOUNT_TOKEN: { status: 400 },
+  EMAIL_ALREADY_VERIFIED: { status: 409 },
+  /** Money moves (deposits, transfers, orders) need a verified email (REQUIRE_VERIFIED_EMAIL). */
+  EMAIL_NOT_VERIFIED: { status: 403 },
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -7,6 +7,7 @@ import type { User } from '../users/users.repository.js';
 import type { RegisterInput } from '../users/users.schemas.js';
 import type { UsersJobPayloads } from '../users/users.jobs.js';
 import type { UsersService } from '../users/users.service.js';
+import type { AccountEmailsService } from '../users/account-emails.service.js';
 import type { Session, SessionsService } from './sessions.service.js';
 
 export interface TokenPair {
@@ -36,17 +37,27 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly tokens: AccessTokens,
     private readonly accessTtlMs: number,
+    /** Registration's part of email verification (the welcome email carries the link). */
+    private readonly verification?: Pick<AccountEmailsService, 'registered'>,
   ) {}
 
-  /** The user and their welcome email commit together: no email for a rolled-back account. */
+  /**
+   * The user and their welcome email (with its verification link) commit together: no email
+   * for a rolled-back account.
+   */
   async register(actor: Actor, input: RegisterInput): Promise<User> {
-    const { user, committed: wakeRelay } = await this.users.registerUser(input, (tx, created) =>
-      this.jobs.schedule(
-        tx,
-        'email.welcome',
-        { userId: created.id, email: created.email, name: created.name },
-        { requestId: actor.requestId },
-      ),
+    const { user, committed: wakeRelay } = await this.users.registerUser(
+      input,
+      async (tx, created) => {
+        const wake = await this.jobs.schedule(
+          tx,
+          'email.welcome',
+          { userId: created.id, email: created.email, name: created.name },
+          { requestId: actor.requestId },
+        );
+        await this.verification?.registered(tx, created, actor);
+        return wake;
+      },
     );
     wakeRelay();
     return user;
@@ -82,7 +93,10 @@ export class AuthService {
         'INVALID_CREDENTIALS',
       );
     }
-    const { accessToken, expiresIn } = await this.pair(user, await this.sessions.start(user.id, actor));
+    const { accessToken, expiresIn } = await this.pair(
+      user,
+      await this.sessions.start(user.id, actor),
+    );
     return { accessToken, expiresIn };
   }
 
@@ -105,7 +119,10 @@ export class AuthService {
 
   private async pair(user: User, session: Session): Promise<TokenPair> {
     // The email stays out of the token (readable by anyone holding it); the body may carry it.
-    const { token } = await this.tokens.sign({ id: user.id, role: user.role }, session.familyId);
+    const { token } = await this.tokens.sign(
+      { id: user.id, role: user.role, emailVerified: user.emailVerified },
+      session.familyId,
+    );
     return {
       accessToken: token,
       refreshToken: session.refreshToken,

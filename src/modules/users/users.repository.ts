@@ -13,6 +13,8 @@ export interface User {
   email: string;
   role: UserRole;
   status: UserStatus;
+  /** The account proved it holds `email` (a mailed link), or an operator made it. */
+  emailVerified: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -24,9 +26,13 @@ export interface NewUser {
   role: UserRole;
   status: UserStatus;
   passwordHash?: string | null;
+  /** Verified from the start: accounts an operator or admin makes. */
+  emailVerified?: boolean;
 }
 
-export type UserChanges = Partial<Pick<User, 'name' | 'email' | 'role' | 'status'>> & {
+export type UserChanges = Partial<
+  Pick<User, 'name' | 'email' | 'role' | 'status' | 'emailVerified'>
+> & {
   passwordHash?: string;
 };
 
@@ -70,7 +76,16 @@ export interface UsersRepository {
   delete(id: string, tx?: Tx): Promise<boolean>;
 }
 
-const columns = ['id', 'name', 'email', 'role', 'status', 'created_at', 'updated_at'] as const;
+const columns = [
+  'id',
+  'name',
+  'email',
+  'role',
+  'status',
+  'email_verified_at',
+  'created_at',
+  'updated_at',
+] as const;
 
 function toUser(row: Pick<Selectable<UsersTable>, (typeof columns)[number]>): User {
   return {
@@ -79,6 +94,7 @@ function toUser(row: Pick<Selectable<UsersTable>, (typeof columns)[number]>): Us
     email: row.email,
     role: row.role,
     status: row.status,
+    emailVerified: row.email_verified_at !== null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -228,6 +244,7 @@ export class PostgresUsersRepository implements UsersRepository {
           role: user.role,
           status: user.status,
           password_hash: user.passwordHash ?? null,
+          ...(user.emailVerified ? { email_verified_at: sql<Date>`now()` } : {}),
         })
         .returning(columns)
         .executeTakeFirstOrThrow(),
@@ -236,13 +253,20 @@ export class PostgresUsersRepository implements UsersRepository {
   }
 
   async update(id: string, changes: UserChanges, tx: Tx | Database = this.db) {
-    const { passwordHash, ...fields } = changes;
+    const { passwordHash, emailVerified, ...fields } = changes;
     const row = await translateUnique(
       tx
         .updateTable('users')
         .set({
           ...fields,
           ...(passwordHash === undefined ? {} : { password_hash: passwordHash }),
+          ...(emailVerified === undefined
+            ? {}
+            : {
+                email_verified_at: emailVerified
+                  ? sql<Date>`coalesce(email_verified_at, now())`
+                  : null,
+              }),
           // The row's version (migration 0003): whatever orders or tags by it stays right.
           version: sql`version + 1`,
           updated_at: sql`now()`,

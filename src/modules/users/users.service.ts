@@ -53,6 +53,14 @@ export interface ListUsersAfterInput {
   status?: UserStatus;
 }
 
+/** How an email change goes: the account's own by a mailed confirmation, an admin's at once. */
+export interface EmailChanges {
+  /** In the change's transaction; returns what wakes the mail after the commit. */
+  requestEmailChange(tx: Tx, actor: Actor, user: User, newEmail: string): Promise<() => void>;
+  /** In the change's transaction: records an admin's direct change. */
+  changedByAdmin(tx: Tx, actor: Actor, before: User, after: User): Promise<void>;
+}
+
 async function mapConflicts<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
@@ -82,6 +90,8 @@ export class UsersService {
     private readonly byId: CacheAside<User>,
     /** What other modules open for every new user, in the user's transaction (a wallet). */
     private readonly onUserCreated: (tx: Tx, user: User) => Promise<void> = async () => {},
+    /** The account's own email changes wait for the new address to confirm (AccountEmails). */
+    private readonly emailChanges?: EmailChanges,
   ) {}
 
   async getUser(actor: Actor, id: string): Promise<User> {
@@ -133,6 +143,8 @@ export class UsersService {
         role: input.role ?? 'user',
         status: input.status ?? 'active',
         passwordHash: input.password ? await this.passwords.hash(input.password) : null,
+        // An admin or operator made the account and vouches for its address.
+        emailVerified: true,
       },
       tx,
     );
@@ -179,9 +191,14 @@ export class UsersService {
     if (self && (emailChanged || password !== undefined)) {
       await this.checkCurrentPassword(actor, current, currentPassword);
     }
+    // The account's own new address must confirm first; an admin's change is direct and
+    // counts as verified (the admin vouches for it), like an account an admin creates.
+    const pendingEmail = self && emailChanged && this.emailChanges ? fields.email : undefined;
+    if (pendingEmail !== undefined) delete changes.email;
+    else if (emailChanged) changes.emailVerified = true;
     if (password !== undefined) {
       requireStrong(password, {
-        email: fields.email ?? current.email,
+        email: changes.email ?? current.email,
         name: fields.name ?? current.name,
       });
       changes.passwordHash = await this.passwords.hash(password);
@@ -190,18 +207,27 @@ export class UsersService {
     // and a suspended user or a stolen password must be locked out at once.
     const endSessions = password !== undefined || privileged;
     const leavesAdmins = isActiveAdmin(current) && !isActiveAdmin({ ...current, ...fields });
-    const { user, afterCommit } = await withTransaction(this.db, async (tx) => {
+    const { user, afterCommit, mail } = await withTransaction(this.db, async (tx) => {
       if (leavesAdmins) await this.keepAnAdmin(id, tx);
       const updated = await mapConflicts(this.users.update(id, changes, tx));
       if (!updated) throw new NotFoundError('User');
+      const mail =
+        pendingEmail === undefined
+          ? undefined
+          : await this.emailChanges?.requestEmailChange(tx, actor, current, pendingEmail);
+      if (emailChanged && pendingEmail === undefined) {
+        await this.emailChanges?.changedByAdmin(tx, actor, current, updated);
+      }
       return {
         user: updated,
         afterCommit: endSessions ? await this.sessions.revokeAllForUser(id, tx) : undefined,
+        mail,
       };
     });
     // After the commit, before answering; cache trouble is absorbed below (GuardedCache).
     await this.byId.invalidate(id);
     await afterCommit?.();
+    mail?.();
     return user;
   }
 
@@ -268,6 +294,7 @@ export class UsersService {
         role: 'admin',
         status: 'active',
         passwordHash: await this.passwords.hash(password),
+        emailVerified: true,
       });
       return { outcome: 'created', user };
     } catch (err) {

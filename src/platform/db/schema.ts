@@ -180,6 +180,20 @@ export interface PostsTable {
   search: ColumnType<string | null, never, never>;
 }
 
+export type AccountTokenPurpose = 'verify-email' | 'reset-password' | 'change-email';
+
+export interface AccountTokensTable {
+  id: string;
+  user_id: string;
+  purpose: AccountTokenPurpose;
+  token_hash: string;
+  email: string;
+  expires_at: Date;
+  consumed_at: Date | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DB {
   posts: PostsTable;
   orders: OrdersTable;
@@ -194,4 +208,5 @@ export interface DB {
   deliveries: DeliveriesTable;
   products: ProductsTable;
   schema_migrations: SchemaMigrationsTable;
+  account_tokens: AccountTokensTable;
 }
