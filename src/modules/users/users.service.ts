@@ -198,7 +198,7 @@ export class UsersService {
     else if (emailChanged) changes.emailVerified = true;
     if (password !== undefined) {
       requireStrong(password, {
-        email: changes.email ?? current.email,
+        email: fields.email ?? current.email,
         name: fields.name ?? current.name,
       });
       changes.passwordHash = await this.passwords.hash(password);
