@@ -2,7 +2,12 @@ import type { MercuriusContext } from 'mercurius';
 import { argumentsChecker } from '../../graphql/arguments.js';
 import type { GraphqlModule } from '../../graphql/module.js';
 import type { AccountEmailsService } from './account-emails.service.js';
-import { ForgotPasswordBody, ResetPasswordBody, TokenBody } from './account-emails.schemas.js';
+import {
+  ConfirmEmailChangeBody,
+  ForgotPasswordBody,
+  ResetPasswordBody,
+  VerifyEmailBody,
+} from './account-emails.schemas.js';
 
 /**
  * The emailed-link flows over GraphQL: the same service methods, checks and answers as
@@ -24,7 +29,8 @@ const typeDefs = `
   }
 `;
 
-const checkToken = argumentsChecker(TokenBody, 'args');
+const checkVerify = argumentsChecker(VerifyEmailBody, 'args');
+const checkChange = argumentsChecker(ConfirmEmailChangeBody, 'args');
 const checkForgot = argumentsChecker(ForgotPasswordBody, 'args');
 const checkReset = argumentsChecker(ResetPasswordBody, 'args');
 
@@ -36,7 +42,7 @@ export function accountEmailsGraphql(emails: AccountEmailsService): GraphqlModul
     resolvers: {
       Mutation: {
         verifyEmail: (_root: unknown, args: { token: string }, { actor }: Ctx) =>
-          emails.verifyEmail(actor, checkToken({ token: args.token }).token),
+          emails.verifyEmail(actor, checkVerify({ token: args.token }).token),
         resendVerification: async (_root: unknown, _args: object, { actor }: Ctx) => {
           await emails.resendVerification(actor);
           return true;
@@ -55,7 +61,7 @@ export function accountEmailsGraphql(emails: AccountEmailsService): GraphqlModul
           return true;
         },
         confirmEmailChange: (_root: unknown, args: { token: string }, { actor }: Ctx) =>
-          emails.confirmEmailChange(actor, checkToken({ token: args.token }).token),
+          emails.confirmEmailChange(actor, checkChange({ token: args.token }).token),
       },
     },
   };

@@ -2,7 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { envelopeSchema, errorResponses, ok } from '../../platform/http/envelope.js';
 import type { AccountEmailsService } from './account-emails.service.js';
-import { ForgotPasswordBody, ResetPasswordBody, TokenBody } from './account-emails.schemas.js';
+import {
+  ConfirmEmailChangeBody,
+  ForgotPasswordBody,
+  ResetPasswordBody,
+  VerifyEmailBody,
+} from './account-emails.schemas.js';
 import { USER_EXAMPLE } from './users.schemas.js';
 
 const tags = ['auth'];
@@ -30,7 +35,7 @@ export const accountEmailsRoutes: FastifyPluginAsyncTypebox<{
         description:
           'Spends the code once. Refresh the access token afterwards: it says whether the email ' +
           'is verified, which moving money needs.',
-        body: TokenBody,
+        body: VerifyEmailBody,
         response: {
           200: envelopeSchema(Type.Ref('User'), {
             description: 'The user, emailVerified true',
@@ -111,7 +116,7 @@ export const accountEmailsRoutes: FastifyPluginAsyncTypebox<{
       schema: {
         tags,
         summary: 'Move the account to the new address, with the code mailed to it',
-        body: TokenBody,
+        body: ConfirmEmailChangeBody,
         response: {
           200: envelopeSchema(Type.Ref('User'), {
             description: 'The user with the new address, verified',
