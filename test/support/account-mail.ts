@@ -43,7 +43,7 @@ export async function linkMailTo(
   assert.ok(link, `a link with a token in ${text}`);
   const href = new URL(link);
   const token = new URLSearchParams(href.hash.slice(1)).get('token')!;
-  const code = /Or use this code: ([A-Za-z0-9_-]+)/.exec(text)?.[1];
+  const code = /Or use this code:\s+([A-Za-z0-9_-]+)/.exec(text)?.[1];
   assert.equal(code, token, 'the code and the link carry the same token');
   return { mail, text, href, token };
 }

@@ -21,7 +21,9 @@ export function withToken(
     '',
     link,
     '',
-    `Or use this code: ${token}`,
+    // On a line of its own: short enough that no transfer encoding wraps it.
+    'Or use this code:',
+    token,
     '',
     ...ending,
     '',
