@@ -195,7 +195,7 @@ export class UsersService {
     // counts as verified (the admin vouches for it), like an account an admin creates.
     const pendingEmail = self && emailChanged && this.emailChanges ? fields.email : undefined;
     if (pendingEmail !== undefined) delete changes.email;
-    else if (emailChanged) changes.emailVerified = true;
+    else if (emailChanged) changes.emailVerified = !self;
     if (password !== undefined) {
       requireStrong(password, {
         email: fields.email ?? current.email,
