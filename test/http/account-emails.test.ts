@@ -215,6 +215,24 @@ describe(
         const guest = await post('/auth/resend-verification');
         assert.equal(guest.statusCode, 401);
       });
+      it('when a user asks for links past the budget of their address, then 429 with Retry-After', async () => {
+        const user = await register();
+        const address = nextAddress();
+        const statuses: number[] = [];
+        let last;
+        for (let i = 0; i < 4; i++) {
+          last = await app.server.inject({
+            method: 'POST',
+            url: '/api/v1/auth/resend-verification',
+            headers: bearer(user.accessToken),
+            remoteAddress: address,
+          });
+          statuses.push(last.statusCode);
+        }
+        assert.deepEqual(statuses, [204, 204, 204, 429]);
+        assert.equal(codeOf(last!.body), 'RATE_LIMITED');
+        assert.ok(Number(last!.headers['retry-after']) > 0);
+      });
     });
 
     describe('unverified accounts and money', () => {
