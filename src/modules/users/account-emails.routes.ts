@@ -57,7 +57,7 @@ export const accountEmailsRoutes: FastifyPluginAsyncTypebox<{
         security: [{ bearerAuth: [] }],
         response: {
           204: Type.Null({ description: 'A verification email is on its way' }),
-          ...errorResponses(401, 409, 429),
+          ...errorResponses(400, 401, 409, 429),
         },
       },
     },
