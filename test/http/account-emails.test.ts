@@ -218,20 +218,25 @@ describe(
       it('when a user asks for links past the budget of their address, then 429 with Retry-After', async () => {
         const user = await register();
         const address = nextAddress();
-        const statuses: number[] = [];
-        let last;
+        const answers = [];
         for (let i = 0; i < 4; i++) {
-          last = await app.server.inject({
-            method: 'POST',
-            url: '/api/v1/auth/resend-verification',
-            headers: bearer(user.accessToken),
-            remoteAddress: address,
-          });
-          statuses.push(last.statusCode);
+          answers.push(
+            await app.server.inject({
+              method: 'POST',
+              url: '/api/v1/auth/resend-verification',
+              headers: bearer(user.accessToken),
+              remoteAddress: address,
+            }),
+          );
         }
-        assert.deepEqual(statuses, [204, 204, 204, 429]);
-        assert.equal(codeOf(last!.body), 'RATE_LIMITED');
-        assert.ok(Number(last!.headers['retry-after']) > 0);
+        assert.deepEqual(
+          answers.map((a) => a.statusCode),
+          [204, 204, 204, 429],
+        );
+        const refused = answers[3];
+        assert.ok(refused);
+        assert.equal(codeOf(refused.body), 'RATE_LIMITED');
+        assert.ok(Number(refused.headers['retry-after']) > 0);
       });
     });
 
