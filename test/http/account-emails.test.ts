@@ -477,6 +477,21 @@ describe(
         assert.equal((await me(user.accessToken)).email, user.email);
       });
 
+      it('when the confirmation link is used five times at once, then exactly one moves the account', async () => {
+        const user = await register();
+        const newEmail = `twice-${randomUUID()}@example.com`;
+        assert.equal(
+          (await patch(user, { email: newEmail, currentPassword: PASSWORD })).statusCode,
+          200,
+        );
+        const { token } = await linkMailTo(smtp, newEmail, /^Confirm your new Stratum email$/);
+        const results = await Promise.all(
+          Array.from({ length: 5 }, () => post('/auth/confirm-email-change', { token })),
+        );
+        assert.deepEqual(results.map((r) => r.statusCode).sort(), [200, 400, 400, 400, 400]);
+        assert.equal((await me(user.accessToken)).email, newEmail);
+      });
+
       it('when the new address is taken already, then 409 at once and nothing is mailed to it', async () => {
         const user = await register();
         const holder = await register();
