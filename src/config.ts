@@ -252,6 +252,34 @@ function readConfig(env: NodeJS.ProcessEnv) {
     ...metricsConfig(env, nodeEnv),
     ...graphqlConfig(env, nodeEnv),
     ...apiConfig(env),
+    ...accountEmailConfig(env),
+  };
+}
+
+/** Verification, password reset and email change: their links, lifetimes, budgets and policy. */
+function accountEmailConfig(env: NodeJS.ProcessEnv) {
+  return {
+    // The web app the emailed links open (its page POSTs the token from the link's fragment).
+    publicWebUrl: read(env, 'PUBLIC_WEB_URL', url('http:', 'https:'), 'http://127.0.0.1:3000'),
+    emailVerificationTtlMs: read(
+      env,
+      'EMAIL_VERIFICATION_TTL',
+      duration(1000, 30 * 86_400_000),
+      2 * 86_400_000,
+    ),
+    passwordResetTtlMs: read(env, 'PASSWORD_RESET_TTL', duration(1000, 86_400_000), 3_600_000),
+    emailChangeTtlMs: read(env, 'EMAIL_CHANGE_TTL', duration(1000, 7 * 86_400_000), 86_400_000),
+    // Deposits, transfers and orders need a verified email (the access token's claim).
+    requireVerifiedEmail: read(env, 'REQUIRE_VERIFIED_EMAIL', bool, true),
+    // Emails asked for (reset, resend) per address and client address, and per address overall.
+    accountEmailMaxRequests: read(env, 'ACCOUNT_EMAIL_MAX_REQUESTS', int(1, 1000), 3),
+    accountEmailAccountMaxRequests: read(
+      env,
+      'ACCOUNT_EMAIL_ACCOUNT_MAX_REQUESTS',
+      int(1, 100_000),
+      10,
+    ),
+    accountEmailWindowMs: read(env, 'ACCOUNT_EMAIL_WINDOW', duration(1000, 86_400_000), 3_600_000),
     ...tracingConfig(env),
     ...oidcConfig(env),
   };

@@ -10,6 +10,10 @@ export type JobPayloads = UsersJobPayloads & OrdersJobPayloads;
 export const JOB_TYPES = [
   'email.welcome',
   'email.order-confirmation',
+  'email.verify',
+  'email.password-reset',
+  'email.change-confirm',
+  'email.change-notice',
 ] as const satisfies readonly (keyof JobPayloads)[];
 
 // Fails to compile when a payload type is missing from JOB_TYPES.

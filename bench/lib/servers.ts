@@ -38,6 +38,9 @@ function stratumEnv(port: number, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     // the load generator, which sends everything from one address.
     RATE_LIMIT_MAX: '1000000',
     RATE_LIMIT_WINDOW_MS: '1000',
+    // The same for the budgets of emails asked per address (the forgot-password rows).
+    ACCOUNT_EMAIL_MAX_REQUESTS: '1000',
+    ACCOUNT_EMAIL_ACCOUNT_MAX_REQUESTS: '100000',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     PORT: String(port),

@@ -1,3 +1,4 @@
+import { forgotPasswordKnown, forgotPasswordUnknown } from './forgot-password.js';
 import { graphqlUsersPosts } from './graphql-users-posts.js';
 import type { Scenario } from './scenario.js';
 import { logins } from './logins.js';
@@ -12,6 +13,8 @@ export const scenarios: Scenario[] = [
   usersById,
   usersByIdCached,
   logins,
+  forgotPasswordKnown,
+  forgotPasswordUnknown,
   transfers,
   orders,
   graphqlUsersPosts,

@@ -17,7 +17,7 @@ import { OnceMailer } from '../platform/mail/deliveries.js';
 import type { Mailer } from '../platform/mail/mailer.js';
 import { fileMailer, smtpMailer } from '../platform/mail/nodemailer.js';
 import type { Dependencies } from './dependencies.js';
-import { retentionRules, type Services } from './services.js';
+import { accountLinks, retentionRules, type Services } from './services.js';
 
 /** SMTP when SMTP_URL is set, else .eml files under DATA_DIR/mail. */
 export function buildMailer(config: Config): Mailer {
@@ -53,7 +53,8 @@ export function buildJobs(
   const { db } = deps.database;
   const domain = /@([^>\s]+)/.exec(config.mailFrom)?.[1] ?? 'stratum.local';
   const mail = new OnceMailer(db, mailer, domain);
-  const handlers = modules.flatMap((module) => module.jobs?.(mail) ?? []);
+  const tools = { accountLinks: accountLinks(config, db) };
+  const handlers = modules.flatMap((module) => module.jobs?.(mail, tools) ?? []);
   const registry = new JobRegistry(JOB_TYPES, handlers);
   const outbox = new OutboxRepository(db);
   const queues = deps.queueRedis

@@ -21,6 +21,9 @@ import { SecurityEventsRepository } from '../modules/security/security.repositor
 import { SecurityEventsService } from '../modules/security/security.service.js';
 import { PostgresProfilesRepository } from '../modules/users/profiles.repository.js';
 import { ProfilesService } from '../modules/users/profiles.service.js';
+import { AccountEmailsService } from '../modules/users/account-emails.service.js';
+import { AccountLinks } from '../modules/users/account-links.js';
+import { AccountTokensRepository } from '../modules/users/account-tokens.repository.js';
 import { userByIdCache } from '../modules/users/users.caches.js';
 import { PostgresUsersRepository } from '../modules/users/users.repository.js';
 import { UsersService, type AdminBootstrap } from '../modules/users/users.service.js';
@@ -71,28 +74,54 @@ export function buildServices(config: Config, deps: Dependencies) {
     (actor, id) => profiles.exists(actor, id),
     config.searchRankLimit,
   );
-  const accounts = new AccountsService(db, new AccountsRepository(db), config.defaultCurrency);
+  const accounts = new AccountsService(
+    db,
+    new AccountsRepository(db),
+    config.defaultCurrency,
+    config.requireVerifiedEmail,
+  );
   const attempts = new LoginThrottle(deps.loginAttempts, {
     maxPerAddress: config.loginMaxFailures,
     maxPerAccount: config.loginAccountMaxFailures,
     windowMs: config.loginWindowMs,
     familiarMs: config.loginFamiliarTtlMs,
   });
+  const usersRepository = new PostgresUsersRepository(db);
+  const passwords = new Argon2PasswordHasher();
+  const usersById = userByIdCache(deps.cache, cacheSettings);
+  const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
+  const accountEmails = new AccountEmailsService(
+    db,
+    usersRepository,
+    new AccountTokensRepository(db),
+    passwords,
+    sessions,
+    jobs,
+    usersById,
+    // The login throttle's store, under its own keys, with the ACCOUNT_EMAIL_* budgets.
+    new LoginThrottle(deps.loginAttempts, {
+      maxPerAddress: config.accountEmailMaxRequests,
+      maxPerAccount: config.accountEmailAccountMaxRequests,
+      windowMs: config.accountEmailWindowMs,
+      familiarMs: config.accountEmailWindowMs,
+    }),
+    securityLog,
+  );
   const users = new UsersService(
     db,
-    new PostgresUsersRepository(db),
-    new Argon2PasswordHasher(),
+    usersRepository,
+    passwords,
     sessions,
     attempts,
-    userByIdCache(deps.cache, cacheSettings),
+    usersById,
     securityLog,
     (tx, user) => accounts.openWallet(tx, user.id),
+    accountEmails,
   );
   const idempotency = new IdempotencyKeys(
     new IdempotencyKeysRepository(db),
     config.idempotencyKeyTtlMs,
   );
-  const jobs = new OutboxScheduler<JobPayloads>(new OutboxRepository(db));
   const twoFactor = new TwoFactorService(
     db,
     new TwoFactorRepository(db),
@@ -125,6 +154,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     securityLog,
     twoFactor,
     enrolmentTokens,
+    accountEmails,
   );
   const oidc = new OidcService(
     db,
@@ -152,6 +182,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     profiles,
     posts,
     auth,
+    accountEmails,
     oidc,
     jobs,
     accounts,
@@ -200,6 +231,8 @@ export function retentionRules(config: Config, db: Database): RetentionRule[] {
     { table: 'sessions', pruneBatch: (n) => sessions.pruneExpired(config.sessionRetentionMs, n) },
     // Spent refresh tokens of live sessions once past their own expiry (docs/accounts/sessions.md).
     { table: 'refresh_tokens', pruneBatch: (n) => sessions.pruneSpentTokens(n) },
+    // Spent or expired one-time tokens (mailed links) can do nothing any more.
+    { table: 'account_tokens', pruneBatch: (n) => new AccountTokensRepository(db).prune(n) },
     // OpenID sign-ins a day past their expiry: spent or abandoned, they can't be completed.
     { table: 'oidc_logins', pruneBatch: (n) => new OidcRepository(db).pruneExpired(n) },
     // The oldest part of each chain; what it ended on stays as the chain's anchor.
@@ -213,6 +246,18 @@ export function retentionRules(config: Config, db: Database): RetentionRule[] {
       pruneBatch: (n) => new TwoFactorRepository(db).pruneChallenges(n),
     },
   ];
+}
+
+/** What mints the one-time links the account emails carry (their jobs' tool). */
+export function accountLinks(config: Config, db: Database): AccountLinks {
+  return new AccountLinks(new AccountTokensRepository(db), {
+    baseUrl: config.publicWebUrl,
+    ttlMs: {
+      'verify-email': config.emailVerificationTtlMs,
+      'reset-password': config.passwordResetTtlMs,
+      'change-email': config.emailChangeTtlMs,
+    },
+  });
 }
 
 /** What the ADMIN_EMAIL bootstrap did, or why it did nothing: an operator must be able to tell. */

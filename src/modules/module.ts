@@ -4,6 +4,13 @@ import type { Config } from '../config.js';
 import type { GraphqlModule } from '../graphql/module.js';
 import type { AnyJobDefinition } from '../platform/jobs/job.js';
 import type { OnceMailer } from '../platform/mail/deliveries.js';
+import type { AccountLinks } from './users/account-links.js';
+
+/** What job handlers get besides the mailer (built in src/composition/jobs.ts). */
+export interface JobTools {
+  /** Issues the one-time token an account email carries, as the job sends it. */
+  accountLinks: AccountLinks;
+}
 
 /**
  * A module as the composition root sees it: one object in `src/modules/<name>/<name>.module.ts`,
@@ -18,6 +25,6 @@ export interface AppModule<Needs = never> {
   routes?: (server: FastifyInstance, services: Needs, config: Config) => Promise<void>;
   /** Its part of the one GraphQL schema: SDL, resolvers, loaders (one part per feature file). */
   graphql?: (services: Needs) => GraphqlModule | GraphqlModule[];
-  /** Its job handlers (the payload types are listed in src/jobs.ts); the mailer is all they get. */
-  jobs?: (mail: OnceMailer) => readonly AnyJobDefinition[];
+  /** Its job handlers (the payload types are listed in src/jobs.ts): the mailer and JobTools. */
+  jobs?: (mail: OnceMailer, tools: JobTools) => readonly AnyJobDefinition[];
 }

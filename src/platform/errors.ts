@@ -75,6 +75,11 @@ export const ERROR_CODES = {
   QUERY_TOO_DEEP: { status: 400, alsoStatus: [200] },
   TOO_MANY_ALIASES: { status: 400, alsoStatus: [200] },
   QUERY_TOO_COMPLEX: { status: 400, alsoStatus: [200] },
+  // Account emails: a link's token unknown, expired, spent or of another purpose (one answer).
+  INVALID_ACCOUNT_TOKEN: { status: 400 },
+  EMAIL_ALREADY_VERIFIED: { status: 409 },
+  /** Money moves (deposits, transfers, orders) need a verified email (REQUIRE_VERIFIED_EMAIL). */
+  EMAIL_NOT_VERIFIED: { status: 403 },
   RESPONSE_TOO_LARGE: { status: 400, alsoStatus: [200] },
   // OpenID Connect sign-in.
   OIDC_STATE_INVALID: { status: 400 },

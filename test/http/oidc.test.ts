@@ -117,13 +117,12 @@ describe('sign-in with OpenID Connect (PostgreSQL + Redis, a real provider)', { 
       { userId: 'system', role: 'admin' },
       { name: 'Local', email, password: 'correct horse battery' },
     );
-    if (verified) {
-      await app.database.db
-        .updateTable('users')
-        .set({ email_verified_at: new Date() })
-        .where('id', '=', user.id)
-        .execute();
-    }
+    // An account an admin makes starts verified; set the state the case needs either way.
+    await app.database.db
+      .updateTable('users')
+      .set({ email_verified_at: verified ? new Date() : null })
+      .where('id', '=', user.id)
+      .execute();
     return user;
   }
 

@@ -14,6 +14,12 @@ import { ORDER_EXAMPLE } from '../../src/modules/orders/orders.schemas.js';
 import { POST_EXAMPLE } from '../../src/modules/posts/posts.schemas.js';
 import { PRODUCT_EXAMPLE } from '../../src/modules/products/products.schemas.js';
 import { PASSWORD_EXAMPLE, USER_EXAMPLE } from '../../src/modules/users/users.schemas.js';
+import {
+  EMAIL_CHANGE_TOKEN_EXAMPLE,
+  RESET_TOKEN_EXAMPLE,
+  VERIFY_TOKEN_EXAMPLE,
+} from '../../src/modules/users/account-emails.schemas.js';
+import { AccountTokensRepository } from '../../src/modules/users/account-tokens.repository.js';
 import { MINOR_UNITS } from '../../src/platform/http/money.js';
 import { startApp, type StartedApp } from '../support/app.js';
 import { bearer, createUserAndLogin, login, type TestUser } from '../support/auth.js';
@@ -45,6 +51,10 @@ const MONEY = /^(amount|balance\w*|price\w*|total|\w+Total|\w+Price)$/;
 /** Runs after the rest, in this order: each removes what others name. */
 const LAST = [
   'DELETE /api/v1/users/{id}/sessions/{sessionId}',
+  // Ends Ada's other sessions (her refresh token's among them).
+  'POST /api/v1/auth/reset-password',
+  // Moves Grace to another address, spending her verification links.
+  'POST /api/v1/auth/confirm-email-change',
   'DELETE /api/v1/users/{id}/sessions',
   'DELETE /api/v1/posts/{id}',
   'DELETE /api/v1/products/{id}',
@@ -215,7 +225,26 @@ describe('OpenAPI examples (PostgreSQL)', { skip: engine.skip }, () => {
       'POST /api/v1/auth/login/two-factor': () => totp(bobSecret),
       'POST /api/v1/users/{id}/two-factor/confirm': () => totp(adminSecret),
     };
+    // A registered (unverified) user for the email links; the links' tokens issued as a job would.
+    const grace = await services.auth.register(
+      { userId: null, role: 'guest' },
+      { name: 'Grace', email: `grace-${randomUUID()}@example.com`, password: PASSWORD_EXAMPLE },
+    );
+    const hedy = await services.auth.register(
+      { userId: null, role: 'guest' },
+      { name: 'Hedy', email: `hedy-${randomUUID()}@example.com`, password: PASSWORD_EXAMPLE },
+    );
+    const unverifiedSession = await login(app.server, hedy.email, PASSWORD_EXAMPLE);
+    const mailed = new AccountTokensRepository(app.database.db);
+    const issued = async (...args: Parameters<AccountTokensRepository['issue']>) =>
+      (await mailed.issue(...args))!;
     const real = new Map<unknown, string>([
+      [VERIFY_TOKEN_EXAMPLE, await issued('verify-email', grace.id, grace.email, 60_000)],
+      [RESET_TOKEN_EXAMPLE, await issued('reset-password', ada.id, ada.email, 60_000)],
+      [
+        EMAIL_CHANGE_TOKEN_EXAMPLE,
+        await issued('change-email', grace.id, `moved-${grace.email}`, 60_000),
+      ],
       [USER_EXAMPLE.id, ada.id],
       [ACCOUNT_EXAMPLE.id, wallet.id],
       [PAYEE_ACCOUNT_ID_EXAMPLE, payeeWallet.id],
@@ -250,6 +279,10 @@ describe('OpenAPI examples (PostgreSQL)', { skip: engine.skip }, () => {
           headers[p.name] = p.name === 'idempotency-key' ? randomUUID() : value;
       }
       // Signing out ends the session of the token it is sent with: a session of its own.
+      // A new verification link is for an account whose address is unverified.
+      if (op.name === 'POST /api/v1/auth/resend-verification') {
+        headers.authorization = bearer(unverifiedSession.accessToken).authorization;
+      }
       // Signing out everywhere ends every session of its user: a user of its own.
       if (op.name === 'POST /api/v1/auth/logout-all') {
         headers.authorization = bearer(

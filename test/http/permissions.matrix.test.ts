@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { OpenAPIV3_1 } from 'openapi-types';
+import { sql } from 'kysely';
+import { AccountTokensRepository } from '../../src/modules/users/account-tokens.repository.js';
 import { generateSync } from 'otplib';
 import { engines } from '../support/databases.js';
 import { startApp, type StartedApp } from '../support/app.js';
@@ -119,6 +121,20 @@ const MATRIX: Record<string, Row> = {
   // The security log: your own, or anyone's with read:users (admins); all of it for admins.
   'GET /api/v1/users/{id}/security-events': ownerOrAdmin(200),
   'GET /api/v1/security-events': { guest: 401, user: 403, self: 403, other: 403, admin: 200 },
+  // The emailed links: the token decides the account, whoever sends it (guests included).
+  'POST /api/v1/auth/verify-email': all(200),
+  'POST /api/v1/auth/forgot-password': all(204),
+  'POST /api/v1/auth/reset-password': all(204),
+  'POST /api/v1/auth/confirm-email-change': all(200),
+  // A new verification link for the caller: the target's address is unverified, everyone
+  // else's (made by the fixtures, as an operator would) verified.
+  'POST /api/v1/auth/resend-verification': {
+    guest: 401,
+    user: 409,
+    self: 204,
+    other: 409,
+    admin: 409,
+  },
 };
 
 /**
@@ -187,6 +203,8 @@ interface Fixture {
   payeeWalletId: string;
   transferId: string;
   orderId: string;
+  /** A live token of the kind the route spends (the account-email routes), for the target. */
+  accountToken: string;
 }
 
 function idFor(path: string, f: Fixture): string {
@@ -226,6 +244,13 @@ function requestFor(route: string, fixture: Fixture) {
     },
     'POST /api/v1/accounts/{id}/deposits': { amount: 100, currency: 'USD' },
     'POST /api/v1/users/{id}/orders': { items: [{ productId, quantity: 1 }] },
+    'POST /api/v1/auth/verify-email': { token: fixture.accountToken },
+    'POST /api/v1/auth/forgot-password': { email: target.email },
+    'POST /api/v1/auth/reset-password': {
+      token: fixture.accountToken,
+      password: 'a brand new passphrase',
+    },
+    'POST /api/v1/auth/confirm-email-change': { token: fixture.accountToken },
     'POST /api/v1/auth/login/two-factor': {
       stepToken: 'q3Zt8Yw1mXo4Lk0vB7nR2cHs9dFj5gPa6eUiTyWxQzE',
       code: '000000',
@@ -278,7 +303,8 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
       { userId: target.id, role: 'user' },
       post,
     );
-    const none = { walletId: '', payeeWalletId: '', transferId: '', orderId: '' };
+    const accountToken = await accountTokenFor(route, target);
+    const none = { walletId: '', payeeWalletId: '', transferId: '', orderId: '', accountToken };
     if (route === 'DELETE /api/v1/users/{id}/two-factor') {
       const self = { userId: target.id, role: 'user' as const };
       const { secret } = await services.twoFactor.start(self, target.id);
@@ -303,7 +329,25 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
       payeeWalletId: (await services.accounts.walletOf(payee.id))!.id,
       transferId: deposit.id,
       orderId: order.id,
+      accountToken,
     };
+  }
+
+  /** Issued as the account emails' jobs issue them; the verification routes' target unverified. */
+  async function accountTokenFor(route: string, target: TestUser): Promise<string> {
+    const db = app.database.db;
+    if (/verify-email|resend-verification/.test(route)) {
+      await sql`update users set email_verified_at = null where id = ${target.id}`.execute(db);
+    }
+    const tokens = new AccountTokensRepository(db);
+    const issued = route.endsWith('/verify-email')
+      ? await tokens.issue('verify-email', target.id, target.email, 60_000)
+      : route.endsWith('/reset-password')
+        ? await tokens.issue('reset-password', target.id, target.email, 60_000)
+        : route.endsWith('/confirm-email-change')
+          ? await tokens.issue('change-email', target.id, `moved-${target.email}`, 60_000)
+          : '';
+    return issued ?? '';
   }
 
   /** A callback as the provider sends the browser back: a sign-in through it, its cookie. */

@@ -112,7 +112,7 @@ for (const setup of cacheSetups) {
       assert.equal(res.statusCode, 201, res.body);
       const { accessToken } = await login(app.server, email, PASSWORD);
       const types = (await events(accessToken)).data.map((e) => e.type);
-      assert.deepEqual(types, ['sign-in', 'account-created']);
+      assert.deepEqual(types, ['sign-in', 'email-verification-sent', 'account-created']);
       const [created] = (
         await events(accessToken, '/api/v1/users/me/security-events?type=account-created')
       ).data;
@@ -202,7 +202,7 @@ for (const setup of cacheSetups) {
       assert.equal(ended.details.how, 'logout');
     });
 
-    it('when a user changes their password and email, then both are recorded', async () => {
+    it('when a user changes their password and asks for a new email, then both are recorded', async () => {
       const user = await createUserAndLogin(app.server, app.services);
       const email = `new-${randomUUID()}@example.com`;
       const res = await app.server.inject({
@@ -212,16 +212,28 @@ for (const setup of cacheSetups) {
         payload: { email, password: NEW_PASSWORD, currentPassword: user.password },
       });
       assert.equal(res.statusCode, 200, res.body);
-      const fresh = await login(app.server, email, NEW_PASSWORD);
+      // The address waits for the new one's confirmation; the password is changed at once.
+      const fresh = await login(app.server, user.email, NEW_PASSWORD);
       const types = new Set((await events(fresh.accessToken)).data.map((e) => e.type));
       // The password change also ends every session (session-ended, one per session).
-      for (const type of ['email-changed', 'password-changed', 'session-ended', 'sign-in']) {
+      for (const type of ['email-change-requested', 'password-changed', 'session-ended']) {
         assert.ok(types.has(type), `${type} in ${[...types].join(', ')}`);
       }
-      const [changed] = (
-        await events(fresh.accessToken, '/api/v1/users/me/security-events?type=email-changed')
-      ).data;
+    });
+
+    it('when an admin changes an email, then email-changed is recorded with from, to and the admin', async () => {
+      const user = await createUserAndLogin(app.server, app.services);
+      const email = `moved-${randomUUID()}@example.com`;
+      const res = await app.server.inject({
+        method: 'PATCH',
+        url: `/api/v1/users/${user.id}`,
+        headers: bearer(admin.accessToken),
+        payload: { email },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      const [changed] = await adminEvents(`userId=${user.id}&type=email-changed`);
       assert.deepEqual(changed?.details, { from: user.email, to: email });
+      assert.equal(changed.actorId, admin.id);
     });
 
     it('when an admin changes role and status, then each is recorded with old and new and the admin as actor', async () => {

@@ -111,6 +111,8 @@ for (const engine of engines) {
             email: 'ada@example.com',
             role: 'user',
             status: 'active',
+            // An admin made it: the address counts as verified.
+            emailVerified: true,
             createdAt: undefined,
             updatedAt: undefined,
           },

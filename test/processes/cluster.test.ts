@@ -142,6 +142,8 @@ describe(
             // sharing this Redis (and its per-address counters for 127.0.0.1) don't interfere.
             TRUST_PROXY: 'true',
             OUTBOX_POLL_MS: '200',
+            // Members register and move money at once; email verification has its own suite.
+            REQUIRE_VERIFIED_EMAIL: 'false',
           },
           stdio: ['ignore', 'inherit', 'inherit'],
         },

@@ -12,7 +12,10 @@ export interface TestUser {
   refreshToken: string;
 }
 
-/** Creates a user directly through the service, then logs in over HTTP like a client. */
+/**
+ * Creates a user directly through the service, then logs in over HTTP like a client. An admin
+ * makes it, so its email counts as verified and its tokens may move money.
+ */
 export async function createUserAndLogin(
   server: FastifyInstance,
   services: Services,

@@ -86,6 +86,7 @@ describe('access-token claims', () => {
     const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as object;
     assert.deepEqual(Object.keys(payload).sort(), [
       'aud',
+      'ev',
       'exp',
       'iat',
       'iss',

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { v7 as uuidv7 } from 'uuid';
 import type { Actor } from '../../platform/auth/actor.js';
 import { authorize, can, requireUser } from '../../platform/auth/permissions.js';
+import { requireVerifiedEmail } from '../../platform/auth/verified-email.js';
 import type { Database } from '../../platform/db/database.js';
 import type { JournalKind } from '../../platform/db/schema.js';
 import { withRetries, type Tx } from '../../platform/db/transaction.js';
@@ -57,7 +58,14 @@ export class AccountsService {
     private readonly accounts: AccountsRepository,
     /** The currency of new wallets and of the system accounts (DEFAULT_CURRENCY). */
     readonly currency: string,
+    /** REQUIRE_VERIFIED_EMAIL: deposits, transfers and orders need a verified email. */
+    private readonly verifiedEmailRequired = false,
   ) {}
+
+  /** 403 EMAIL_NOT_VERIFIED for a token whose account's email is unverified (when required). */
+  assertMayMoveMoney(actor: Actor): void {
+    requireVerifiedEmail(actor, this.verifiedEmailRequired);
+  }
 
   async getAccount(actor: Actor, id: string): Promise<Account> {
     return this.requireVisible(actor, id);
@@ -98,6 +106,7 @@ export class AccountsService {
     claim?: IdempotencyClaim<Transfer>,
   ): Promise<Transfer> {
     requireUser(actor);
+    this.assertMayMoveMoney(actor);
     const admin = can(actor, 'write:accounts');
     return this.moveInOneStatement(
       { ...input, kind: 'transfer', reference: input.reference, createdBy: actor.userId },
@@ -125,6 +134,7 @@ export class AccountsService {
     claim?: IdempotencyClaim<Transfer>,
   ): Promise<Transfer> {
     authorize(actor, 'write:accounts');
+    this.assertMayMoveMoney(actor);
     const issuer = await this.accounts.findSystem('issuer', input.currency);
     if (!issuer) {
       throw new UnprocessableError(`No issuer holds ${input.currency}`, 'UNSUPPORTED_CURRENCY');

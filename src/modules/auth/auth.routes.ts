@@ -14,6 +14,7 @@ const REGISTERED_EXAMPLE = {
   id: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e12',
   name: 'Grace Hopper',
   email: 'grace@example.com',
+  emailVerified: false,
   createdAt: '2026-01-15T09:30:00.000Z',
   updatedAt: '2026-01-15T09:30:00.000Z',
 };

@@ -7,6 +7,7 @@ import type { SecurityEventInput, SecurityLog } from '../../platform/audit/secur
 import type { JobScheduler } from '../../platform/jobs/job.js';
 import { AppError, ForbiddenError, UnauthorizedError } from '../../platform/errors.js';
 import type { User } from '../users/users.repository.js';
+import type { AccountEmailsService } from '../users/account-emails.service.js';
 import type { RegisterInput } from '../users/users.schemas.js';
 import type { UsersJobPayloads } from '../users/users.jobs.js';
 import type { UsersService } from '../users/users.service.js';
@@ -82,9 +83,14 @@ export class AuthService {
     private readonly securityLog: SecurityLog,
     private readonly twoFactor: TwoFactorService,
     private readonly enrolmentTokens: EnrolmentTokens,
+    /** Registration's part of email verification (the welcome email carries the link). */
+    private readonly verification?: Pick<AccountEmailsService, 'registered'>,
   ) {}
 
-  /** The user and their welcome email commit together: no email for a rolled-back account. */
+  /**
+   * The user and their welcome email (with its verification link) commit together: no email
+   * for a rolled-back account.
+   */
   async register(actor: Actor, input: RegisterInput): Promise<User> {
     const { user, committed: wakeRelay } = await this.users.registerUser(
       input,
@@ -100,12 +106,14 @@ export class AuthService {
           },
           tx,
         );
-        return this.jobs.schedule(
+        const wake = await this.jobs.schedule(
           tx,
           'email.welcome',
           { userId: created.id, email: created.email, name: created.name },
           { requestId: actor.requestId },
         );
+        await this.verification?.registered(tx, created, actor);
+        return wake;
       },
     );
     wakeRelay();
@@ -319,7 +327,10 @@ export class AuthService {
 
   private async pair(user: User, session: Session): Promise<TokenPair> {
     // The email stays out of the token (readable by anyone holding it); the body may carry it.
-    const { token } = await this.tokens.sign({ id: user.id, role: user.role }, session.familyId);
+    const { token } = await this.tokens.sign(
+      { id: user.id, role: user.role, emailVerified: user.emailVerified },
+      session.familyId,
+    );
     return {
       accessToken: token,
       refreshToken: session.refreshToken,

@@ -94,6 +94,7 @@ export class OrdersService {
     claim?: IdempotencyClaim<Order>,
   ): Promise<Order> {
     this.assertMay(actor, userId, 'write:orders');
+    this.accounts.assertMayMoveMoney(actor);
     const priced = await this.price(actor, userId, input);
     const statement = this.orderStatement(actor, priced, claim);
     return this.pay(priced, statement, claim);

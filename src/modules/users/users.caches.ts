@@ -12,6 +12,8 @@ const userCodec: Codec<User> = {
     const stored = data as Stored<User>;
     return {
       ...stored,
+      // An entry cached before the field existed reads as unverified until it expires.
+      emailVerified: stored.emailVerified === true,
       createdAt: new Date(stored.createdAt),
       updatedAt: new Date(stored.updatedAt),
     };

@@ -22,6 +22,8 @@ const typeDefs = `
     email: String!
     role: Role!
     status: UserStatus!
+    "The account proved it holds its email (the mailed link), or an admin made it."
+    emailVerified: Boolean!
     createdAt: DateTime!
     updatedAt: DateTime!
   }

@@ -13,6 +13,8 @@ export interface User {
   email: string;
   role: UserRole;
   status: UserStatus;
+  /** The account proved it holds `email` (a mailed link, a provider that verified it), or an operator made it. */
+  emailVerified: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -24,11 +26,13 @@ export interface NewUser {
   role: UserRole;
   status: UserStatus;
   passwordHash?: string | null;
-  /** When the address was proven held (a provider that verified it); unverified when absent. */
-  emailVerifiedAt?: Date | null;
+  /** Verified from the start: accounts an operator or admin makes, a provider's verified address. */
+  emailVerified?: boolean;
 }
 
-export type UserChanges = Partial<Pick<User, 'name' | 'email' | 'role' | 'status'>> & {
+export type UserChanges = Partial<
+  Pick<User, 'name' | 'email' | 'role' | 'status' | 'emailVerified'>
+> & {
   passwordHash?: string;
 };
 
@@ -58,7 +62,6 @@ export interface UsersRepository {
     by: { id: string } | { email: string },
   ): Promise<{ user: User; passwordHash: string | null } | undefined>;
   /** Whether the account has proven it holds its address (users.email_verified_at is set). */
-  isEmailVerified(id: string): Promise<boolean>;
   countActiveAdmins(): Promise<number>;
   /** The ids of the active admins, their rows locked until the transaction ends. */
   lockActiveAdmins(tx: Tx): Promise<string[]>;
@@ -74,7 +77,16 @@ export interface UsersRepository {
   delete(id: string, tx?: Tx): Promise<boolean>;
 }
 
-const columns = ['id', 'name', 'email', 'role', 'status', 'created_at', 'updated_at'] as const;
+const columns = [
+  'id',
+  'name',
+  'email',
+  'role',
+  'status',
+  'email_verified_at',
+  'created_at',
+  'updated_at',
+] as const;
 
 function toUser(row: Pick<Selectable<UsersTable>, (typeof columns)[number]>): User {
   return {
@@ -83,6 +95,7 @@ function toUser(row: Pick<Selectable<UsersTable>, (typeof columns)[number]>): Us
     email: row.email,
     role: row.role,
     status: row.status,
+    emailVerified: row.email_verified_at !== null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -143,15 +156,6 @@ export class PostgresUsersRepository implements UsersRepository {
         : query.where(sql<string>`lower(email)`, '=', sql<string>`lower(${by.email})`)
     ).executeTakeFirst();
     return row && { user: toUser(row), passwordHash: row.password_hash };
-  }
-
-  async isEmailVerified(id: string) {
-    const row = await this.db
-      .selectFrom('users')
-      .select('email_verified_at')
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row?.email_verified_at != null;
   }
 
   async countActiveAdmins() {
@@ -241,7 +245,7 @@ export class PostgresUsersRepository implements UsersRepository {
           role: user.role,
           status: user.status,
           password_hash: user.passwordHash ?? null,
-          email_verified_at: user.emailVerifiedAt ?? null,
+          ...(user.emailVerified ? { email_verified_at: sql<Date>`now()` } : {}),
         })
         .returning(columns)
         .executeTakeFirstOrThrow(),
@@ -250,13 +254,20 @@ export class PostgresUsersRepository implements UsersRepository {
   }
 
   async update(id: string, changes: UserChanges, tx: Tx | Database = this.db) {
-    const { passwordHash, ...fields } = changes;
+    const { passwordHash, emailVerified, ...fields } = changes;
     const row = await translateUnique(
       tx
         .updateTable('users')
         .set({
           ...fields,
           ...(passwordHash === undefined ? {} : { password_hash: passwordHash }),
+          ...(emailVerified === undefined
+            ? {}
+            : {
+                email_verified_at: emailVerified
+                  ? sql<Date>`coalesce(email_verified_at, now())`
+                  : null,
+              }),
           // The row's version (migration 0003): whatever orders or tags by it stays right.
           version: sql`version + 1`,
           updated_at: sql`now()`,

@@ -29,6 +29,7 @@ export const USER_EXAMPLE = {
   email: 'ada@example.com',
   role: 'user' as const,
   status: 'active' as const,
+  emailVerified: true,
   createdAt: '2026-01-10T08:00:00.000Z',
   updatedAt: '2026-01-12T17:45:00.000Z',
 };
@@ -42,6 +43,9 @@ export const UserSchema = Type.Object(
     email: Email,
     role: Role,
     status: Status,
+    emailVerified: Type.Boolean({
+      description: 'The account proved it holds its email (the mailed link), or an admin made it',
+    }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },

@@ -73,6 +73,14 @@ export interface ListUsersAfterInput {
   status?: UserStatus;
 }
 
+/** How an email change goes: the account's own by a mailed confirmation, an admin's at once. */
+export interface EmailChanges {
+  /** In the change's transaction; returns what wakes the mail after the commit. */
+  requestEmailChange(tx: Tx, actor: Actor, user: User, newEmail: string): Promise<() => void>;
+  /** In the change's transaction: an admin's direct change (links mailed to the old address stop). */
+  changedByAdmin(tx: Tx, actor: Actor, before: User, after: User): Promise<void>;
+}
+
 async function mapConflicts<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
@@ -104,6 +112,8 @@ export class UsersService {
     private readonly securityLog: SecurityLog,
     /** What other modules open for every new user, in the user's transaction (a wallet). */
     private readonly onUserCreated: (tx: Tx, user: User) => Promise<void> = async () => {},
+    /** The account's own email changes wait for the new address to confirm (AccountEmails). */
+    private readonly emailChanges?: EmailChanges,
   ) {}
 
   async getUser(actor: Actor, id: string): Promise<User> {
@@ -155,6 +165,8 @@ export class UsersService {
         role: input.role ?? 'user',
         status: input.status ?? 'active',
         passwordHash: input.password ? await this.passwords.hash(input.password) : null,
+        // An admin or operator made the account and vouches for its address.
+        emailVerified: true,
       },
       tx,
       { actor, via: 'admin' },
@@ -199,7 +211,7 @@ export class UsersService {
           role: 'user',
           status: 'active',
           passwordHash: null,
-          emailVerifiedAt: input.emailVerified ? new Date() : null,
+          emailVerified: input.emailVerified,
         },
         tx,
       );
@@ -210,7 +222,7 @@ export class UsersService {
   /** For sign-in through a provider: the account holding `email` and whether it proved it. */
   async findForLinking(email: string): Promise<{ user: User; emailVerified: boolean } | undefined> {
     const user = await this.users.findByEmail(email);
-    return user && { user, emailVerified: await this.users.isEmailVerified(user.id) };
+    return user && { user, emailVerified: user.emailVerified };
   }
 
   async replaceUser(actor: Actor, id: string, input: ReplaceUserInput): Promise<User> {
@@ -234,6 +246,11 @@ export class UsersService {
     if (self && (emailChanged || password !== undefined)) {
       await this.checkCurrentPassword(actor, current, currentPassword);
     }
+    // The account's own new address must confirm first; an admin's change is direct and
+    // counts as verified (the admin vouches for it), like an account an admin creates.
+    const pendingEmail = self && emailChanged && this.emailChanges ? fields.email : undefined;
+    if (pendingEmail !== undefined) delete changes.email;
+    else if (emailChanged) changes.emailVerified = !self;
     if (password !== undefined) {
       requireStrong(password, {
         email: fields.email ?? current.email,
@@ -245,12 +262,20 @@ export class UsersService {
     // and a suspended user or a stolen password must be locked out at once.
     const endSessions = password !== undefined || privileged;
     const leavesAdmins = isActiveAdmin(current) && !isActiveAdmin({ ...current, ...fields });
-    const { user, afterCommit } = await withTransaction(this.db, async (tx) => {
+    const { user, afterCommit, mail } = await withTransaction(this.db, async (tx) => {
       if (leavesAdmins) await this.keepAnAdmin(id, tx);
       const updated = await mapConflicts(this.users.update(id, changes, tx));
       if (!updated) throw new NotFoundError('User');
       await this.recordChanges(actor, current, updated, password !== undefined, tx);
+      const mail =
+        pendingEmail === undefined
+          ? undefined
+          : await this.emailChanges?.requestEmailChange(tx, actor, current, pendingEmail);
+      if (emailChanged && pendingEmail === undefined) {
+        await this.emailChanges?.changedByAdmin(tx, actor, current, updated);
+      }
       return {
+        mail,
         user: updated,
         afterCommit: endSessions
           ? await this.sessions.revokeAllForUser(id, tx, {
@@ -263,6 +288,7 @@ export class UsersService {
     // After the commit, before answering; cache trouble is absorbed below (GuardedCache).
     await this.byId.invalidate(id);
     await afterCommit?.();
+    mail?.();
     return user;
   }
 
@@ -344,6 +370,7 @@ export class UsersService {
           role: 'admin',
           status: 'active',
           passwordHash: await this.passwords.hash(password),
+          emailVerified: true,
         },
         undefined,
         { actor: null, via: 'bootstrap' },

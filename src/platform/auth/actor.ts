@@ -11,6 +11,11 @@ export interface Actor {
   ip?: string;
   /** The client's User-Agent header, as sent (recorded with sessions and security events). */
   userAgent?: string;
+  /**
+   * From the access token (its `ev` claim): the account's email was verified when the token was
+   * issued. Undefined for actors the code makes itself (jobs, the CLI), which are trusted.
+   */
+  emailVerified?: boolean;
   /** The request it came with, carried into the jobs it schedules for tracing. */
   requestId?: string;
 }

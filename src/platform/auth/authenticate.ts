@@ -96,6 +96,7 @@ export async function actorForToken(
     role: claims.role,
     sessionId: claims.sid,
     tokenId: claims.jti,
+    emailVerified: claims.ev === true,
     ip: request.ip,
     userAgent: userAgentOf(request),
     requestId: request.id,

@@ -28,6 +28,11 @@ export interface AccessClaims {
   jti: string;
   iat: number;
   exp: number;
+  /**
+   * The account's email was verified when the token was issued (sign-in or refresh): the money
+   * services read it here instead of the users table. Absent reads as not verified.
+   */
+  ev?: boolean;
 }
 
 const ROLES: readonly string[] = ['admin', 'user', 'guest'];
@@ -96,9 +101,10 @@ export class AccessTokens {
     }) as Verifier;
   }
 
-  async sign(user: { id: string; role: UserRole }, sid: string) {
+  async sign(user: { id: string; role: UserRole; emailVerified?: boolean }, sid: string) {
     const jti = randomUUID();
-    const token = this.signer({ sub: user.id, role: user.role, sid, jti });
+    const ev = user.emailVerified === true;
+    const token = this.signer({ sub: user.id, role: user.role, sid, jti, ev });
     return { token, jti };
   }
 
@@ -146,6 +152,7 @@ export class AccessTokens {
       jti,
       iat: iat as number,
       exp: exp as number,
+      ev: payload.ev === true,
     };
     return { claims, expiresAtMs };
   }

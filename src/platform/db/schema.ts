@@ -290,7 +290,22 @@ export interface TwoFactorChallengesTable {
   updated_at: Timestamp;
 }
 
+export type AccountTokenPurpose = 'verify-email' | 'reset-password' | 'change-email';
+
+export interface AccountTokensTable {
+  id: string;
+  user_id: string;
+  purpose: AccountTokenPurpose;
+  token_hash: string;
+  email: string;
+  expires_at: Date;
+  consumed_at: Date | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DB {
+  account_tokens: AccountTokensTable;
   two_factor: TwoFactorTable;
   two_factor_recovery_codes: TwoFactorRecoveryCodesTable;
   two_factor_challenges: TwoFactorChallengesTable;

@@ -62,6 +62,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Faul
       ADMIN_PASSWORD: ADMIN.password,
       OUTBOX_POLL_MS: '100',
       LOG_LEVEL: 'info',
+      // Members sign up and move money at once; email verification has its own suite.
+      REQUIRE_VERIFIED_EMAIL: 'false',
       ...env,
     },
     database() {

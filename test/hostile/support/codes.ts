@@ -71,6 +71,10 @@ export const DOCUMENTED_CODES: ReadonlySet<string> = new Set([
   'TOO_MANY_ALIASES',
   'QUERY_TOO_COMPLEX',
   'RESPONSE_TOO_LARGE',
+  // Account emails (verification, reset, email change).
+  'INVALID_ACCOUNT_TOKEN',
+  'EMAIL_ALREADY_VERIFIED',
+  'EMAIL_NOT_VERIFIED',
 ]);
 
 /** Codes that are a fault of the server whatever the status says. */

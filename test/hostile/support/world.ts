@@ -23,6 +23,8 @@ export const HOSTILE_ENV: NodeJS.ProcessEnv = {
   RATE_LIMIT_MAX: '1000000',
   LOGIN_MAX_FAILURES: '1000',
   LOGIN_ACCOUNT_MAX_FAILURES: '1000',
+  ACCOUNT_EMAIL_MAX_REQUESTS: '1000',
+  ACCOUNT_EMAIL_ACCOUNT_MAX_REQUESTS: '1000',
   // The production body limit, so ~1 MB strings reach the JSON parser and the schema.
   BODY_LIMIT_BYTES: '1048576',
   // Slow enough that no flush or prune runs in the middle of a property.

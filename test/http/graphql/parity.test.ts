@@ -4,6 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import type { InjectOptions } from 'fastify';
 import { generateSync } from 'otplib';
 import { startApp, type StartedApp } from '../../support/app.js';
+import {
+  AccountTokensRepository,
+  type AccountTokenPurpose,
+} from '../../../src/modules/users/account-tokens.repository.js';
 import { bearer, createUserAndLogin, login, type TestUser } from '../../support/auth.js';
 import { engines } from '../../support/databases.js';
 import { codesOf, graphql } from '../../support/graphql.js';
@@ -44,6 +48,26 @@ function sidOf(accessToken: string): string {
 }
 
 const unique = () => `p-${randomUUID()}@example.com`;
+/**
+ * A live token for a newly registered (unverified) user, issued as the account emails' jobs
+ * issue them; for change-email, to `newEmail` (default: a free address).
+ */
+async function linkFor(f: Fixture, purpose: AccountTokenPurpose, newEmail = unique()) {
+  const user = await f.app.services.auth.register(
+    { userId: null, role: 'guest' },
+    { name: 'Linked', email: unique(), password: 'linked user passphrase' },
+  );
+  const email = purpose === 'change-email' ? newEmail : user.email;
+  const token = await new AccountTokensRepository(f.app.database.db).issue(
+    purpose,
+    user.id,
+    email,
+    60_000,
+  );
+  assert.ok(token);
+  return token;
+}
+
 /** Whoever is asking, or `other` for a guest, who has no id of their own. */
 const selfOf = (f: Fixture, who: Who) => f.ids[who] ?? f.other.id;
 
@@ -359,6 +383,107 @@ const CASES: Case[] = [
       rest: { method: 'DELETE', url: `/api/v1/users/${f.other.id}/two-factor` },
       graphql: { query: `mutation { disableTwoFactor(userId: "${f.other.id}") }` },
     }),
+  },
+  // The emailed links: the same service method behind both doors; the token decides the account.
+  {
+    name: 'verify an email with a fresh link',
+    expect: { guest: 200, user: 200, admin: 200 },
+    build: async (f) => {
+      const token = await linkFor(f, 'verify-email');
+      return {
+        rest: { method: 'POST', url: '/api/v1/auth/verify-email', payload: { token } },
+        graphql: {
+          query: 'mutation ($token: String!) { verifyEmail(token: $token) { emailVerified } }',
+          variables: { token: await linkFor(f, 'verify-email') },
+        },
+      };
+    },
+  },
+  {
+    name: 'verify an email with a made-up link',
+    expect: { guest: 400, user: 400, admin: 400 },
+    build: () => ({
+      rest: { method: 'POST', url: '/api/v1/auth/verify-email', payload: { token: 'made-up' } },
+      graphql: { query: 'mutation { verifyEmail(token: "made-up") { id } }' },
+    }),
+  },
+  {
+    name: 'ask for a new verification link when verified',
+    expect: { guest: 401, user: 409, admin: 409 },
+    build: () => ({
+      rest: { method: 'POST', url: '/api/v1/auth/resend-verification' },
+      graphql: { query: 'mutation { resendVerification }' },
+    }),
+  },
+  {
+    name: 'ask for a password reset',
+    expect: { guest: 204, user: 204, admin: 204 },
+    build: () => ({
+      rest: { method: 'POST', url: '/api/v1/auth/forgot-password', payload: { email: unique() } },
+      graphql: { query: `mutation { forgotPassword(email: "${unique()}") }` },
+    }),
+  },
+  {
+    name: 'reset a password with a fresh link',
+    expect: { guest: 204, user: 204, admin: 204 },
+    build: async (f) => {
+      const password = 'a brand new passphrase';
+      return {
+        rest: {
+          method: 'POST',
+          url: '/api/v1/auth/reset-password',
+          payload: { token: await linkFor(f, 'reset-password'), password },
+        },
+        graphql: {
+          query:
+            'mutation ($token: String!, $password: String!) { resetPassword(token: $token, password: $password) }',
+          variables: { token: await linkFor(f, 'reset-password'), password },
+        },
+      };
+    },
+  },
+  {
+    name: 'reset a password to a common one',
+    expect: { guest: 400, user: 400, admin: 400 },
+    build: async (f) => {
+      const token = await linkFor(f, 'reset-password');
+      return {
+        rest: {
+          method: 'POST',
+          url: '/api/v1/auth/reset-password',
+          payload: { token, password: 'password123' },
+        },
+        graphql: {
+          query: `mutation { resetPassword(token: "${token}", password: "password123") }`,
+        },
+      };
+    },
+  },
+  {
+    name: 'confirm an email change with a fresh link',
+    expect: { guest: 200, user: 200, admin: 200 },
+    build: async (f) => ({
+      rest: {
+        method: 'POST',
+        url: '/api/v1/auth/confirm-email-change',
+        payload: { token: await linkFor(f, 'change-email') },
+      },
+      graphql: {
+        query: 'mutation ($token: String!) { confirmEmailChange(token: $token) { email } }',
+        variables: { token: await linkFor(f, 'change-email') },
+      },
+    }),
+  },
+  {
+    name: 'confirm an email change to an address taken since',
+    expect: { guest: 409, user: 409, admin: 409 },
+    build: async (f) => {
+      const token = await linkFor(f, 'change-email', f.other.email);
+      return {
+        rest: { method: 'POST', url: '/api/v1/auth/confirm-email-change', payload: { token } },
+        graphql: { query: `mutation { confirmEmailChange(token: "${token}") { id } }` },
+      };
+    },
   },
 ];
 

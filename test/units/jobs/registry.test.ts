@@ -5,6 +5,7 @@ import { JOB_TYPES } from '../../../src/jobs.js';
 import type { AnyJobDefinition } from '../../../src/platform/jobs/job.js';
 import { JobRegistry, JobRegistryError } from '../../../src/platform/jobs/registry.js';
 import type { OnceMailer } from '../../../src/platform/mail/deliveries.js';
+import type { JobTools } from '../../../src/modules/module.js';
 
 const job = (type: string): AnyJobDefinition => ({ type, queue: 'email', handle: async () => {} });
 
@@ -36,7 +37,9 @@ describe('the job registry', () => {
   });
 
   it("when the app's job types meet the modules' handlers, then the registry is complete", () => {
-    const handlers = modules.flatMap((module) => module.jobs?.({} as OnceMailer) ?? []);
+    const handlers = modules.flatMap(
+      (module) => module.jobs?.({} as OnceMailer, {} as JobTools) ?? [],
+    );
     assert.doesNotThrow(() => new JobRegistry(JOB_TYPES, handlers));
   });
 });
