@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { AccountTokensRepository } from '../../src/modules/users/account-tokens.repository.js';
 import { startApp, type StartedApp } from '../support/app.js';
 import { bearer, createUserAndLogin, login, type TestUser } from '../support/auth.js';
 import { openRedis } from '../support/redis.js';
@@ -372,6 +373,46 @@ for (const setup of cacheSetups) {
         rest.data.map((e) => e.id),
       );
       assert.equal(ids.length, 4); // account-created and three sign-ins
+    });
+
+    it("when the emailed flows run, then each records its event in the account's log", async () => {
+      const email = `flows-${randomUUID()}@example.com`;
+      const registered = await app.server.inject({
+        method: 'POST',
+        url: '/api/v1/auth/register',
+        payload: { name: 'Flows', email, password: PASSWORD },
+      });
+      assert.equal(registered.statusCode, 201, registered.body);
+      const id = registered.json<{ data: { id: string } }>().data.id;
+      const post = (url: string, payload: object) =>
+        app.server.inject({ method: 'POST', url: `/api/v1/auth/${url}`, payload });
+      // Tokens as the email jobs mint them (the emails themselves: test/http/account-emails).
+      const tokens = new AccountTokensRepository(app.database.db);
+      const verify = (await tokens.issue('verify-email', id, email, 60_000))!;
+      assert.equal((await post('verify-email', { token: verify })).statusCode, 200);
+      assert.equal((await post('forgot-password', { email })).statusCode, 204);
+      const reset = (await tokens.issue('reset-password', id, email, 60_000))!;
+      const done = await post('reset-password', { token: reset, password: NEW_PASSWORD });
+      assert.equal(done.statusCode, 204, done.body);
+      const [unknown] = await adminEvents(
+        `userId=00000000-0000-0000-0000-000000000000&type=password-reset-requested`,
+      );
+      assert.equal((await post('forgot-password', { email: `no-${email}` })).statusCode, 204);
+      const types = (await adminEvents(`userId=${id}&limit=50`)).map((e) => e.type);
+      for (const type of [
+        'account-created',
+        'email-verification-sent',
+        'email-verified',
+        'password-reset-requested',
+        'password-reset',
+      ]) {
+        assert.ok(types.includes(type), `${type} in ${types.join(', ')}`);
+      }
+      // An unknown address is recorded too, on the chain of events without an account.
+      const [latest] = await adminEvents(
+        `userId=00000000-0000-0000-0000-000000000000&type=password-reset-requested`,
+      );
+      assert.ok(latest && latest.id !== unknown?.id, 'the unknown address is recorded');
     });
 
     it('when all of this was recorded, then every chain verifies', async () => {

@@ -71,10 +71,13 @@ for (const engine of engines) {
           { ...created, createdAt: undefined, updatedAt: undefined },
           {
             ...input,
+            // Unverified unless created as verified (an operator's account).
+            emailVerified: false,
             createdAt: undefined,
             updatedAt: undefined,
           },
         );
+        assert.equal((await users.create(newUser({ emailVerified: true }))).emailVerified, true);
         assert.ok(created.createdAt instanceof Date);
         assert.ok(Math.abs(created.createdAt.getTime() - before) < 60_000);
         assert.deepEqual(created.updatedAt, created.createdAt);
