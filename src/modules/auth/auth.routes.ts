@@ -6,6 +6,7 @@ import { RegisterBody, USER_EXAMPLE } from '../users/users.schemas.js';
 import { LoginBody, RefreshBody, TOKEN_PAIR_EXAMPLE, TokenPairSchema } from './auth.schemas.js';
 import { TwoFactorEnrolmentRequiredSchema, TwoFactorRequiredSchema } from './two-factor.schemas.js';
 import type { AuthService } from './auth.service.js';
+import { answerNoStore } from '../../platform/http/no-store.js';
 
 const tags = ['auth'];
 /** The user the register example creates. */
@@ -25,11 +26,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
 ) => {
   // Tokens and credentials must not land in a browser, proxy or CDN cache (RFC 6749 §5.1):
   // every answer of these routes, errors included, as an error may echo what was sent.
-  app.addHook('onSend', async (_request, reply, payload) => {
-    void reply.header('cache-control', 'no-store');
-    void reply.header('pragma', 'no-cache');
-    return payload;
-  });
+  answerNoStore(app);
 
   app.post(
     '/auth/register',

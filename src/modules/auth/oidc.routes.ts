@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { envelopeSchema, errorResponses, ok } from '../../platform/http/envelope.js';
 import { TOKEN_PAIR_EXAMPLE, TokenPairSchema } from './auth.schemas.js';
 import type { OidcService } from './oidc.service.js';
+import { answerNoStore } from '../../platform/http/no-store.js';
 
 const tags = ['auth'];
 
@@ -78,11 +79,7 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<{ oidc: OidcService }> = asyn
 ) => {
   // Here only: the rest of the API neither reads nor sets cookies.
   await app.register(cookie);
-  app.addHook('onSend', async (_request, reply, payload) => {
-    void reply.header('cache-control', 'no-store');
-    void reply.header('pragma', 'no-cache');
-    return payload;
-  });
+  answerNoStore(app);
 
   app.get(
     '/auth/oidc/authorize',

@@ -19,6 +19,7 @@ import {
   UserSessionParams,
 } from './sessions.schemas.js';
 import type { SessionsService } from './sessions.service.js';
+import { answerNoStore } from '../../platform/http/no-store.js';
 
 const tags = ['auth'];
 const security = [{ bearerAuth: [] }];
@@ -31,10 +32,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionsServi
   app.addSchema(SessionSchema);
   const Session = Type.Ref('Session');
   // Where and when a user signs in is theirs: no shared cache keeps it, nor these answers.
-  app.addHook('onSend', async (_request, reply, payload) => {
-    void reply.header('cache-control', 'no-store');
-    return payload;
-  });
+  answerNoStore(app);
 
   app.get(
     '/users/:id/sessions',

@@ -18,6 +18,7 @@ import {
   TwoFactorEnrolmentSchema,
   TwoFactorStatusSchema,
 } from './two-factor.schemas.js';
+import { answerNoStore } from '../../platform/http/no-store.js';
 
 const tags = ['auth'];
 const security = [{ bearerAuth: [] }];
@@ -43,11 +44,7 @@ export const twoFactorRoutes: FastifyPluginAsyncTypebox<{
   twoFactor: TwoFactorService;
 }> = async (app, { auth, twoFactor }) => {
   // Secrets, recovery codes and tokens: never in a cache (see auth.routes.ts).
-  app.addHook('onSend', async (_request, reply, payload) => {
-    void reply.header('cache-control', 'no-store');
-    void reply.header('pragma', 'no-cache');
-    return payload;
-  });
+  answerNoStore(app);
 
   app.post(
     '/auth/login/two-factor',

@@ -16,6 +16,7 @@ import {
   UserSecurityEventsQuery,
 } from './security.schemas.js';
 import type { SecurityEventsService } from './security.service.js';
+import { answerNoStore } from '../../platform/http/no-store.js';
 
 const SecurityEvent = Type.Ref('SecurityEvent');
 const tags = ['users'];
@@ -26,10 +27,7 @@ export const securityRoutes: FastifyPluginAsyncTypebox<{
   securityEvents: SecurityEventsService;
 }> = async (app, { securityEvents }) => {
   // Who signed in from where is nothing for a shared cache to keep.
-  app.addHook('onSend', async (_request, reply, payload) => {
-    void reply.header('cache-control', 'no-store');
-    return payload;
-  });
+  answerNoStore(app);
 
   app.get(
     '/users/:id/security-events',

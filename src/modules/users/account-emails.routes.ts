@@ -9,6 +9,7 @@ import {
   VerifyEmailBody,
 } from './account-emails.schemas.js';
 import { USER_EXAMPLE } from './users.schemas.js';
+import { answerNoStore } from '../../platform/http/no-store.js';
 
 const tags = ['auth'];
 
@@ -20,11 +21,7 @@ export const accountEmailsRoutes: FastifyPluginAsyncTypebox<{
   emails: AccountEmailsService;
 }> = async (app, { emails }) => {
   // Tokens must not land in a browser, proxy or CDN cache, errors included.
-  app.addHook('onSend', async (_request, reply, payload) => {
-    void reply.header('cache-control', 'no-store');
-    void reply.header('pragma', 'no-cache');
-    return payload;
-  });
+  answerNoStore(app);
 
   app.post(
     '/auth/verify-email',

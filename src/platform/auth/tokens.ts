@@ -1,8 +1,9 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import { LRUCache } from 'lru-cache';
 import type { UserRole } from '../db/schema.js';
 import { UnauthorizedError } from '../errors.js';
+import { open, seal } from './sealed-secrets.js';
 
 export interface TokenSettings {
   secret: Uint8Array;
@@ -170,9 +171,6 @@ export function hashRefreshToken(token: string): string {
 /** The longest JWT_REFRESH_REUSE_GRACE; a sealed successor older than this is never opened. */
 export const REFRESH_REUSE_GRACE_MAX_MS = 60_000;
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-
 // Its own prefix, so the key is not the stored token hash (SHA-256 of the bare token): the
 // database holds the hash but nothing that opens the sealed successor.
 function successorKey(spentToken: string): Buffer {
@@ -186,11 +184,7 @@ function successorKey(spentToken: string): Buffer {
  * another family's row does not open.
  */
 export function sealSuccessor(spentToken: string, successor: string, context: string): Buffer {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', successorKey(spentToken), iv);
-  cipher.setAAD(Buffer.from(context));
-  const body = Buffer.concat([cipher.update(successor, 'utf8'), cipher.final()]);
-  return Buffer.concat([iv, body, cipher.getAuthTag()]);
+  return seal(successorKey(spentToken), successor, context);
 }
 
 /** The successor sealed by sealSuccessor, or undefined when the token or context don't fit. */
@@ -199,20 +193,5 @@ export function openSuccessor(
   sealed: Uint8Array,
   context: string,
 ): string | undefined {
-  if (sealed.length <= IV_BYTES + TAG_BYTES) return undefined;
-  const bytes = Buffer.from(sealed);
-  try {
-    const decipher = createDecipheriv(
-      'aes-256-gcm',
-      successorKey(spentToken),
-      bytes.subarray(0, IV_BYTES),
-      { authTagLength: TAG_BYTES },
-    );
-    decipher.setAAD(Buffer.from(context));
-    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-    const body = bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES);
-    return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
-  } catch {
-    return undefined;
-  }
+  return open(successorKey(spentToken), sealed, context);
 }
