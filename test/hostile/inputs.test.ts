@@ -99,7 +99,7 @@ describe('hostile inputs (PostgreSQL + Redis)', { skip: worldSkip }, () => {
     const drift = codeDrift();
     if (drift.unlisted.length || drift.unthrown.length) {
       console.log(
-        `\nError codes thrown by src/ but not in support/codes.ts: ${drift.unlisted.join(', ') || '-'};` +
+        `\nError codes thrown by src/ but not in ERROR_CODES: ${drift.unlisted.join(', ') || '-'};` +
           ` listed but not thrown: ${drift.unthrown.join(', ') || '-'} (informational)`,
       );
     }
