@@ -291,6 +291,15 @@ describe('two-factor sign-in (PostgreSQL + Redis)', { skip }, () => {
       address,
     );
     assert.equal(again.statusCode, 429);
+    // The account's log shows someone guessing at the code step.
+    const throttled = await app.database.db
+      .selectFrom('security_events')
+      .select(['type', 'details'])
+      .where('user_id', '=', user.id)
+      .where('type', '=', 'sign-in-throttled')
+      .execute();
+    assert.equal(throttled.length, 2);
+    assert.deepEqual(throttled[0]!.details, { method: 'totp' });
   });
 
   it('when one code is sent twice at once with two step tokens, then exactly one signs in', async () => {

@@ -7,6 +7,8 @@ import {
   eventHash,
   GENESIS_HASH,
   type ChainedEvent,
+  UNMATCHED_CHAIN_ID,
+  unmatchedChainId,
 } from '../../src/platform/audit/chain.js';
 
 const event: ChainedEvent = {
@@ -60,5 +62,16 @@ describe('the security log chain encoding', () => {
     assert.equal(eventHash(event), expected);
     assert.notEqual(eventHash({ ...event, seq: 8 }), expected);
     assert.notEqual(eventHash({ ...event, details: { ...event.details, alpha: 2 } }), expected);
+  });
+});
+
+describe('the chains of events no account matched', () => {
+  it('when an address is named, then its chain is a well-formed UUID of its own, whatever its case', () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const a = unmatchedChainId('nobody@example.com');
+    assert.match(a, uuid);
+    assert.equal(unmatchedChainId('Nobody@Example.com'), a);
+    assert.notEqual(unmatchedChainId('someone@example.com'), a);
+    assert.notEqual(a, UNMATCHED_CHAIN_ID);
   });
 });

@@ -278,6 +278,8 @@ export class AuthService {
     await this.securityLog.record({
       type,
       userId,
+      // An unknown address gets a chain of its own, as an account has.
+      ...(userId ? {} : { subject: email }),
       actorId: null,
       outcome: 'failure',
       ...clientOf(actor),

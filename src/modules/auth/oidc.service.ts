@@ -176,7 +176,13 @@ export class OidcService {
         const raced =
           err instanceof UniqueViolationError ||
           (err instanceof ConflictError && err.code === 'EMAIL_TAKEN');
-        if (!raced || attempt > 0) throw err;
+        if (!raced) throw err;
+        // Raced twice in a row: a clear 409 the client may retry, never a 500.
+        if (attempt > 0) {
+          throw err instanceof ConflictError
+            ? err
+            : new ConflictError('Another sign-in for this identity is in progress; try again');
+        }
       }
     }
   }

@@ -273,11 +273,25 @@ export class TwoFactorService {
         tx,
       );
     };
-    const passed = await this.guardCode(userId, actor.ip, () =>
-      'code' in factor
-        ? this.spendCode(userId, factor.code, 401, spendChallenge)
-        : this.spendRecoveryCode(actor, userId, factor.recoveryCode, spendChallenge),
-    );
+    let passed: true | undefined;
+    try {
+      passed = await this.guardCode(userId, actor.ip, () =>
+        'code' in factor
+          ? this.spendCode(userId, factor.code, 401, spendChallenge)
+          : this.spendRecoveryCode(actor, userId, factor.recoveryCode, spendChallenge),
+      );
+    } catch (err) {
+      // Someone guessing at the code step: the account's owner sees it, as at the password step.
+      if (err instanceof AppError && err.code === 'RATE_LIMITED') {
+        await this.record(actor, {
+          type: 'sign-in-throttled',
+          userId,
+          outcome: 'failure',
+          details: { method },
+        });
+      }
+      throw err;
+    }
     if (!passed) {
       await this.recordFailure(actor, userId, method);
       throw wrongCode(401);

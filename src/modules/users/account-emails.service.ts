@@ -137,6 +137,9 @@ export class AccountEmailsService implements EmailChanges {
           {
             type: 'password-reset-requested',
             userId: user?.id ?? null,
+            // An address no account uses goes on a chain of its own, as an account's would:
+            // both paths wait the same behind their chain's head.
+            ...(user ? {} : { subject: email }),
             actorId: actor.userId,
             outcome: 'success',
           },

@@ -20,8 +20,25 @@ export const CHAIN_ENCODING = 'stratum.security-event.v1';
 /** The hash a chain's first row follows. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** The chain of the events no account matched (an unknown email at sign-in). */
+/** The chain of the events no account matched and that name nothing else (no `subject`). */
 export const UNMATCHED_CHAIN_ID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * The chain of the events no account matched that are about `subject` (an address no account
+ * uses): a UUID made of the subject's SHA-256, so each address has a chain of its own, as each
+ * account has. Events about unknown addresses then queue per address like events of accounts
+ * do, rather than all behind one chain head: the same work, and the same wait under load,
+ * whether or not an account uses the address.
+ */
+export function unmatchedChainId(subject: string): string {
+  const hex = createHash('sha256')
+    .update('stratum:unmatched-chain:v1\0')
+    .update(subject.toLowerCase())
+    .digest('hex');
+  // RFC 9562 version 8 (custom) and variant bits, so it is a well-formed UUID.
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 export type DetailValue = string | number | boolean | null;
 

@@ -8,6 +8,7 @@ import {
   eventHash,
   GENESIS_HASH,
   UNMATCHED_CHAIN_ID,
+  unmatchedChainId,
   type ChainedEvent,
 } from './chain.js';
 import type { SecurityEventInput, SecurityLog } from './security-log.js';
@@ -44,7 +45,9 @@ export class PostgresSecurityLog implements SecurityLog {
 
   async record(event: SecurityEventInput, tx?: Tx): Promise<void> {
     const row: Omit<ChainedEvent, 'seq' | 'prevHash'> = {
-      chainId: event.userId ?? UNMATCHED_CHAIN_ID,
+      chainId:
+        event.userId ??
+        (event.subject === undefined ? UNMATCHED_CHAIN_ID : unmatchedChainId(event.subject)),
       id: uuidv7(),
       userId: event.userId,
       actorId: storable(event.actorId),

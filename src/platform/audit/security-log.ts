@@ -35,6 +35,11 @@ export interface SecurityEventInput {
   type: SecurityEventType;
   /** The account the event is about; null when no account matched (an unknown email). */
   userId: string | null;
+  /**
+   * For an event no account matched: what it was about (the address tried). Its SHA-256 names
+   * the chain the event goes on, one per address; never stored as such.
+   */
+  subject?: string;
   /** Who did it: the account itself, an admin, or null (a guest, a job). */
   actorId: string | null;
   outcome: 'success' | 'failure';
