@@ -232,6 +232,8 @@ function readConfig(env: NodeJS.ProcessEnv) {
     databaseUrl,
     // Embedded mode migrates itself; a shared PostgreSQL is migrated by `npm run db:migrate`.
     migrateOnStart: read(env, 'MIGRATE_ON_START', bool, databaseUrl === undefined),
+    // The embedded database's buffer cache, resident once used (platform/db/pglite.ts).
+    pgliteSharedBuffersMb: read(env, 'PGLITE_SHARED_BUFFERS_MB', int(1, 1024), 16),
     dbPoolMax: read(env, 'DB_POOL_MAX', int(1, 1000), 20),
     dbIdleTimeoutMs: read(env, 'DB_IDLE_TIMEOUT_MS', int(0, 3_600_000), 30_000),
     dbConnectTimeoutMs: read(env, 'DB_CONNECT_TIMEOUT_MS', int(1, 600_000), 2_000),

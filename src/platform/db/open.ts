@@ -7,6 +7,7 @@ type DatabaseConfig = Pick<
   Config,
   | 'databaseUrl'
   | 'dataDir'
+  | 'pgliteSharedBuffersMb'
   | 'dbPoolMax'
   | 'dbIdleTimeoutMs'
   | 'dbConnectTimeoutMs'
@@ -16,7 +17,11 @@ type DatabaseConfig = Pick<
 
 /** PostgreSQL at DATABASE_URL, else the embedded database under DATA_DIR. */
 export async function openDatabase(config: DatabaseConfig): Promise<DatabaseHandle> {
-  if (!config.databaseUrl) return createPglite(`${config.dataDir}/pglite`);
+  if (!config.databaseUrl) {
+    return createPglite(`${config.dataDir}/pglite`, {
+      sharedBuffersMb: config.pgliteSharedBuffersMb,
+    });
+  }
   return createPostgres({
     url: config.databaseUrl,
     poolMax: config.dbPoolMax,

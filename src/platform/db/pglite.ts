@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite, type Results } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { DatabaseHandle } from './database.js';
@@ -47,17 +50,67 @@ class PgliteSingleConnectionPool implements PostgresPool {
   }
 }
 
+export interface PgliteSettings {
+  /**
+   * PostgreSQL's buffer cache inside PGlite's WebAssembly memory, which never shrinks: every
+   * page it has held stays resident. The files are read through the system's page cache, so a
+   * small one costs a copy on a miss. PGLITE_SHARED_BUFFERS_MB.
+   */
+  sharedBuffersMb: number;
+}
+
+export const DEFAULT_PGLITE_SETTINGS: PgliteSettings = { sharedBuffersMb: 16 };
+
+/** PGlite's own start parameters (single user, no parallel workers...), then ours. */
+function startParams(settings: PgliteSettings): string[] {
+  return [...PGlite.defaultStartParams, '-c', `shared_buffers=${settings.sharedBuffersMb}MB`];
+}
+
+/** The folder holds a database once initdb has written its version file. */
+const hasDatabase = (dataDir: string) => fs.existsSync(path.join(dataDir, 'PG_VERSION'));
+
+/**
+ * Creates the database in dataDir in a child process (pglite-create.ts), so that its
+ * creation's memory (hundreds of MB, held until a garbage collection, and the allocator's
+ * fragments after it) leaves with that process. The child runs under the same Node options
+ * (tsx in the tests) and under the lock the caller holds.
+ */
+async function createInChildProcess(dataDir: string, params: string[]): Promise<void> {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const script = fileURLToPath(new URL(`./pglite-create.${ext}`, import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, script, dataDir, ...params], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (exitCode, signal) => resolve(exitCode ?? (signal ? -1 : null)));
+  });
+  if (code !== 0) {
+    throw new Error(
+      `Creating the embedded database in ${dataDir} failed (exit ${code}):\n${stderr}`,
+    );
+  }
+}
+
 /**
  * Embedded PostgreSQL: files under dataDir, or in memory when dataDir is undefined. A folder has
  * one owner: PGlite is single-process, and a second process opening the same files loses its
  * writes (or the first one's) without an error, so it is refused (EmbeddedDatabaseInUseError).
+ * An empty folder gets its database from a child process first (createInChildProcess).
  */
-export async function createPglite(dataDir?: string): Promise<DatabaseHandle> {
-  if (!dataDir) return pgliteHandle(await PGlite.create());
+export async function createPglite(
+  dataDir?: string,
+  settings: PgliteSettings = DEFAULT_PGLITE_SETTINGS,
+): Promise<DatabaseHandle> {
+  const params = startParams(settings);
+  if (!dataDir) return pgliteHandle(await PGlite.create({ startParams: params }));
   const lock = acquireEmbeddedLock(dataDir);
   try {
     fs.mkdirSync(dataDir, { recursive: true });
-    const handle = pgliteHandle(await PGlite.create(dataDir));
+    if (!hasDatabase(dataDir)) await createInChildProcess(dataDir, params);
+    const handle = pgliteHandle(await PGlite.create(dataDir, { startParams: params }));
     return {
       ...handle,
       async close() {
