@@ -2,7 +2,7 @@
 
 // Kysely's text for the repository's findById, byte for byte.
 export const FIND_USER_BY_ID =
-  'select "id", "name", "email", "role", "status", "created_at", "updated_at" from "users" where "id" = $1';
+  'select "id", "name", "email", "role", "status", "email_verified_at", "created_at", "updated_at" from "users" where "id" = $1';
 
 export interface UserRow {
   id: string;
@@ -10,6 +10,7 @@ export interface UserRow {
   email: string;
   role: string;
   status: string;
+  email_verified_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -21,6 +22,7 @@ export function userData(row: UserRow) {
     email: row.email,
     role: row.role,
     status: row.status,
+    emailVerified: row.email_verified_at !== null,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

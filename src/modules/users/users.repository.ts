@@ -61,7 +61,6 @@ export interface UsersRepository {
   findWithPasswordHash(
     by: { id: string } | { email: string },
   ): Promise<{ user: User; passwordHash: string | null } | undefined>;
-  /** Whether the account has proven it holds its address (users.email_verified_at is set). */
   countActiveAdmins(): Promise<number>;
   /** The ids of the active admins, their rows locked until the transaction ends. */
   lockActiveAdmins(tx: Tx): Promise<string[]>;
