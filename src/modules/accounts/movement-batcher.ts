@@ -63,7 +63,8 @@ export class MovementBatcher {
     this.inFlight = true;
     try {
       while (this.queue.length > 0) {
-        await this.gather();
+        // Without a wait, no await before the statement: a lone movement goes at once.
+        if (this.settings.waitUs > 0) await this.gather();
         await this.run(this.queue.splice(0, this.settings.max));
       }
     } finally {
@@ -74,7 +75,6 @@ export class MovementBatcher {
   /** Up to MONEY_BATCH_WAIT for more movements, giving way to I/O between looks. */
   private async gather(): Promise<void> {
     const { waitUs, max } = this.settings;
-    if (waitUs <= 0) return;
     const until = process.hrtime.bigint() + BigInt(waitUs) * 1000n;
     while (this.queue.length < max && process.hrtime.bigint() < until) {
       await new Promise((resolve) => setImmediate(resolve));
