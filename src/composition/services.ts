@@ -79,6 +79,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     new AccountsRepository(db),
     config.defaultCurrency,
     config.requireVerifiedEmail,
+    { max: config.moneyBatchMax, waitUs: config.moneyBatchWaitUs },
   );
   const attempts = new LoginThrottle(deps.loginAttempts, {
     maxPerAddress: config.loginMaxFailures,

@@ -327,6 +327,123 @@ export class AccountsRepository {
     };
   }
 
+  /**
+   * Many movements as ONE statement and one commit (the group commit, docs/decisions/0010-
+   * group-commit.md): every account any of them touches locked once, in id order; then, in a
+   * recursive CTE, each movement checked in arrival order against the balances the ones before
+   * it left (the same rules as `move`), so each is allowed or refused on its own; the balances
+   * written once, and one journal row per allowed movement. Each member's companions run under
+   * that member's own guards. The outcome of member i is what `move` would have answered for it
+   * alone, run right after members 0..i-1: the rows it saw, with the balances at its turn.
+   */
+  async moveBatch(members: readonly BatchMember[]): Promise<MoveOutcome[]> {
+    const input = members.map(({ movement: m, rules }, i) => ({
+      n: i + 1,
+      id: m.id,
+      kind: m.kind,
+      from_id: m.fromAccountId,
+      to_id: m.toAccountId,
+      amount: m.amount,
+      currency: m.currency,
+      reference: m.reference,
+      created_by: m.createdBy,
+      created_at: m.createdAt.toISOString(),
+      payer: rules.payerUserId,
+      wallets_only: rules.walletsOnly,
+    }));
+    const parts = members.flatMap(({ companions }, i) => {
+      const n = i + 1;
+      const guards: MovementGuards = {
+        allowed: guard(sql<SqlBool>`EXISTS (SELECT FROM outcome WHERE n = ${n}::int AND ok)`),
+        refused: guard(sql<SqlBool>`EXISTS (SELECT FROM outcome WHERE n = ${n}::int AND NOT ok)`),
+      };
+      return companions.flatMap((companion) => companion(guards));
+    });
+    const cte = parts.map((part, i) => sql`, ${sql.id(`companion_${i}`)} AS (${partSql(part)})`);
+    const { rows } = await sql<BatchRow>`
+      WITH RECURSIVE input AS MATERIALIZED (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
+          AS m(n int, id uuid, kind text, from_id uuid, to_id uuid, amount bigint, currency text,
+               reference text, created_by uuid, created_at timestamptz, payer uuid,
+               wallets_only boolean)
+      ), locked AS MATERIALIZED (
+        SELECT id, kind, user_id, currency, balance_minor, created_at, updated_at
+          FROM accounts
+         WHERE id IN (SELECT from_id FROM input UNION SELECT to_id FROM input)
+         ORDER BY id FOR UPDATE
+      ), steps (n, balances, ok, fb, tb) AS (
+        -- The running balances (account id -> balance), from the locked rows: this
+        -- statement's snapshot may predate the versions it locked.
+        SELECT 0, coalesce((SELECT jsonb_object_agg(id::text, balance_minor) FROM locked),
+                           '{}'::jsonb), true, NULL::bigint, NULL::bigint
+        UNION ALL
+        SELECT m.n,
+               CASE WHEN d.ok AND m.amount > 0
+                    THEN jsonb_set(jsonb_set(s.balances, ARRAY[m.from_id::text],
+                                             to_jsonb(b.fb - m.amount)),
+                                   ARRAY[m.to_id::text], to_jsonb(b.tb + m.amount))
+                    ELSE s.balances END,
+               d.ok, b.fb, b.tb
+          FROM steps s
+          JOIN input m ON m.n = s.n + 1
+          LEFT JOIN locked f ON f.id = m.from_id
+          LEFT JOIN locked t ON t.id = m.to_id
+          CROSS JOIN LATERAL (
+            SELECT (s.balances ->> m.from_id::text)::bigint AS fb,
+                   (s.balances ->> m.to_id::text)::bigint AS tb
+          ) b
+          CROSS JOIN LATERAL (
+            SELECT coalesce(f.id IS NOT NULL AND t.id IS NOT NULL AND m.from_id <> m.to_id
+                            AND m.amount >= 0
+                            AND f.currency = m.currency AND t.currency = m.currency
+                            AND (f.kind = 'issuer' OR b.fb >= m.amount)
+                            AND (m.payer IS NULL OR f.user_id = m.payer)
+                            AND (NOT m.wallets_only OR t.kind = 'wallet'), false) AS ok
+          ) d
+      ), outcome AS MATERIALIZED (
+        SELECT n, ok, fb, tb FROM steps WHERE n > 0
+      ), final AS MATERIALIZED (
+        SELECT balances FROM steps ORDER BY n DESC LIMIT 1
+      ), touched AS MATERIALIZED (
+        SELECT m.from_id AS id FROM input m JOIN outcome o USING (n) WHERE o.ok AND m.amount > 0
+        UNION
+        SELECT m.to_id FROM input m JOIN outcome o USING (n) WHERE o.ok AND m.amount > 0
+      ), moved AS (
+        UPDATE accounts a
+           SET balance_minor = (fin.balances ->> a.id::text)::bigint, updated_at = now()
+          FROM final fin
+         WHERE a.id IN (SELECT id FROM touched)
+        RETURNING a.id
+      ), entry AS (
+        INSERT INTO journal_entries (id, kind, from_account_id, to_account_id, amount_minor,
+                                     currency, from_balance_after, to_balance_after, reference,
+                                     created_by, created_at, updated_at)
+        SELECT m.id, m.kind, m.from_id, m.to_id, m.amount, m.currency, o.fb - m.amount,
+               o.tb + m.amount, m.reference, m.created_by, m.created_at, m.created_at
+          FROM input m JOIN outcome o USING (n)
+         WHERE o.ok AND m.amount > 0
+        RETURNING id
+      )${cte.length > 0 ? sql.join(cte, sql``) : sql``}
+      SELECT o.n, o.ok, o.fb::text AS fb, o.tb::text AS tb,
+             f.id AS f_id, f.kind AS f_kind, f.user_id AS f_user_id, f.currency AS f_currency,
+             f.created_at AS f_created_at, f.updated_at AS f_updated_at,
+             t.id AS t_id, t.kind AS t_kind, t.user_id AS t_user_id, t.currency AS t_currency,
+             t.created_at AS t_created_at, t.updated_at AS t_updated_at
+        FROM outcome o
+        JOIN input m USING (n)
+        LEFT JOIN locked f ON f.id = m.from_id
+        LEFT JOIN locked t ON t.id = m.to_id
+       ORDER BY o.n`.execute(this.db);
+    if (rows.length !== members.length) {
+      throw new Error(`A batch of ${members.length} movements answered ${rows.length} outcomes`);
+    }
+    return rows.map((row) => ({
+      moved: row.ok,
+      from: batchAccount(row, 'f', row.fb),
+      to: batchAccount(row, 't', row.tb),
+    }));
+  }
+
   async findTransfer(id: string, tx: Tx | Database = this.db): Promise<Transfer | undefined> {
     const row = await tx
       .selectFrom('journal_entries')
@@ -427,6 +544,33 @@ export class AccountsRepository {
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0);
   }
+}
+
+/** One movement of a batch (`moveBatch`), with its rules and companions, as for `move`. */
+export interface BatchMember {
+  movement: Movement & { createdAt: Date };
+  rules: MovementRules;
+  companions: readonly MovementCompanion[];
+}
+
+type BatchSide = 'f' | 't';
+type BatchRow = { n: number; ok: boolean; fb: string | null; tb: string | null } & {
+  [K in `${BatchSide}_${'id' | 'kind' | 'user_id' | 'currency'}`]: string | null;
+} & { [K in `${BatchSide}_${'created_at' | 'updated_at'}`]: Date | null };
+
+/** A side of a batch member as `move` would have locked it: the balance at the member's turn. */
+function batchAccount(row: BatchRow, side: BatchSide, balance: string | null): Account | undefined {
+  const id = row[`${side}_id`];
+  if (id === null) return undefined;
+  return {
+    id,
+    kind: row[`${side}_kind`] as AccountKind,
+    userId: row[`${side}_user_id`],
+    currency: row[`${side}_currency`]!,
+    balance: Number(balance),
+    createdAt: row[`${side}_created_at`]!,
+    updatedAt: row[`${side}_updated_at`]!,
+  };
 }
 
 function toEntry(row: EntryRow): AccountEntry {

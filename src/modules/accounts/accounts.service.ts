@@ -20,6 +20,7 @@ import type {
 } from './accounts.repository.js';
 import type { DepositInput, TransferInput } from './accounts.schemas.js';
 import { checkDistinct, checkMovement, type MovementRequest } from './ledger.js';
+import { MovementBatcher, type BatchSettings } from './movement-batcher.js';
 
 export type { MovementCompanion, MovementGuards };
 
@@ -52,6 +53,8 @@ export class AccountsService {
    */
   private readonly walletIds = new LRUCache<string, string>({ max: 10_000 });
   private merchantIds: string[] = [];
+  /** Transfers and deposits go through the group commit (movement-batcher.ts). */
+  private readonly batcher: MovementBatcher;
 
   constructor(
     private readonly db: Database,
@@ -60,7 +63,11 @@ export class AccountsService {
     readonly currency: string,
     /** REQUIRE_VERIFIED_EMAIL: deposits, transfers and orders need a verified email. */
     private readonly verifiedEmailRequired = false,
-  ) {}
+    /** MONEY_BATCH_MAX and MONEY_BATCH_WAIT: the group commit of transfers and deposits. */
+    batch: BatchSettings = { max: 1, waitUs: 0 },
+  ) {
+    this.batcher = new MovementBatcher(accounts, batch);
+  }
 
   /** 403 EMAIL_NOT_VERIFIED for a token whose account's email is unverified (when required). */
   assertMayMoveMoney(actor: Actor): void {
@@ -253,7 +260,9 @@ export class AccountsService {
 
   /**
    * One movement as the single statement (AccountsRepository.move), with the claim's key part
-   * in the same statement. `rules` let the statement refuse on the locked rows what ledger.ts
+   * in the same statement, or as a member of a batch of them in one statement (the group
+   * commit, movement-batcher.ts), which answers for each member what its own statement would
+   * have. `rules` let the statement refuse on the locked rows what ledger.ts
    * refuses; when it did, ledger.ts, run on the rows it locked, says why. A refusal or a taken
    * key may mean a duplicate of this request took effect meanwhile: the claim answers then.
    */
@@ -279,10 +288,7 @@ export class AccountsService {
       ? [({ allowed }) => claim.keyPart(transfer, allowed)]
       : [];
     return runWithClaim(claim, async () => {
-      const outcome = await withRetries(
-        () => this.accounts.move(movement, rules, keyPart),
-        RETRIES,
-      );
+      const outcome = await withRetries(() => this.batcher.move(movement, rules, keyPart), RETRIES);
       if (outcome.moved) return transfer;
       // A duplicate of this request may have moved the money first: its response is the answer.
       await claim?.replayOrRelease();
