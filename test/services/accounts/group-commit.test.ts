@@ -362,13 +362,14 @@ for (const [engine, { max, waitUs }] of engines.flatMap((e) =>
         else assert.equal(repo.batches, 0, 'each movement is its own statement');
       });
 
-      const batched = { skip: max === 1 ? 'no batches' : false };
-      // The first movement goes alone and is held there only when batches don't wait.
-      const heldFirst = { skip: max === 1 ? 'no batches' : waitUs > 0 ? 'batches wait' : false };
+      // Cases that need batches are declared only where there are some (not as skipped tests);
+      // the first movement goes alone and is held there only when batches don't wait.
+      const none = (() => undefined) as unknown as typeof it;
+      const itBatched = max > 1 ? it : none;
+      const itHeldFirst = max > 1 && waitUs === 0 ? it : none;
 
-      it(
+      itBatched(
         'when a batch statement fails to serialize, then the whole batch is retried and each member answers once',
-        batched,
         async () => {
           const serialization = Object.assign(new Error('could not serialize access'), {
             code: '40001',
@@ -378,9 +379,8 @@ for (const [engine, { max, waitUs }] of engines.flatMap((e) =>
         },
       );
 
-      it(
+      itHeldFirst(
         'when a batch statement fails otherwise, then every member fails and nothing of it is applied',
-        heldFirst,
         async () => {
           const { balances } = await balancesNow();
           const journal = await database.db.selectFrom('journal_entries').select('id').execute();
@@ -423,9 +423,8 @@ for (const [engine, { max, waitUs }] of engines.flatMap((e) =>
         },
       );
 
-      it(
+      itBatched(
         'when one batch holds a request twice under one key, then the batch runs again one by one: one 201, one replay',
-        batched,
         async () => {
           const payer = users[1]!;
           await service.deposit(admin, payer.wallet, { amount: 100, currency: 'USD' });
