@@ -230,12 +230,7 @@ export class OidcService {
    * Links the account holding the address only when the provider verified it and the account
    * did too: otherwise whoever controls either side unproven could take over the other.
    */
-  private async linkExisting(
-    actor: Actor,
-    identity: OidcIdentity,
-    existing: { user: User; emailVerified: boolean },
-  ): Promise<User> {
-    const { user } = existing;
+  private async linkExisting(actor: Actor, identity: OidcIdentity, user: User): Promise<User> {
     if (!identity.emailVerified) {
       await this.failed(actor, user.id, 'provider-email-unverified');
       throw new ForbiddenError(
@@ -243,7 +238,7 @@ export class OidcService {
         'OIDC_EMAIL_NOT_VERIFIED',
       );
     }
-    if (!existing.emailVerified) {
+    if (!user.emailVerified) {
       await this.failed(actor, user.id, 'account-email-unverified');
       throw new ConflictError(
         'An account uses this address but has not verified it; sign in with its password and ' +

@@ -219,9 +219,9 @@ export class AccountEmailsService implements EmailChanges {
   }
 
   /** An admin changed another account's address directly: the links mailed before stop working. */
-  async changedByAdmin(tx: Tx, _actor: Actor, _before: User, after: User): Promise<void> {
+  async changedByAdmin(tx: Tx, userId: string): Promise<void> {
     // The change itself is recorded with the other field changes (UsersService.updateUser).
-    await this.tokens.consumeAll(after.id, ['change-email', 'verify-email', 'reset-password'], tx);
+    await this.tokens.consumeAll(userId, ['change-email', 'verify-email', 'reset-password'], tx);
   }
 
   /**

@@ -78,7 +78,7 @@ export interface EmailChanges {
   /** In the change's transaction; returns what wakes the mail after the commit. */
   requestEmailChange(tx: Tx, actor: Actor, user: User, newEmail: string): Promise<() => void>;
   /** In the change's transaction: an admin's direct change (links mailed to the old address stop). */
-  changedByAdmin(tx: Tx, actor: Actor, before: User, after: User): Promise<void>;
+  changedByAdmin(tx: Tx, userId: string): Promise<void>;
 }
 
 async function mapConflicts<T>(work: Promise<T>): Promise<T> {
@@ -219,10 +219,9 @@ export class UsersService {
     });
   }
 
-  /** For sign-in through a provider: the account holding `email` and whether it proved it. */
-  async findForLinking(email: string): Promise<{ user: User; emailVerified: boolean } | undefined> {
-    const user = await this.users.findByEmail(email);
-    return user && { user, emailVerified: user.emailVerified };
+  /** For sign-in through a provider: the account holding `email` (its emailVerified says whether it proved it). */
+  async findForLinking(email: string): Promise<User | undefined> {
+    return this.users.findByEmail(email);
   }
 
   async replaceUser(actor: Actor, id: string, input: ReplaceUserInput): Promise<User> {
@@ -272,7 +271,7 @@ export class UsersService {
           ? undefined
           : await this.emailChanges?.requestEmailChange(tx, actor, current, pendingEmail);
       if (emailChanged && pendingEmail === undefined) {
-        await this.emailChanges?.changedByAdmin(tx, actor, current, updated);
+        await this.emailChanges?.changedByAdmin(tx, id);
       }
       return {
         mail,
