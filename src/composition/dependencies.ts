@@ -8,8 +8,10 @@ import {
 import {
   MemoryRevocationList,
   RedisRevocationList,
+  REVOCATION_MIRROR,
   type RevocationList,
 } from '../platform/auth/revocations.js';
+import { PostgresSessionsRepository } from '../modules/auth/sessions.repository.js';
 import { resolveJwtSecret } from '../platform/auth/secret.js';
 import { MemoryPendingCounters, type PendingCounters } from '../platform/cache/counters.js';
 import { GuardedCache } from '../platform/cache/guarded-cache.js';
@@ -108,6 +110,8 @@ type AdapterSettings = Pick<
   | 'cacheMaxEntries'
   | 'jwtSecret'
   | 'dataDir'
+  | 'jwtAccessTtlMs'
+  | 'jwtClockSkewMs'
 >;
 
 /** The Redis-backed adapters when Redis is configured, the in-memory ones otherwise. */
@@ -130,7 +134,12 @@ export function adapters(
     database,
     redis,
     queueRedis,
-    revocations: redis ? new RedisRevocationList(redis) : new MemoryRevocationList(),
+    revocations: redis
+      ? new RedisRevocationList(redis, REVOCATION_MIRROR, undefined, {
+          sessions: new PostgresSessionsRepository(database.db),
+          denyForMs: settings.jwtAccessTtlMs + settings.jwtClockSkewMs,
+        })
+      : new MemoryRevocationList(),
     loginAttempts: redis ? new RedisAttemptStore(redis) : new MemoryAttemptStore(),
     cache: new GuardedCache(store, {
       timeoutMs: settings.redisCommandTimeoutMs,

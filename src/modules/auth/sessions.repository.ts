@@ -89,6 +89,10 @@ export interface SessionsRepository {
     tx: Tx,
     except?: string,
   ): Promise<EndedSession[]>;
+  /** Sessions ended in the last `withinMs` ms, and how long ago (the deny list's rebuild). */
+  recentlyEnded(withinMs: number): Promise<{ id: string; endedAgoMs: number }[]>;
+  /** Whether the session has ended (the deny list's answer while Redis can't give one). */
+  hasEnded(sessionId: string): Promise<boolean>;
   /** The user's live sessions (not ended, not expired), most recently used first. */
   listLive(userId: string, offset: number, limit: number): Promise<Page<StoredSession>>;
   /** Deletes up to `limit` sessions ended more than `retentionMs` ago (their tokens with them). */
@@ -249,6 +253,25 @@ export class PostgresSessionsRepository implements SessionsRepository {
     if (except !== undefined) sessions = sessions.where('id', '!=', except);
     const rows = await sessions.returning(['id', 'user_id']).execute();
     return rows.map((row) => ({ id: row.id, userId: row.user_id }));
+  }
+
+  async recentlyEnded(withinMs: number) {
+    // Both times are the database's, so the age holds whatever the hosts' clocks say.
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select(['id', sql<number>`extract(epoch from now() - ended_at) * 1000`.as('ended_ago_ms')])
+      .where('ended_at', '>', sql<Date>`now() - make_interval(secs => ${withinMs / 1000})`)
+      .execute();
+    return rows.map((row) => ({ id: row.id, endedAgoMs: Number(row.ended_ago_ms) }));
+  }
+
+  async hasEnded(sessionId: string) {
+    const row = await this.db
+      .selectFrom('sessions')
+      .select('ended_at')
+      .where('id', '=', sessionId)
+      .executeTakeFirst();
+    return row?.ended_at != null;
   }
 
   async listLive(userId: string, offset: number, limit: number): Promise<Page<StoredSession>> {

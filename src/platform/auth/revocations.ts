@@ -56,14 +56,18 @@ export class MemoryRevocationList implements RevocationList {
 }
 
 // Scores are expiry times on Redis's clock, and what leaves Redis is the time left, so the
-// processes' clocks never need to agree. KEYS: deny set. ARGV: member, ttl ms, channel.
+// processes' clocks never need to agree. KEYS: deny set. ARGV: channel, then member, ttl ms
+// pairs (one for a revocation, several when a resync writes back what Redis missed).
 const REVOKE = `
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call('ZADD', KEYS[1], 'GT', now + ARGV[2], ARGV[1])
+for i = 2, #ARGV, 2 do
+  local ttl = tonumber(ARGV[i + 1])
+  redis.call('ZADD', KEYS[1], 'GT', now + ttl, ARGV[i])
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+  redis.call('PUBLISH', ARGV[1], ARGV[i] .. ' ' .. ttl)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-redis.call('PUBLISH', ARGV[3], ARGV[1] .. ' ' .. ARGV[2])
 return 1`;
 
 // KEYS: deny set. Returns member, ms left, member, ms left...
@@ -83,6 +87,19 @@ for _, member in ipairs(ARGV) do
   if score and tonumber(score) > now then return 1 end
 end
 return 0`;
+
+/**
+ * Where revocations are decided for good: PostgreSQL, where logout and every other end of a
+ * session is committed before the deny list hears of it. The deny list is the fast copy; this
+ * is what it is rebuilt from when Redis lost something (a revocation made while Redis was away,
+ * a Redis restarted empty).
+ */
+export interface RevocationAuthority {
+  /** Sessions ended in the last `withinMs` ms, and how long ago each ended. */
+  recentlyEnded(withinMs: number): Promise<{ id: string; endedAgoMs: number }[]>;
+  /** Whether the session has ended. */
+  hasEnded(sessionId: string): Promise<boolean>;
+}
 
 export interface RedisRevocationOptions {
   /** How often the subscription proves it is alive (a PING on the subscriber connection). */
@@ -111,8 +128,11 @@ export const REVOCATION_MIRROR: RedisRevocationOptions = { heartbeatMs: 200, sta
  * checks ask Redis as before. So a token revoked through any process is refused by every other
  * one at most staleAfterMs after revoke() returned — in practice within a millisecond.
  *
- * When Redis can't be reached at all, a process still refuses what it revoked itself, and a
- * token revoked through another process stays usable until Redis returns (documented policy).
+ * With an authority (PostgreSQL's ended sessions), nothing revoked is lost to a Redis outage:
+ * each load also reads the sessions ended within a deny lifetime and writes back to Redis
+ * (and so to every mirror) those it lacks; and from a lost connection until that load is done,
+ * a check Redis can't answer, or answers "not revoked", asks the authority for the session.
+ * Without one, a process that can't reach Redis refuses only what it revoked itself.
  */
 export class RedisRevocationList implements RevocationList {
   private readonly denied = new DenySet();
@@ -129,6 +149,8 @@ export class RedisRevocationList implements RevocationList {
     private readonly redis: Redis,
     private readonly options: RedisRevocationOptions = REVOCATION_MIRROR,
     private readonly key = 'stratum:v1:deny',
+    /** The authority, and how long an ended session's access tokens stay denied. */
+    private readonly authority?: { sessions: RevocationAuthority; denyForMs: number },
   ) {
     this.scripts = {
       revoke: luaScript(redis, REVOKE),
@@ -144,21 +166,26 @@ export class RedisRevocationList implements RevocationList {
   async revoke(kind: RevocationKind, id: string, ttlMs: number) {
     this.denied.add(`${kind}:${id}`, ttlMs);
     try {
-      await this.scripts.revoke([this.key], [`${kind}:${id}`, ttlMs, this.channel]);
+      await this.scripts.revoke([this.key], [this.channel, `${kind}:${id}`, ttlMs]);
     } catch {
-      // Logout must not fail because Redis is away: the family is revoked in the database and
-      // here; other processes learn of it when the refresh token is next presented.
+      // Logout must not fail because Redis is away: the session is ended in the database and
+      // denied here; the other processes ask the database until their next load writes it back.
     }
   }
 
   async isRevoked(jti: string, sid: string) {
     if (this.denied.holds(jti, sid)) return true;
     if (this.mirrorIsCurrent()) return false;
+    let inRedis: boolean | undefined;
     try {
-      return (await this.scripts.check([this.key], [`jti:${jti}`, `sid:${sid}`])) === 1;
+      inRedis = (await this.scripts.check([this.key], [`jti:${jti}`, `sid:${sid}`])) === 1;
     } catch {
-      return false;
+      inRedis = undefined;
     }
+    if (inRedis) return true;
+    // Since a lost connection, Redis may lack what was revoked while it was away.
+    if (inRedis === false && this.syncedEpoch === this.epoch) return false;
+    return this.endedInAuthority(sid);
   }
 
   /** True while checks are answered from the mirror alone. */
@@ -196,6 +223,17 @@ export class RedisRevocationList implements RevocationList {
     this.epoch++;
   }
 
+  private async endedInAuthority(sid: string) {
+    if (!this.authority) return false;
+    try {
+      return await this.authority.sessions.hasEnded(sid);
+    } catch {
+      // Neither Redis nor the database answers: the documented policy is to let the token
+      // through (the request needs the database anyway, and a revoked one is refused here).
+      return false;
+    }
+  }
+
   private record(message: string) {
     const space = message.lastIndexOf(' ');
     this.denied.add(message.slice(0, space), Number(message.slice(space + 1)));
@@ -206,9 +244,17 @@ export class RedisRevocationList implements RevocationList {
     try {
       await subscriber.subscribe(this.channel);
       const sentAt = performance.now();
-      const flat = (await this.scripts.snapshot([this.key], [])) as string[];
+      const [flat, ended] = await Promise.all([
+        this.scripts.snapshot([this.key], []) as Promise<string[]>,
+        this.endedRecently(),
+      ]);
       if (epoch !== this.epoch) return;
-      for (let i = 0; i + 1 < flat.length; i += 2) this.denied.add(flat[i]!, Number(flat[i + 1]));
+      const inRedis = new Set<string>();
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        inRedis.add(flat[i]!);
+        this.denied.add(flat[i]!, Number(flat[i + 1]));
+      }
+      await this.writeBack(ended.filter(([member]) => !inRedis.has(member)));
       this.denied.sweep();
       this.syncedEpoch = epoch;
       this.provenAt = sentAt;
@@ -219,6 +265,31 @@ export class RedisRevocationList implements RevocationList {
       }, this.options.staleAfterMs);
       retry.unref();
     }
+  }
+
+  /** The authority's sessions still to deny, as [member, ms left]; none when it can't answer. */
+  private async endedRecently(): Promise<[string, number][]> {
+    if (!this.authority) return [];
+    const { sessions, denyForMs } = this.authority;
+    try {
+      const ended = await sessions.recentlyEnded(denyForMs);
+      return ended
+        .map((s): [string, number] => [`sid:${s.id}`, Math.ceil(denyForMs - s.endedAgoMs)])
+        .filter(([, left]) => left > 0);
+    } catch {
+      // The database is away too: load what Redis has rather than stay on a read per request.
+      return [];
+    }
+  }
+
+  /**
+   * Revocations the authority holds and Redis lacks (made while Redis was away), written back
+   * and published, so every process and every later load has them.
+   */
+  private async writeBack(missing: [string, number][]) {
+    for (const [member, left] of missing) this.denied.add(member, left);
+    if (missing.length === 0) return;
+    await this.scripts.revoke([this.key], [this.channel, ...missing.flat()]);
   }
 
   private async prove(subscriber: Redis) {
