@@ -1,6 +1,6 @@
-import { sql, type Selectable } from 'kysely';
+import { CompiledQuery, sql, type Selectable } from 'kysely';
 import { countOrEstimate, type CollectionCount } from '../../platform/db/count.js';
-import type { Database } from '../../platform/db/database.js';
+import { PREPARED, type Database } from '../../platform/db/database.js';
 import { isUniqueViolation, UniqueViolationError } from '../../platform/db/errors.js';
 import type { UserRole, UsersTable, UserStatus } from '../../platform/db/schema.js';
 import type { Keyset } from '../../platform/db/keyset.js';
@@ -87,7 +87,9 @@ const columns = [
   'updated_at',
 ] as const;
 
-function toUser(row: Pick<Selectable<UsersTable>, (typeof columns)[number]>): User {
+type UserRow = Pick<Selectable<UsersTable>, (typeof columns)[number]>;
+
+function toUser(row: UserRow): User {
   return {
     id: row.id,
     name: row.name,
@@ -125,15 +127,21 @@ async function translateUnique<T>(work: Promise<T>): Promise<T> {
 }
 
 export class PostgresUsersRepository implements UsersRepository {
-  constructor(private readonly db: Database) {}
+  /**
+   * The hottest read (every uncached user by id, every session check), built and compiled once
+   * rather than per call, and run as a prepared statement: parsed and planned once per
+   * connection. Only its parameter changes.
+   */
+  private readonly findByIdSql: string;
+
+  constructor(private readonly db: Database) {
+    const { sql: text } = db.selectFrom('users').select(columns).where('id', '=', '').compile();
+    this.findByIdSql = `${PREPARED} ${text}`;
+  }
 
   async findById(id: string, tx: Tx | Database = this.db) {
-    const row = await tx
-      .selectFrom('users')
-      .select(columns)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row && toUser(row);
+    const { rows } = await tx.executeQuery<UserRow>(CompiledQuery.raw(this.findByIdSql, [id]));
+    return rows[0] && toUser(rows[0]);
   }
 
   async findByEmail(email: string, tx: Tx | Database = this.db) {

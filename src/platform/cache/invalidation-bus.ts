@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 export interface InvalidationBusOptions {
   /** How often the subscription is confirmed by a PING through it (see `confirmedAt`). */
   heartbeatMs: number;
+  /** The subscriber's CLIENT SETNAME, to find it in CLIENT LIST. */
+  connectionName?: string;
 }
 
 type Handler = (message: string) => void;
@@ -74,6 +76,7 @@ export class InvalidationBus {
       // Resubscribing is ours, so that "subscribed" means every channel is back.
       autoResubscribe: false,
       enableAutoPipelining: false,
+      connectionName: this.options.connectionName ?? 'stratum-invalidations',
     });
     this.subscriber = subscriber;
     subscriber.on('error', () => {});

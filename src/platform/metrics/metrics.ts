@@ -67,7 +67,9 @@ export class Metrics {
 
   recordCacheLookup(key: string, hit: boolean, inProcess = false): void {
     // Keys are `stratum:v1:<kind>:<id>`; the kind is the label, never the id.
-    const kind = key.split(':')[2] ?? 'unknown';
+    const start = 'stratum:v1:'.length;
+    const end = key.indexOf(':', start);
+    const kind = key.startsWith('stratum:v1:') && end > start ? key.slice(start, end) : 'unknown';
     this.cacheLookups.inc({ kind, result: hit ? 'hit' : 'miss' });
     if (inProcess) this.cacheL1Hits.inc({ kind });
   }
