@@ -94,7 +94,9 @@ export class InvalidationBus {
     clearInterval(this.heartbeat);
     const subscriber = this.subscriber;
     this.subscriber = undefined;
-    this.lost();
+    // A deliberate stop: nothing to warn about, and nothing will read a copy any more.
+    this.epoch++;
+    this.up = false;
     subscriber?.disconnect();
   }
 
