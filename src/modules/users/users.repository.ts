@@ -1,6 +1,6 @@
-import { CompiledQuery, sql, type Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { countOrEstimate, type CollectionCount } from '../../platform/db/count.js';
-import { PREPARED, type Database } from '../../platform/db/database.js';
+import type { Database } from '../../platform/db/database.js';
 import { isUniqueViolation, UniqueViolationError } from '../../platform/db/errors.js';
 import type { UserRole, UsersTable, UserStatus } from '../../platform/db/schema.js';
 import type { Keyset } from '../../platform/db/keyset.js';
@@ -87,9 +87,7 @@ const columns = [
   'updated_at',
 ] as const;
 
-type UserRow = Pick<Selectable<UsersTable>, (typeof columns)[number]>;
-
-function toUser(row: UserRow): User {
+function toUser(row: Pick<Selectable<UsersTable>, (typeof columns)[number]>): User {
   return {
     id: row.id,
     name: row.name,
@@ -127,21 +125,15 @@ async function translateUnique<T>(work: Promise<T>): Promise<T> {
 }
 
 export class PostgresUsersRepository implements UsersRepository {
-  /**
-   * The hottest read (every uncached user by id, every session check), built and compiled once
-   * rather than per call, and run as a prepared statement: parsed and planned once per
-   * connection. Only its parameter changes.
-   */
-  private readonly findByIdSql: string;
-
-  constructor(private readonly db: Database) {
-    const { sql: text } = db.selectFrom('users').select(columns).where('id', '=', '').compile();
-    this.findByIdSql = `${PREPARED} ${text}`;
-  }
+  constructor(private readonly db: Database) {}
 
   async findById(id: string, tx: Tx | Database = this.db) {
-    const { rows } = await tx.executeQuery<UserRow>(CompiledQuery.raw(this.findByIdSql, [id]));
-    return rows[0] && toUser(rows[0]);
+    const row = await tx
+      .selectFrom('users')
+      .select(columns)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toUser(row);
   }
 
   async findByEmail(email: string, tx: Tx | Database = this.db) {

@@ -90,7 +90,9 @@ export class TwoLevelCache implements CacheHandle {
     const found = await this.l2.lookup(key);
     this.onLookup(key, found.hit);
     if (found.hit) {
-      this.keep(key, found.entry, started, this.options.ttlMs);
+      // "No such row" is kept only by a fill, which knows its shorter TTL: copied from Redis
+      // with L1's TTL it could outlive CACHE_NEGATIVE_TTL_S.
+      if (found.entry.data !== null) this.keep(key, found.entry, started, this.options.ttlMs);
       return found;
     }
     return found.ticket === null ? found : { hit: false, ticket: `${started}:${found.ticket}` };
