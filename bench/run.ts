@@ -199,11 +199,15 @@ async function loadServers(
   for (const scenario of selected) {
     const redisUrl = scenario.redis ? settings.redisUrl : undefined;
     const baseline = await yardstickOf(scenario.baseline, once, settings, redisUrl);
-    const target = redisUrl
-      ? await once('stratum redis', () => startStratum(settings.databaseUrl, redisUrl))
-      : stratum;
+    const target =
+      redisUrl || scenario.stratumEnv
+        ? await once(`stratum ${redisUrl} ${JSON.stringify(scenario.stratumEnv)}`, () =>
+            startStratum(settings.databaseUrl, redisUrl, scenario.stratumEnv),
+          )
+        : stratum;
     const context = { db: database.db, jwtSecret: BENCH_JWT_SECRET, stratumUrl: target.baseUrl };
     scenarios.push(await runScenario(scenario, context, { baseline, stratum: target }, settings));
+    if (target !== stratum) log(`  ${target.name}: ${target.rssMb().toFixed(0)} MB resident`);
   }
   const stratumRssMb = stratum.rssMb();
   const loadAverage = { before: loadBefore, after: os.loadavg()[0]! };

@@ -421,6 +421,19 @@ function cacheConfig(env: NodeJS.ProcessEnv) {
     cacheUserTtlMs: read(env, 'CACHE_USER_TTL_S', int(1, 7 * 86_400), 1800) * 1000,
     cacheNegativeTtlMs: read(env, 'CACHE_NEGATIVE_TTL_S', int(1, 3600), 30) * 1000,
     cacheMaxEntries: read(env, 'CACHE_MAX_ENTRIES', int(100, 10_000_000), 10_000),
+    // false: no cache at all (every read goes to the database), for honest uncached figures.
+    cacheEnabled: read(env, 'CACHE_ENABLED', bool, true),
+    // The in-process level in front of Redis (only with REDIS_URL); 0 entries turns it off.
+    cacheL1MaxEntries: read(env, 'CACHE_L1_MAX_ENTRIES', int(0, 1_000_000), 10_000),
+    cacheL1MaxBytes: read(
+      env,
+      'CACHE_L1_MAX_BYTES',
+      int(65_536, 1024 * 1024 * 1024),
+      8 * 1024 * 1024,
+    ),
+    cacheL1TtlMs: read(env, 'CACHE_L1_TTL_MS', int(100, 3_600_000), 60_000),
+    // The longest a process may serve an L1 entry after a write elsewhere was acknowledged.
+    cacheL1StalenessMs: read(env, 'CACHE_L1_STALENESS_MS', int(20, 60_000), 500),
     flushIntervalMs: read(env, 'FLUSH_INTERVAL_MS', int(100, 3_600_000), 5000),
   };
 }

@@ -47,6 +47,8 @@ export interface Scenario {
   connections?: number;
   /** Run against a Stratum (and give the baseline) REDIS_URL: caches and limits in Redis. */
   redis?: boolean;
+  /** Settings of a Stratum of this scenario's own (e.g. CACHE_ENABLED=false), started for it. */
+  stratumEnv?: Record<string, string>;
   prepare(context: ScenarioContext): Promise<LoadPlan>;
   /**
    * After each timed Stratum run: waits for work the load left behind (an outbox backlog), so

@@ -14,11 +14,15 @@ import {
 import { PostgresSessionsRepository } from '../modules/auth/sessions.repository.js';
 import { resolveJwtSecret } from '../platform/auth/secret.js';
 import { MemoryPendingCounters, type PendingCounters } from '../platform/cache/counters.js';
+import type { CacheHandle } from '../platform/cache/cache.js';
+import { DisabledCache } from '../platform/cache/disabled-cache.js';
 import { GuardedCache } from '../platform/cache/guarded-cache.js';
+import { InvalidationBus } from '../platform/cache/invalidation-bus.js';
 import { MemoryCache } from '../platform/cache/memory-cache.js';
 import { RedisCache } from '../platform/cache/redis-cache.js';
 import { RedisPendingCounters } from '../platform/cache/redis-counters.js';
 import { redisReady } from '../platform/cache/redis-ready.js';
+import { TwoLevelCache } from '../platform/cache/two-level-cache.js';
 import type { DatabaseHandle } from '../platform/db/database.js';
 import { assertMigrated, migrate } from '../platform/db/migrate.js';
 import { openDatabase } from '../platform/db/open.js';
@@ -33,7 +37,8 @@ export interface Dependencies {
   queueRedis?: Redis;
   revocations: RevocationList;
   loginAttempts: AttemptStore;
-  cache: GuardedCache;
+  /** Users and products by id: disabled, in memory, Redis, or in process in front of Redis. */
+  cache: CacheHandle;
   /** Pending post views (write-behind). */
   viewCounters: PendingCounters;
   /** The key access tokens are signed with (signingKey below). */
@@ -47,6 +52,10 @@ export interface Dependencies {
 export function signingKey(config: Pick<Config, 'jwtSecret' | 'dataDir'>): Uint8Array {
   return resolveJwtSecret(config.jwtSecret, config.dataDir);
 }
+
+const REDIS_RECONNECT_MAX_MS = 1_000;
+/** How often a failed cache invalidation is retried (GuardedCache). */
+const CACHE_RETRY_INTERVAL_MS = 1_000;
 
 export function connectRedis(
   url: string,
@@ -62,6 +71,9 @@ export function connectRedis(
     // Commands issued in one event-loop turn (many requests' cache reads and rate-limit counts)
     // go out in one socket write: each write is a system call, the largest cost per request.
     enableAutoPipelining: true,
+    // Reconnect attempts at most this far apart: after an outage every process is back within
+    // it, which bounds how long a failed cache invalidation waits for its retry.
+    retryStrategy: (times) => Math.min(times * 50, REDIS_RECONNECT_MAX_MS),
   });
   // ioredis reconnects by itself; without a listener a lost connection would crash the process.
   redis.on('error', () => {});
@@ -108,6 +120,11 @@ type AdapterSettings = Pick<
   | 'cacheUserTtlMs'
   | 'cacheNegativeTtlMs'
   | 'cacheMaxEntries'
+  | 'cacheEnabled'
+  | 'cacheL1MaxEntries'
+  | 'cacheL1MaxBytes'
+  | 'cacheL1TtlMs'
+  | 'cacheL1StalenessMs'
   | 'jwtSecret'
   | 'dataDir'
   | 'jwtAccessTtlMs'
@@ -129,7 +146,6 @@ export function adapters(
   // Not 'views': batches of profile views left there by an older version must not be
   // applied as post views.
   const { queueRedis, viewCountersName = 'post-views' } = options;
-  const store = redis ? new RedisCache(redis) : new MemoryCache(settings.cacheMaxEntries);
   return {
     database,
     redis,
@@ -141,12 +157,7 @@ export function adapters(
         })
       : new MemoryRevocationList(),
     loginAttempts: redis ? new RedisAttemptStore(redis) : new MemoryAttemptStore(),
-    cache: new GuardedCache(store, {
-      timeoutMs: settings.redisCommandTimeoutMs,
-      // The longest an entry lives: the user TTL plus its jitter.
-      maxEntryLifetimeMs: Math.ceil(settings.cacheUserTtlMs * 1.1),
-      maxSuspects: settings.cacheMaxEntries,
-    }),
+    cache: cacheFor(redis, settings),
     viewCounters: redis
       ? new RedisPendingCounters(redis, viewCountersName)
       : new MemoryPendingCounters(),
@@ -154,8 +165,39 @@ export function adapters(
   };
 }
 
+/**
+ * CACHE_ENABLED=false: none. Without Redis: the memory cache, the only level. With Redis: the
+ * Redis cache, behind an in-process level unless CACHE_L1_MAX_ENTRIES is 0.
+ */
+function cacheFor(redis: Redis | undefined, settings: AdapterSettings): CacheHandle {
+  if (!settings.cacheEnabled) return new DisabledCache();
+  const store = redis ? new RedisCache(redis) : new MemoryCache(settings.cacheMaxEntries);
+  const guarded = new GuardedCache(store, {
+    timeoutMs: settings.redisCommandTimeoutMs,
+    // The longest an entry lives: the user TTL plus its jitter.
+    maxEntryLifetimeMs: Math.ceil(settings.cacheUserTtlMs * 1.1),
+    maxSuspects: settings.cacheMaxEntries,
+    retryIntervalMs: CACHE_RETRY_INTERVAL_MS,
+  });
+  if (!redis || settings.cacheL1MaxEntries === 0) return guarded;
+  const staleness = settings.cacheL1StalenessMs;
+  return new TwoLevelCache(
+    guarded,
+    new InvalidationBus(redis, { heartbeatMs: Math.max(5, Math.floor(staleness / 4)) }),
+    {
+      maxEntries: settings.cacheL1MaxEntries,
+      maxBytes: settings.cacheL1MaxBytes,
+      ttlMs: settings.cacheL1TtlMs,
+      stalenessMs: staleness,
+      // Every process reconnects within REDIS_RECONNECT_MAX_MS of the first, then retries its
+      // failed invalidations within CACHE_RETRY_INTERVAL_MS (at once, for a two-level one).
+      recoveryMs: REDIS_RECONNECT_MAX_MS + CACHE_RETRY_INTERVAL_MS + 1_000,
+    },
+  );
+}
+
 export async function closeDependencies(deps: Dependencies) {
-  deps.cache.close();
+  await deps.cache.close();
   deps.redis?.disconnect();
   deps.queueRedis?.disconnect();
   await deps.database.close();

@@ -103,9 +103,10 @@ export async function registerCrossCutting(
   if (config.otelEndpoint) tagRequestSpans(server);
   // A response sent during shutdown closes its connection: a keep-alive client would otherwise
   // hold server.close() open until the shutdown timeout kills the process.
-  server.addHook('onSend', async (_request, reply, payload) => {
+  // A callback hook: an async one costs a promise on every response.
+  server.addHook('onSend', (_request, reply, payload, done) => {
     if (lifecycle.shuttingDown) void reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
   registerErrorHandling(server);
   // Shared schemas, referenced by $id from every module's routes.
