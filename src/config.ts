@@ -230,6 +230,7 @@ function readConfig(env: NodeJS.ProcessEnv) {
     logFormat: read(env, 'LOG_FORMAT', oneOf('auto', 'pretty', 'json'), 'auto'),
     dataDir,
     databaseUrl,
+    ...poolerConfig(env, databaseUrl),
     // Embedded mode migrates itself; a shared PostgreSQL is migrated by `npm run db:migrate`.
     migrateOnStart: read(env, 'MIGRATE_ON_START', bool, databaseUrl === undefined),
     // The embedded database's buffer cache, resident once used (platform/db/pglite.ts).
@@ -566,6 +567,18 @@ function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
     adminEmail,
     adminPassword,
   };
+}
+
+/** PostgreSQL behind a transaction pooler (PgBouncer); docs/operations/production.md. */
+function poolerConfig(env: NodeJS.ProcessEnv, databaseUrl: string | undefined) {
+  // transaction: DATABASE_URL is a pooler that hands a server connection out per transaction,
+  // so nothing may outlive one: no named prepared statement, no start-up parameter.
+  const dbPooler = read(env, 'DB_POOLER', oneOf('none', 'transaction'), 'none');
+  // The database itself, not the pooler: migrations hold their lock and run their DDL here.
+  const databaseDirectUrl = read(env, 'DATABASE_DIRECT_URL', url('postgres:', 'postgresql:'));
+  if (!databaseUrl && dbPooler !== 'none') problem('DB_POOLER', 'needs DATABASE_URL (the pooler)');
+  if (!databaseUrl && databaseDirectUrl) problem('DATABASE_DIRECT_URL', 'needs DATABASE_URL');
+  return { dbPooler, databaseDirectUrl };
 }
 
 /** Two-factor sign-in (TOTP); see docs/accounts/two-factor.md. */

@@ -19,7 +19,7 @@ import { RedisPendingCounters } from '../platform/cache/redis-counters.js';
 import { redisReady } from '../platform/cache/redis-ready.js';
 import type { DatabaseHandle } from '../platform/db/database.js';
 import { assertMigrated, migrate } from '../platform/db/migrate.js';
-import { openDatabase } from '../platform/db/open.js';
+import { onMigrationDatabase, openDatabase } from '../platform/db/open.js';
 import { connectQueueRedis } from '../platform/jobs/bullmq.js';
 import { reach } from '../platform/startup-errors.js';
 
@@ -82,7 +82,7 @@ export async function createDependencies(
 ): Promise<Dependencies> {
   const database = await (options.database ?? openDatabase(config));
   if (config.databaseUrl) await reach('DATABASE_URL', config.databaseUrl, () => database.ping());
-  if (config.migrateOnStart) await migrate(database.db);
+  if (config.migrateOnStart) await onMigrationDatabase(config, database, (db) => migrate(db));
   else if (options.requireMigrated !== false) await assertMigrated(database.db);
   const redis = config.redisUrl
     ? connectRedis(config.redisUrl, config.dbConnectTimeoutMs, config.redisCommandTimeoutMs)

@@ -1,5 +1,7 @@
 import type { Config } from '../../config.js';
-import type { DatabaseHandle } from './database.js';
+import { reach } from '../startup-errors.js';
+import type { Database, DatabaseHandle } from './database.js';
+import { MigrationThroughPoolerError } from './migrate.js';
 import { createPglite } from './pglite.js';
 import { createPostgres } from './postgres.js';
 
@@ -13,6 +15,7 @@ type DatabaseConfig = Pick<
   | 'dbConnectTimeoutMs'
   | 'dbStatementTimeoutMs'
   | 'dbLockTimeoutMs'
+  | 'dbPooler'
 >;
 
 /** PostgreSQL at DATABASE_URL, else the embedded database under DATA_DIR. */
@@ -29,5 +32,36 @@ export async function openDatabase(config: DatabaseConfig): Promise<DatabaseHand
     connectTimeoutMs: config.dbConnectTimeoutMs,
     statementTimeoutMs: config.dbStatementTimeoutMs,
     lockTimeoutMs: config.dbLockTimeoutMs,
+    pooler: config.dbPooler,
   });
+}
+
+/**
+ * Runs fn (the migration runner) on the database itself: DATABASE_DIRECT_URL when set, else the
+ * service's own connection unless that is a transaction pooler. A migration's DDL and lock must
+ * not be spread over server connections a pooler picks, nor wait behind its queue.
+ */
+export async function onMigrationDatabase<T>(
+  config: DatabaseConfig & Pick<Config, 'databaseDirectUrl'>,
+  database: DatabaseHandle,
+  fn: (db: Database) => Promise<T>,
+): Promise<T> {
+  if (!config.databaseDirectUrl) {
+    if (config.dbPooler === 'transaction') throw new MigrationThroughPoolerError();
+    return fn(database.db);
+  }
+  const direct = createPostgres({
+    url: config.databaseDirectUrl,
+    poolMax: 1,
+    idleTimeoutMs: config.dbIdleTimeoutMs,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    lockTimeoutMs: config.dbLockTimeoutMs,
+  });
+  try {
+    await reach('DATABASE_DIRECT_URL', config.databaseDirectUrl, () => direct.ping());
+    return await fn(direct.db);
+  } finally {
+    await direct.close();
+  }
 }
