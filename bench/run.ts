@@ -191,7 +191,7 @@ async function loadServers(
 ) {
   const loadBefore = os.loadavg()[0]!;
   // The plain instance (PostgreSQL only) is the one whose memory is reported.
-  const stratum = await startStratum(settings.databaseUrl);
+  const stratum = await startStratum(settings);
   stopping.push(stratum);
   const stratumIdleRssMb = stratum.rssMb();
   const once = startedOnce(stopping);
@@ -200,7 +200,7 @@ async function loadServers(
     const redisUrl = scenario.redis ? settings.redisUrl : undefined;
     const baseline = await yardstickOf(scenario.baseline, once, settings, redisUrl);
     const target = redisUrl
-      ? await once('stratum redis', () => startStratum(settings.databaseUrl, redisUrl))
+      ? await once('stratum redis', () => startStratum(settings, redisUrl))
       : stratum;
     const context = { db: database.db, jwtSecret: BENCH_JWT_SECRET, stratumUrl: target.baseUrl };
     scenarios.push(await runScenario(scenario, context, { baseline, stratum: target }, settings));

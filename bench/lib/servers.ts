@@ -55,7 +55,14 @@ function stratumEnv(port: number, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  * folder, removed when it stops: without SMTP_URL the emails it sends (order confirmations)
  * are files there, not in the project's .data.
  */
-export async function startStratum(databaseUrl: string, redisUrl?: string): Promise<ChildServer> {
+/**
+ * Stratum on the bench database: directly, or through a transaction pooler (DB_POOLER) when
+ * `poolerUrl` is given.
+ */
+export async function startStratum(
+  database: { databaseUrl: string; poolerUrl?: string },
+  redisUrl?: string,
+): Promise<ChildServer> {
   const port = await freePort();
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'stratum-bench-data-'));
   const server = await startServer({
@@ -66,7 +73,9 @@ export async function startStratum(databaseUrl: string, redisUrl?: string): Prom
       'dist/main.js',
     ],
     env: stratumEnv(port, {
-      DATABASE_URL: databaseUrl,
+      ...(database.poolerUrl
+        ? { DATABASE_URL: database.poolerUrl, DB_POOLER: 'transaction' }
+        : { DATABASE_URL: database.databaseUrl }),
       DATA_DIR: dataDir,
       ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     }),
