@@ -578,7 +578,29 @@ function poolerConfig(env: NodeJS.ProcessEnv, databaseUrl: string | undefined) {
   const databaseDirectUrl = read(env, 'DATABASE_DIRECT_URL', url('postgres:', 'postgresql:'));
   if (!databaseUrl && dbPooler !== 'none') problem('DB_POOLER', 'needs DATABASE_URL (the pooler)');
   if (!databaseUrl && databaseDirectUrl) problem('DATABASE_DIRECT_URL', 'needs DATABASE_URL');
-  return { dbPooler, databaseDirectUrl };
+  return { dbPooler, databaseDirectUrl, ...replicaConfig(env, databaseUrl) };
+}
+
+/** Streaming standbys for the reads marked replica-safe (src/platform/db/replicas.ts). */
+function replicaConfig(env: NodeJS.ProcessEnv, databaseUrl: string | undefined) {
+  const databaseReplicaUrls = read(env, 'DATABASE_REPLICA_URLS', list, []);
+  for (const replica of databaseReplicaUrls) {
+    try {
+      url('postgres:', 'postgresql:')(replica);
+    } catch (err) {
+      problem('DATABASE_REPLICA_URLS', (err as Error).message);
+    }
+  }
+  if (!databaseUrl && databaseReplicaUrls.length > 0) {
+    problem('DATABASE_REPLICA_URLS', 'needs DATABASE_URL (the primary)');
+  }
+  return {
+    databaseReplicaUrls,
+    // A replica further behind the primary than this serves nobody until it catches up.
+    dbReplicaMaxLagMs: read(env, 'DB_REPLICA_MAX_LAG_MS', int(10, 600_000), 1_000),
+    // How often each replica's replay position (and the primary's) is read.
+    dbReplicaPollMs: read(env, 'DB_REPLICA_POLL_MS', int(10, 60_000), 100),
+  };
 }
 
 /** Two-factor sign-in (TOTP); see docs/accounts/two-factor.md. */

@@ -18,8 +18,10 @@ import { RedisCache } from '../platform/cache/redis-cache.js';
 import { RedisPendingCounters } from '../platform/cache/redis-counters.js';
 import { redisReady } from '../platform/cache/redis-ready.js';
 import type { DatabaseHandle } from '../platform/db/database.js';
+import { RedisWriteMarks } from '../platform/db/redis-write-marks.js';
+import { MemoryWriteMarks, ReplicaReads, type Replica } from '../platform/db/replicas.js';
 import { assertMigrated, migrate } from '../platform/db/migrate.js';
-import { onMigrationDatabase, openDatabase } from '../platform/db/open.js';
+import { onMigrationDatabase, openDatabase, openReplicas } from '../platform/db/open.js';
 import { connectQueueRedis } from '../platform/jobs/bullmq.js';
 import { reach } from '../platform/startup-errors.js';
 
@@ -36,6 +38,8 @@ export interface Dependencies {
   viewCounters: PendingCounters;
   /** The key access tokens are signed with (signingKey below). */
   signingKey: Uint8Array;
+  /** Where reads marked replica-safe go (the primary when there are no replicas). */
+  replicaReads: ReplicaReads;
 }
 
 /**
@@ -97,7 +101,9 @@ export async function createDependencies(
       redisReady(queueRedis, config.dbConnectTimeoutMs),
     );
   }
-  return adapters(database, redis, config, { queueRedis });
+  // A replica down at start-up is skipped until it answers: the primary serves meanwhile.
+  const replicas = openReplicas(config);
+  return adapters(database, redis, config, { queueRedis, replicas });
 }
 
 type AdapterSettings = Pick<
@@ -108,6 +114,8 @@ type AdapterSettings = Pick<
   | 'cacheMaxEntries'
   | 'jwtSecret'
   | 'dataDir'
+  | 'dbReplicaMaxLagMs'
+  | 'dbReplicaPollMs'
 >;
 
 /** The Redis-backed adapters when Redis is configured, the in-memory ones otherwise. */
@@ -120,12 +128,24 @@ export function adapters(
     queueRedis?: Redis;
     /** Redis name of the pending view counters; tests give each app its own. */
     viewCountersName?: string;
+    /** Streaming standbys for the reads marked replica-safe. */
+    replicas?: Replica[];
+    /** Redis prefix of the actors' write positions; tests give each app set its own. */
+    writeMarksPrefix?: string;
   } = {},
 ): Dependencies {
   // Not 'views': batches of profile views left there by an older version must not be
   // applied as post views.
-  const { queueRedis, viewCountersName = 'post-views' } = options;
+  const { queueRedis, viewCountersName = 'post-views', replicas = [] } = options;
   const store = redis ? new RedisCache(redis) : new MemoryCache(settings.cacheMaxEntries);
+  const replicaReads = new ReplicaReads(
+    database.db,
+    replicas,
+    redis ? new RedisWriteMarks(redis, options.writeMarksPrefix) : new MemoryWriteMarks(),
+    { maxLagMs: settings.dbReplicaMaxLagMs, pollMs: settings.dbReplicaPollMs },
+  );
+  // Polls in the background (timers that don't hold the process) until closeDependencies.
+  replicaReads.start();
   return {
     database,
     redis,
@@ -142,10 +162,12 @@ export function adapters(
       ? new RedisPendingCounters(redis, viewCountersName)
       : new MemoryPendingCounters(),
     signingKey: signingKey(settings),
+    replicaReads,
   };
 }
 
 export async function closeDependencies(deps: Dependencies) {
+  await deps.replicaReads.close();
   deps.cache.close();
   deps.redis?.disconnect();
   deps.queueRedis?.disconnect();

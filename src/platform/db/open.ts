@@ -2,6 +2,8 @@ import type { Config } from '../../config.js';
 import { reach } from '../startup-errors.js';
 import type { Database, DatabaseHandle } from './database.js';
 import { MigrationThroughPoolerError } from './migrate.js';
+import type { Replica } from './replicas.js';
+import { hostAndPath } from '../banner.js';
 import { createPglite } from './pglite.js';
 import { createPostgres } from './postgres.js';
 
@@ -17,6 +19,24 @@ type DatabaseConfig = Pick<
   | 'dbLockTimeoutMs'
   | 'dbPooler'
 >;
+
+/** A pool per DATABASE_REPLICA_URLS entry, with the primary's settings. */
+export function openReplicas(
+  config: DatabaseConfig & Pick<Config, 'databaseReplicaUrls'>,
+): Replica[] {
+  return config.databaseReplicaUrls.map((url) => ({
+    name: hostAndPath(url),
+    handle: createPostgres({
+      url,
+      poolMax: config.dbPoolMax,
+      idleTimeoutMs: config.dbIdleTimeoutMs,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
+      lockTimeoutMs: config.dbLockTimeoutMs,
+      pooler: config.dbPooler,
+    }),
+  }));
+}
 
 /** PostgreSQL at DATABASE_URL, else the embedded database under DATA_DIR. */
 export async function openDatabase(config: DatabaseConfig): Promise<DatabaseHandle> {
