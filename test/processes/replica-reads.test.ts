@@ -119,6 +119,38 @@ describe('reads marked replica-safe, on a real streaming standby', { skip }, () 
     }
   });
 
+  it("when the standby has replayed the user's write, then the user's reads go to it", async () => {
+    const [writer, reader] = [await process(60_000), await process(60_000)];
+    const user = await createUserAndLogin(writer.server, writer.services);
+    const id = await createPost(writer, user);
+    const { rows } = await sql<{
+      lsn: string;
+    }>`select pg_current_wal_lsn()::text as lsn`.execute(primary.db);
+    const standby = createPostgres({ ...poolOptions, url: cluster.standbyUrl });
+    try {
+      await eventually(
+        async () => {
+          const replayed = await sql<{ done: boolean }>`select
+            pg_last_wal_replay_lsn() >= ${rows[0]!.lsn}::pg_lsn as done`.execute(standby.db);
+          return replayed.rows[0]!.done;
+        },
+        { what: 'the standby to replay the write' },
+      );
+    } finally {
+      await standby.close();
+    }
+    await cluster.pauseStandby();
+    try {
+      // Gone from the primary only: a 200 can come from the standby alone.
+      await sql`delete from posts where id = ${id}`.execute(primary.db);
+      await eventually(async () => (await readPost(reader, id, user)).statusCode === 200, {
+        what: "the user's read to be served by the standby",
+      });
+    } finally {
+      await cluster.resumeStandby();
+    }
+  });
+
   it('when the standby falls behind the bound, and then stops, then everyone reads the primary and readiness says why', async () => {
     const reader = await process(200);
     const author = await createUserAndLogin(reader.server, reader.services);

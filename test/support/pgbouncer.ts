@@ -63,8 +63,14 @@ async function answered(url: string, log: string) {
   throw new Error(`PgBouncer did not answer: ${(last as Error).message}\n${tail}`);
 }
 
-/** Starts PgBouncer in front of the server of `serverUrl` (a postgres:// URL). */
-export async function startPgbouncer(serverUrl: string): Promise<Pgbouncer> {
+/**
+ * Starts PgBouncer in front of the server of `serverUrl` (a postgres:// URL); `poolSize` server
+ * connections per database (the benchmark gives it as many as the service's pool).
+ */
+export async function startPgbouncer(
+  serverUrl: string,
+  poolSize = PGBOUNCER_POOL_SIZE,
+): Promise<Pgbouncer> {
   const server = new URL(serverUrl);
   const user = decodeURIComponent(server.username) || 'postgres';
   const password = decodeURIComponent(server.password);
@@ -87,7 +93,7 @@ export async function startPgbouncer(serverUrl: string): Promise<Pgbouncer> {
       'auth_type = trust',
       `auth_file = ${path.join(dir, 'users.txt')}`,
       'pool_mode = transaction',
-      `default_pool_size = ${PGBOUNCER_POOL_SIZE}`,
+      `default_pool_size = ${poolSize}`,
       'max_client_conn = 500',
       `logfile = ${log}`,
       '',
