@@ -111,7 +111,12 @@ export async function startPgbouncer(
   const kill = () => {
     if (child.exitCode === null) child.kill('SIGTERM');
   };
-  process.once('exit', kill);
+  // A pooler shared by a whole test process (TEST_DB_POOLER) ends with it, folder and all.
+  const atExit = () => {
+    kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', atExit);
   child.unref();
   const url = (database: string) => {
     const through = new URL(serverUrl);
@@ -129,7 +134,7 @@ export async function startPgbouncer(
   return {
     url,
     async close() {
-      process.off('exit', kill);
+      process.off('exit', atExit);
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         // Held while it stops: an unreferenced child would let the loop end first.
