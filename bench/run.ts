@@ -191,7 +191,7 @@ async function loadServers(
 ) {
   const loadBefore = os.loadavg()[0]!;
   // The plain instance (PostgreSQL only) is the one whose memory is reported.
-  const stratum = await startStratum(settings.databaseUrl);
+  const stratum = await startStratum(settings);
   stopping.push(stratum);
   const stratumIdleRssMb = stratum.rssMb();
   const once = startedOnce(stopping);
@@ -202,7 +202,7 @@ async function loadServers(
     const target =
       redisUrl || scenario.stratumEnv
         ? await once(`stratum ${redisUrl} ${JSON.stringify(scenario.stratumEnv)}`, () =>
-            startStratum(settings.databaseUrl, redisUrl, scenario.stratumEnv),
+            startStratum(settings, redisUrl, scenario.stratumEnv),
           )
         : stratum;
     const context = { db: database.db, jwtSecret: BENCH_JWT_SECRET, stratumUrl: target.baseUrl };

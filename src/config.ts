@@ -230,6 +230,7 @@ function readConfig(env: NodeJS.ProcessEnv) {
     logFormat: read(env, 'LOG_FORMAT', oneOf('auto', 'pretty', 'json'), 'auto'),
     dataDir,
     databaseUrl,
+    ...poolerConfig(env, databaseUrl),
     // Embedded mode migrates itself; a shared PostgreSQL is migrated by `npm run db:migrate`.
     migrateOnStart: read(env, 'MIGRATE_ON_START', bool, databaseUrl === undefined),
     // The embedded database's buffer cache, resident once used (platform/db/pglite.ts).
@@ -578,6 +579,40 @@ function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
     corsOrigins: read(env, 'CORS_ORIGINS', list, []),
     adminEmail,
     adminPassword,
+  };
+}
+
+/** PostgreSQL behind a transaction pooler (PgBouncer); docs/operations/production.md. */
+function poolerConfig(env: NodeJS.ProcessEnv, databaseUrl: string | undefined) {
+  // transaction: DATABASE_URL is a pooler that hands a server connection out per transaction,
+  // so nothing may outlive one: no named prepared statement, no start-up parameter.
+  const dbPooler = read(env, 'DB_POOLER', oneOf('none', 'transaction'), 'none');
+  // The database itself, not the pooler: migrations hold their lock and run their DDL here.
+  const databaseDirectUrl = read(env, 'DATABASE_DIRECT_URL', url('postgres:', 'postgresql:'));
+  if (!databaseUrl && dbPooler !== 'none') problem('DB_POOLER', 'needs DATABASE_URL (the pooler)');
+  if (!databaseUrl && databaseDirectUrl) problem('DATABASE_DIRECT_URL', 'needs DATABASE_URL');
+  return { dbPooler, databaseDirectUrl, ...replicaConfig(env, databaseUrl) };
+}
+
+/** Streaming standbys for the reads marked replica-safe (src/platform/db/replicas.ts). */
+function replicaConfig(env: NodeJS.ProcessEnv, databaseUrl: string | undefined) {
+  const databaseReplicaUrls = read(env, 'DATABASE_REPLICA_URLS', list, []);
+  for (const replica of databaseReplicaUrls) {
+    try {
+      url('postgres:', 'postgresql:')(replica);
+    } catch (err) {
+      problem('DATABASE_REPLICA_URLS', (err as Error).message);
+    }
+  }
+  if (!databaseUrl && databaseReplicaUrls.length > 0) {
+    problem('DATABASE_REPLICA_URLS', 'needs DATABASE_URL (the primary)');
+  }
+  return {
+    databaseReplicaUrls,
+    // A replica further behind the primary than this serves nobody until it catches up.
+    dbReplicaMaxLagMs: read(env, 'DB_REPLICA_MAX_LAG_MS', int(10, 600_000), 1_000),
+    // How often each replica's replay position (and the primary's) is read.
+    dbReplicaPollMs: read(env, 'DB_REPLICA_POLL_MS', int(10, 60_000), 100),
   };
 }
 

@@ -51,12 +51,13 @@ function stratumEnv(port: number, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /**
- * Stratum on PostgreSQL, as `node dist/main.js` runs in production. Its DATA_DIR is a temporary
- * folder, removed when it stops: without SMTP_URL the emails it sends (order confirmations)
- * are files there, not in the project's .data.
+ * Stratum on the bench database, as `node dist/main.js` runs in production: directly, or
+ * through a transaction pooler (DB_POOLER) when `poolerUrl` is given. Its DATA_DIR is a
+ * temporary folder, removed when it stops: without SMTP_URL the emails it sends (order
+ * confirmations) are files there, not in the project's .data.
  */
 export async function startStratum(
-  databaseUrl: string,
+  database: { databaseUrl: string; poolerUrl?: string },
   redisUrl?: string,
   extraEnv: Record<string, string> = {},
 ): Promise<ChildServer> {
@@ -70,7 +71,9 @@ export async function startStratum(
       'dist/main.js',
     ],
     env: stratumEnv(port, {
-      DATABASE_URL: databaseUrl,
+      ...(database.poolerUrl
+        ? { DATABASE_URL: database.poolerUrl, DB_POOLER: 'transaction' }
+        : { DATABASE_URL: database.databaseUrl }),
       DATA_DIR: dataDir,
       ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
       ...extraEnv,

@@ -24,8 +24,10 @@ import { RedisPendingCounters } from '../platform/cache/redis-counters.js';
 import { redisReady } from '../platform/cache/redis-ready.js';
 import { TwoLevelCache } from '../platform/cache/two-level-cache.js';
 import type { DatabaseHandle } from '../platform/db/database.js';
+import { RedisWriteMarks } from '../platform/db/redis-write-marks.js';
+import { MemoryWriteMarks, ReplicaReads, type Replica } from '../platform/db/replicas.js';
 import { assertMigrated, migrate } from '../platform/db/migrate.js';
-import { openDatabase } from '../platform/db/open.js';
+import { onMigrationDatabase, openDatabase, openReplicas } from '../platform/db/open.js';
 import { connectQueueRedis } from '../platform/jobs/bullmq.js';
 import { reach } from '../platform/startup-errors.js';
 
@@ -43,6 +45,8 @@ export interface Dependencies {
   viewCounters: PendingCounters;
   /** The key access tokens are signed with (signingKey below). */
   signingKey: Uint8Array;
+  /** Where reads marked replica-safe go (the primary when there are no replicas). */
+  replicaReads: ReplicaReads;
 }
 
 /**
@@ -96,7 +100,7 @@ export async function createDependencies(
 ): Promise<Dependencies> {
   const database = await (options.database ?? openDatabase(config));
   if (config.databaseUrl) await reach('DATABASE_URL', config.databaseUrl, () => database.ping());
-  if (config.migrateOnStart) await migrate(database.db);
+  if (config.migrateOnStart) await onMigrationDatabase(config, database, (db) => migrate(db));
   else if (options.requireMigrated !== false) await assertMigrated(database.db);
   const redis = config.redisUrl
     ? connectRedis(config.redisUrl, config.dbConnectTimeoutMs, config.redisCommandTimeoutMs)
@@ -111,7 +115,9 @@ export async function createDependencies(
       redisReady(queueRedis, config.dbConnectTimeoutMs),
     );
   }
-  return adapters(database, redis, config, { queueRedis });
+  // A replica down at start-up is skipped until it answers: the primary serves meanwhile.
+  const replicas = openReplicas(config);
+  return adapters(database, redis, config, { queueRedis, replicas });
 }
 
 type AdapterSettings = Pick<
@@ -129,6 +135,8 @@ type AdapterSettings = Pick<
   | 'dataDir'
   | 'jwtAccessTtlMs'
   | 'jwtClockSkewMs'
+  | 'dbReplicaMaxLagMs'
+  | 'dbReplicaPollMs'
 >;
 
 /** The Redis-backed adapters when Redis is configured, the in-memory ones otherwise. */
@@ -141,11 +149,23 @@ export function adapters(
     queueRedis?: Redis;
     /** Redis name of the pending view counters; tests give each app its own. */
     viewCountersName?: string;
+    /** Streaming standbys for the reads marked replica-safe. */
+    replicas?: Replica[];
+    /** Redis prefix of the actors' write positions; tests give each app set its own. */
+    writeMarksPrefix?: string;
   } = {},
 ): Dependencies {
   // Not 'views': batches of profile views left there by an older version must not be
   // applied as post views.
-  const { queueRedis, viewCountersName = 'post-views' } = options;
+  const { queueRedis, viewCountersName = 'post-views', replicas = [] } = options;
+  const replicaReads = new ReplicaReads(
+    database.db,
+    replicas,
+    redis ? new RedisWriteMarks(redis, options.writeMarksPrefix) : new MemoryWriteMarks(),
+    { maxLagMs: settings.dbReplicaMaxLagMs, pollMs: settings.dbReplicaPollMs },
+  );
+  // Polls in the background (timers that don't hold the process) until closeDependencies.
+  replicaReads.start();
   return {
     database,
     redis,
@@ -162,6 +182,7 @@ export function adapters(
       ? new RedisPendingCounters(redis, viewCountersName)
       : new MemoryPendingCounters(),
     signingKey: signingKey(settings),
+    replicaReads,
   };
 }
 
@@ -197,6 +218,7 @@ function cacheFor(redis: Redis | undefined, settings: AdapterSettings): CacheHan
 }
 
 export async function closeDependencies(deps: Dependencies) {
+  await deps.replicaReads.close();
   await deps.cache.close();
   deps.redis?.disconnect();
   deps.queueRedis?.disconnect();

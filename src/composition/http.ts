@@ -108,6 +108,7 @@ export async function registerCrossCutting(
     if (lifecycle.shuttingDown) void reply.header('connection', 'close');
     done(null, payload);
   });
+  if (deps.replicaReads.configured) recordWrites(server, deps.replicaReads);
   registerErrorHandling(server);
   // Shared schemas, referenced by $id from every module's routes.
   server.addSchema(ErrorEnvelopeSchema);
@@ -149,12 +150,40 @@ export async function registerCrossCutting(
   await registerOpenApi(server, config.apiV1Deprecation !== undefined);
 
   const checks: ReadinessCheck[] = [{ name: 'database', check: () => deps.database.ping() }];
+  // Reported, never failing readiness: reads go to the primary while no replica is fit.
+  deps.replicaReads.states().forEach(({ name }, index) => {
+    const check = async () => {
+      const { state } = deps.replicaReads.states()[index]!;
+      if (state !== 'ok') throw new Error(state);
+    };
+    checks.push({ name: `replica ${name}`, advisory: true, check });
+  });
   if (deps.redis) {
     const redis = deps.redis;
     checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
   }
   registerHealthRoutes(server, checks, lifecycle);
   return metrics;
+}
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * After a user's request that may have written (any method but a read, answered below 400), the
+ * primary's position becomes the user's mark, before the answer leaves: a read that follows on
+ * any process waits for a replica that has it (platform/db/replicas.ts). GraphQL's queries come
+ * as POST too and count, which keeps their author on the primary a moment longer.
+ */
+function recordWrites(server: FastifyInstance, replicaReads: Dependencies['replicaReads']) {
+  server.addHook('onSend', async (request, reply, payload) => {
+    const userId = request.actor?.userId;
+    if (userId && WRITES.has(request.method) && reply.statusCode < 400) {
+      // The write committed; without its mark (Redis away) the answer still goes out, and the
+      // user's next reads may meet a replica up to DB_REPLICA_MAX_LAG_MS behind.
+      await replicaReads.wrote(userId).catch(() => {});
+    }
+    return payload;
+  });
 }
 
 /** The admin pages, with the job dashboard for what runs the jobs. */

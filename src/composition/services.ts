@@ -73,6 +73,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     deps.viewCounters,
     (actor, id) => profiles.exists(actor, id),
     config.searchRankLimit,
+    deps.replicaReads.replicaSafe((on) => new PostgresPostsRepository(on)),
   );
   const accounts = new AccountsService(
     db,
@@ -118,6 +119,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     securityLog,
     (tx, user) => accounts.openWallet(tx, user.id),
     accountEmails,
+    deps.replicaReads.replicaSafe((on) => new PostgresUsersRepository(on)),
   );
   const idempotency = new IdempotencyKeys(
     new IdempotencyKeysRepository(db),
@@ -169,6 +171,7 @@ export function buildServices(config: Config, deps: Dependencies) {
   const products = new ProductsService(
     new PostgresProductsRepository(db),
     productCache(deps.cache, cacheSettings),
+    deps.replicaReads.replicaSafe((on) => new PostgresProductsRepository(on)),
   );
   const orders = new OrdersService(db, new OrdersRepository(db), accounts, products, users, jobs);
   const securityEvents = new SecurityEventsService(new SecurityEventsRepository(db));

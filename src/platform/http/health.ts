@@ -5,6 +5,8 @@ import { envelopeSchema, ok } from './envelope.js';
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<void>;
+  /** Reported in `checks` but not required: a replica the process can do without. */
+  advisory?: boolean;
 }
 
 export interface Lifecycle {
@@ -58,18 +60,19 @@ export function registerHealthRoutes(
 
   app.get('/health/ready', { schema: ready, logLevel: 'warn' }, async (request, reply) => {
     const results: Record<string, string> = {};
+    let healthy = !lifecycle.shuttingDown;
     if (lifecycle.shuttingDown) results.process = 'shutting down';
     await Promise.all(
-      checks.map(async ({ name, check }) => {
+      checks.map(async ({ name, check, advisory }) => {
         try {
           await withTimeout(check(), CHECK_TIMEOUT_MS);
           results[name] = 'ok';
         } catch (err) {
           results[name] = (err as Error).message || 'failed';
+          if (!advisory) healthy = false;
         }
       }),
     );
-    const healthy = Object.values(results).every((r) => r === 'ok');
     return reply
       .status(healthy ? 200 : 503)
       .send(ok(request, { status: healthy ? 'ok' : 'unavailable', checks: results }));
