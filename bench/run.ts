@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatabaseHandle } from '../src/platform/db/database.js';
-import { httpGet, type ChildServer } from './lib/children.js';
+import { httpGet, httpPost, type ChildServer } from './lib/children.js';
 import { ensureDatabase, openDatabase, prepareDatabase, serverVersion } from './lib/database.js';
 import { measureEmailThroughput } from './lib/email-throughput.js';
 import { measure, problemsOf, type LoadResult } from './lib/load.js';
@@ -62,8 +62,20 @@ function selectedScenarios(only: string[]): Scenario[] {
 async function checkSameAnswer(
   stratum: ChildServer,
   baseline: ChildServer,
-  { samplePath: path, headers }: LoadPlan,
+  { samplePath: path, headers, sameBytes }: LoadPlan,
 ) {
+  if (sameBytes) {
+    const [ours, theirs] = await Promise.all(
+      [stratum, baseline].map((server) =>
+        httpPost(server.baseUrl + sameBytes.path, sameBytes.headers, sameBytes.body),
+      ),
+    );
+    if (ours!.status !== 200 || theirs!.status !== 200 || ours!.body !== theirs!.body) {
+      throw new Error(
+        `POST ${sameBytes.path} differs:\n stratum  ${ours!.status} ${ours!.body}\n baseline ${theirs!.status} ${theirs!.body}`,
+      );
+    }
+  }
   const [ours, theirs] = await Promise.all([
     httpGet(stratum.baseUrl + path, headers),
     httpGet(baseline.baseUrl + path, headers),

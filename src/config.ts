@@ -370,8 +370,9 @@ function graphqlConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
       int(1, 1024 * 1024 * 1024),
       4 * 1024 * 1024,
     ),
-    // 0 = off; N = a query is compiled with graphql-jit after N uses.
-    graphqlJit: read(env, 'GRAPHQL_JIT', int(0, 1_000_000), 0),
+    // 0 = off; N = a query text is compiled with graphql-jit on its (N+1)th use. 10 leaves
+    // one-off documents (ids written into the text) to graphql-js, which compiling would not pay for.
+    graphqlJit: read(env, 'GRAPHQL_JIT', int(0, 1_000_000), 10),
   };
 }
 

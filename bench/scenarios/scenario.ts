@@ -17,6 +17,8 @@ export interface LoadPlan {
   samplePath: string;
   /** Headers sent with the sample request too (e.g. a Bearer token the baseline ignores). */
   headers?: Record<string, string>;
+  /** A request both servers must answer with the same status and byte-identical bodies. */
+  sameBytes?: { method: 'POST'; path: string; headers: Record<string, string>; body: string };
 }
 
 /**
