@@ -5,6 +5,7 @@ import { httpGet, httpPost, type ChildServer } from './lib/children.js';
 import { ensureDatabase, openDatabase, prepareDatabase, serverVersion } from './lib/database.js';
 import { measureEmailThroughput } from './lib/email-throughput.js';
 import { measure, problemsOf, type LoadResult } from './lib/load.js';
+import { measureOverload } from './lib/overload.js';
 import { measurePgbench, preparePgbench } from './lib/pgbench.js';
 import {
   bestOf,
@@ -139,6 +140,8 @@ async function runScenario(
 ): Promise<ScenarioReport> {
   log(`scenario ${scenario.name}: ${scenario.description}`);
   const plan = await scenario.prepare(context);
+  if (scenario.overload)
+    return runOverload(scenario, scenario.overload, plan, targets.stratum, settings);
   const { baseline } = targets;
   if (baseline && 'server' in baseline) {
     await checkSameAnswer(targets.stratum, baseline.server, plan);
@@ -161,6 +164,45 @@ async function runScenario(
       problems.length === 0 &&
       (ratio === null || scenario.ratioTarget === null || ratio >= scenario.ratioTarget) &&
       (p95TargetMs === null || bestOf(runs.stratum).p95Ms < p95TargetMs),
+    problems,
+  };
+}
+
+/**
+ * The overload scenario: capacity, then 3× capacity. Its rows are the run at capacity (as the
+ * baseline) and the admitted part of the overload; 503s are expected there, not problems.
+ */
+async function runOverload(
+  scenario: Scenario,
+  { boundMs }: { boundMs: number },
+  plan: LoadPlan,
+  stratum: ChildServer,
+  settings: BenchSettings,
+): Promise<ScenarioReport> {
+  const report = await measureOverload(
+    stratum,
+    plan,
+    { boundMs, connections: 400, stepS: 5, durationS: settings.durationS },
+    log,
+  );
+  for (const line of report.lines) log(`  overload: ${line}`);
+  const { capacity, overload, healthMs } = report;
+  const ratio = overload.result.reqPerSec / capacity.result.reqPerSec;
+  const problems = overload.failed ? [`${overload.failed} admitted requests failed`] : [];
+  return {
+    name: scenario.name,
+    description: `${scenario.description}; ${report.lines.join('; ')}`,
+    ratioTarget: scenario.ratioTarget,
+    p95TargetMs: null,
+    baselineName: 'at capacity',
+    baseline: [capacity.result],
+    stratum: [overload.result],
+    ratio,
+    pass:
+      problems.length === 0 &&
+      ratio >= (scenario.ratioTarget ?? 0) &&
+      overload.result.p99Ms <= 3 * capacity.result.p99Ms &&
+      healthMs.max < 100,
     problems,
   };
 }
@@ -211,9 +253,14 @@ async function loadServers(
   for (const scenario of selected) {
     const redisUrl = scenario.redis ? settings.redisUrl : undefined;
     const baseline = await yardstickOf(scenario.baseline, once, settings, redisUrl);
-    const target = redisUrl
-      ? await once('stratum redis', () => startStratum(settings.databaseUrl, redisUrl))
-      : stratum;
+    const env = scenario.env;
+    const target = env
+      ? await once(`stratum ${JSON.stringify(env)}`, () =>
+          startStratum(settings.databaseUrl, redisUrl, env),
+        )
+      : redisUrl
+        ? await once('stratum redis', () => startStratum(settings.databaseUrl, redisUrl))
+        : stratum;
     const context = { db: database.db, jwtSecret: BENCH_JWT_SECRET, stratumUrl: target.baseUrl };
     scenarios.push(await runScenario(scenario, context, { baseline, stratum: target }, settings));
   }

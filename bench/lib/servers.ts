@@ -55,7 +55,11 @@ function stratumEnv(port: number, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  * folder, removed when it stops: without SMTP_URL the emails it sends (order confirmations)
  * are files there, not in the project's .data.
  */
-export async function startStratum(databaseUrl: string, redisUrl?: string): Promise<ChildServer> {
+export async function startStratum(
+  databaseUrl: string,
+  redisUrl?: string,
+  extraEnv: Record<string, string> = {},
+): Promise<ChildServer> {
   const port = await freePort();
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'stratum-bench-data-'));
   const server = await startServer({
@@ -69,6 +73,7 @@ export async function startStratum(databaseUrl: string, redisUrl?: string): Prom
       DATABASE_URL: databaseUrl,
       DATA_DIR: dataDir,
       ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+      ...extraEnv,
     }),
     port,
     readyPath: READY_PATH,

@@ -8,7 +8,7 @@ const USERS = 20;
 const POSTS_EACH = 10;
 
 /** The 20 newest users (the first page both sides read) get 10 posts each, once. */
-async function seedPosts(db: Database) {
+export async function seedPosts(db: Database) {
   const { rows } = await sql<{ id: string }>`
     select id from users order by created_at desc, id desc limit ${USERS}`.execute(db);
   for (const { id } of rows) {

@@ -49,6 +49,13 @@ export interface Scenario {
   connections?: number;
   /** Run against a Stratum (and give the baseline) REDIS_URL: caches and limits in Redis. */
   redis?: boolean;
+  /** Extra environment for a Stratum of this scenario's own (e.g. load-shedding limits). */
+  env?: Record<string, string>;
+  /**
+   * Measured as an overload (bench/lib/overload.ts) instead of in rounds: capacity at a p99
+   * bound, then three times that rate. ratioTarget applies to admitted throughput / capacity.
+   */
+  overload?: { boundMs: number };
   prepare(context: ScenarioContext): Promise<LoadPlan>;
   /**
    * After each timed Stratum run: waits for work the load left behind (an outbox backlog), so
