@@ -182,7 +182,13 @@ async function runOverload(
   const report = await measureOverload(
     stratum,
     plan,
-    { boundMs, connections: 400, stepS: 5, durationS: settings.durationS },
+    {
+      boundMs,
+      connections: 400,
+      stepS: 5,
+      durationS: settings.durationS,
+      warmupS: Math.max(1, settings.warmupS),
+    },
     log,
   );
   for (const line of report.lines) log(`  overload: ${line}`);

@@ -18,6 +18,7 @@ export interface OverloadSettings {
   connections: number;
   stepS: number;
   durationS: number;
+  warmupS: number;
 }
 
 interface RateRun {
@@ -120,6 +121,8 @@ export async function measureOverload(
   settings: OverloadSettings,
   log: (line: string) => void,
 ): Promise<OverloadReport> {
+  // Untimed: the first requests compile serializers and the GraphQL query.
+  await atRate(server, plan, FIRST_RATE, settings.connections, settings.warmupS);
   let capacity: RateRun | undefined;
   let rate = FIRST_RATE;
   for (let step = 0; step < MAX_STEPS; step++) {
