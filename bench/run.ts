@@ -1,10 +1,11 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatabaseHandle } from '../src/platform/db/database.js';
-import { httpGet, type ChildServer } from './lib/children.js';
+import { httpGet, httpPost, type ChildServer } from './lib/children.js';
 import { ensureDatabase, openDatabase, prepareDatabase, serverVersion } from './lib/database.js';
 import { measureEmailThroughput } from './lib/email-throughput.js';
 import { measure, problemsOf, type LoadResult } from './lib/load.js';
+import { measureOverload } from './lib/overload.js';
 import { measurePgbench, preparePgbench } from './lib/pgbench.js';
 import {
   bestOf,
@@ -62,8 +63,20 @@ function selectedScenarios(only: string[]): Scenario[] {
 async function checkSameAnswer(
   stratum: ChildServer,
   baseline: ChildServer,
-  { samplePath: path, headers }: LoadPlan,
+  { samplePath: path, headers, sameBytes }: LoadPlan,
 ) {
+  if (sameBytes) {
+    const [ours, theirs] = await Promise.all(
+      [stratum, baseline].map((server) =>
+        httpPost(server.baseUrl + sameBytes.path, sameBytes.headers, sameBytes.body),
+      ),
+    );
+    if (ours!.status !== 200 || theirs!.status !== 200 || ours!.body !== theirs!.body) {
+      throw new Error(
+        `POST ${sameBytes.path} differs:\n stratum  ${ours!.status} ${ours!.body}\n baseline ${theirs!.status} ${theirs!.body}`,
+      );
+    }
+  }
   const [ours, theirs] = await Promise.all([
     httpGet(stratum.baseUrl + path, headers),
     httpGet(baseline.baseUrl + path, headers),
@@ -127,6 +140,8 @@ async function runScenario(
 ): Promise<ScenarioReport> {
   log(`scenario ${scenario.name}: ${scenario.description}`);
   const plan = await scenario.prepare(context);
+  if (scenario.overload)
+    return runOverload(scenario, scenario.overload, plan, targets.stratum, settings);
   const { baseline } = targets;
   if (baseline && 'server' in baseline) {
     await checkSameAnswer(targets.stratum, baseline.server, plan);
@@ -149,6 +164,51 @@ async function runScenario(
       problems.length === 0 &&
       (ratio === null || scenario.ratioTarget === null || ratio >= scenario.ratioTarget) &&
       (p95TargetMs === null || bestOf(runs.stratum).p95Ms < p95TargetMs),
+    problems,
+  };
+}
+
+/**
+ * The overload scenario: capacity, then 3× capacity. Its rows are the run at capacity (as the
+ * baseline) and the admitted part of the overload; 503s are expected there, not problems.
+ */
+async function runOverload(
+  scenario: Scenario,
+  { boundMs }: { boundMs: number },
+  plan: LoadPlan,
+  stratum: ChildServer,
+  settings: BenchSettings,
+): Promise<ScenarioReport> {
+  const report = await measureOverload(
+    stratum,
+    plan,
+    {
+      boundMs,
+      connections: 400,
+      stepS: 5,
+      durationS: settings.durationS,
+      warmupS: Math.max(1, settings.warmupS),
+    },
+    log,
+  );
+  for (const line of report.lines) log(`  overload: ${line}`);
+  const { capacity, overload, healthMs } = report;
+  const ratio = overload.result.reqPerSec / capacity.result.reqPerSec;
+  const problems = overload.failed ? [`${overload.failed} admitted requests failed`] : [];
+  return {
+    name: scenario.name,
+    description: `${scenario.description}; ${report.lines.join('; ')}`,
+    ratioTarget: scenario.ratioTarget,
+    p95TargetMs: null,
+    baselineName: 'at capacity',
+    baseline: [capacity.result],
+    stratum: [overload.result],
+    ratio,
+    pass:
+      problems.length === 0 &&
+      ratio >= (scenario.ratioTarget ?? 0) &&
+      overload.result.p99Ms <= 3 * capacity.result.p99Ms &&
+      healthMs.max < 100,
     problems,
   };
 }

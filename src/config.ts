@@ -371,8 +371,9 @@ function graphqlConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
       int(1, 1024 * 1024 * 1024),
       4 * 1024 * 1024,
     ),
-    // 0 = off; N = a query is compiled with graphql-jit after N uses.
-    graphqlJit: read(env, 'GRAPHQL_JIT', int(0, 1_000_000), 0),
+    // 0 = off; N = a query text is compiled with graphql-jit on its (N+1)th use. 10 leaves
+    // one-off documents (ids written into the text) to graphql-js, which compiling would not pay for.
+    graphqlJit: read(env, 'GRAPHQL_JIT', int(0, 1_000_000), 10),
   };
 }
 
@@ -563,6 +564,16 @@ function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
       duration(0, REFRESH_REUSE_GRACE_MAX_MS),
       5_000,
     ),
+    // The load shedder (docs/patterns/load-shedding.md): 0 turns a limit or a threshold off.
+    loadShedding: {
+      maxInFlight: read(env, 'LOAD_SHED_MAX_IN_FLIGHT', int(0, 1_000_000), 256),
+      criticalInFlight: read(env, 'LOAD_SHED_CRITICAL_IN_FLIGHT', int(0, 1_000_000), 128),
+      maxEventLoopDelayMs: read(env, 'LOAD_SHED_EVENT_LOOP_DELAY_MS', int(0, 60_000), 1_000),
+      maxHeapRatio: read(env, 'LOAD_SHED_HEAP_PERCENT', int(0, 100), 90) / 100,
+      maxPoolWaiting: read(env, 'LOAD_SHED_POOL_WAITING', int(0, 1_000_000), 100),
+      retryAfterS: read(env, 'LOAD_SHED_RETRY_AFTER_S', int(1, 3600), 1),
+      sampleIntervalMs: 500,
+    },
     rateLimitMax: read(env, 'RATE_LIMIT_MAX', int(1, 1_000_000), 100),
     rateLimitWindowMs: read(env, 'RATE_LIMIT_WINDOW_MS', int(1000, 86_400_000), 60_000),
     loginMaxFailures: read(env, 'LOGIN_MAX_FAILURES', int(1, 1000), 5),

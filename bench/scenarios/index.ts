@@ -3,6 +3,7 @@ import { graphqlUsersPosts } from './graphql-users-posts.js';
 import type { Scenario } from './scenario.js';
 import { logins } from './logins.js';
 import { orders } from './orders.js';
+import { overload } from './overload.js';
 import { postsSearch } from './posts-search.js';
 import { transfers } from './transfers.js';
 import { usersById, usersByIdCached } from './users-by-id.js';
@@ -21,6 +22,7 @@ export const scenarios: Scenario[] = [
   v2FirstPage,
   v2DeepPage,
   postsSearch,
+  overload,
 ];
 
 export type { Baseline, LoadPlan, Scenario, ScenarioContext } from './scenario.js';

@@ -17,6 +17,8 @@ export interface LoadPlan {
   samplePath: string;
   /** Headers sent with the sample request too (e.g. a Bearer token the baseline ignores). */
   headers?: Record<string, string>;
+  /** A request both servers must answer with the same status and byte-identical bodies. */
+  sameBytes?: { method: 'POST'; path: string; headers: Record<string, string>; body: string };
 }
 
 /**
@@ -49,6 +51,11 @@ export interface Scenario {
   redis?: boolean;
   /** Settings of a Stratum of this scenario's own (e.g. CACHE_ENABLED=false), started for it. */
   stratumEnv?: Record<string, string>;
+  /**
+   * Measured as an overload (bench/lib/overload.ts) instead of in rounds: capacity at a p99
+   * bound, then three times that rate. ratioTarget applies to admitted throughput / capacity.
+   */
+  overload?: { boundMs: number };
   prepare(context: ScenarioContext): Promise<LoadPlan>;
   /**
    * After each timed Stratum run: waits for work the load left behind (an outbox backlog), so

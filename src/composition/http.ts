@@ -21,6 +21,7 @@ import {
   type Lifecycle,
   type ReadinessCheck,
 } from '../platform/http/health.js';
+import { registerLoadShedding, watchPressure } from '../platform/http/load-shedding.js';
 import { registerOpenApi } from '../platform/http/openapi.js';
 import { rateLimitPlugin } from '../platform/http/rate-limit.js';
 import { requestIdFrom, requestIdPlugin } from '../platform/http/request-id.js';
@@ -83,8 +84,8 @@ export interface HttpParts {
 
 /**
  * What every request passes through before a module's route: request id, versioning, error
- * handling, helmet, CORS, compression, metrics, authentication, rate limit, the documents,
- * health. Returns the process's metrics.
+ * handling, helmet, CORS, compression, metrics, load shedding, authentication, rate limit, the
+ * documents, health. Returns the process's metrics.
  */
 export async function registerCrossCutting(
   server: FastifyInstance,
@@ -133,6 +134,11 @@ export async function registerCrossCutting(
     brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 6 } },
   });
   const metrics = instrument(server, config, deps, jobs);
+  // Before authentication and body parsing: a refusal must cost next to nothing.
+  const pressure = watchPressure(config.loadShedding, () => deps.database.poolStats().waiting);
+  registerLoadShedding(server, config.loadShedding, pressure, (loadClass) =>
+    metrics.shed.inc({ class: loadClass }),
+  );
   await server.register(authenticationPlugin, {
     tokens: services.tokens,
     revocations: deps.revocations,

@@ -70,6 +70,8 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429 },
   INTERNAL_SERVER_ERROR: { status: 500 },
   SERVICE_UNAVAILABLE: { status: 503 },
+  /** Refused at once by the load shedder: the process is over a limit (docs/patterns/load-shedding.md). */
+  OVERLOADED: { status: 503 },
   // GraphQL documents: 400 for application/graphql-response+json clients, 200 for JSON ones.
   GRAPHQL_VALIDATION_FAILED: { status: 400, alsoStatus: [200] },
   QUERY_TOO_DEEP: { status: 400, alsoStatus: [200] },
@@ -176,6 +178,15 @@ export class UnprocessableError extends AppError {
 export class ServiceUnavailableError extends AppError {
   constructor(message = 'Service temporarily unavailable', retryAfterSeconds = 1) {
     super(503, 'SERVICE_UNAVAILABLE', message, undefined, {
+      'retry-after': String(retryAfterSeconds),
+    });
+  }
+}
+
+/** Refused before any work by the load shedder, with the Retry-After it advises. */
+export class OverloadedError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super(503, 'OVERLOADED', 'The service is overloaded; retry shortly', undefined, {
       'retry-after': String(retryAfterSeconds),
     });
   }

@@ -70,6 +70,13 @@ export async function startApp(engine: Engine, options: StartAppOptions = {}): P
       BODY_LIMIT_BYTES: String(TEST_BODY_LIMIT_BYTES),
       JWT_SECRET: TEST_JWT_SECRET,
       RATE_LIMIT_MAX: '100000',
+      // The load shedder off: suites fire bursts of concurrent requests on a busy machine.
+      // test/http/load-shedding.test.ts turns it on.
+      LOAD_SHED_MAX_IN_FLIGHT: '0',
+      LOAD_SHED_CRITICAL_IN_FLIGHT: '0',
+      LOAD_SHED_EVENT_LOOP_DELAY_MS: '0',
+      LOAD_SHED_HEAP_PERCENT: '0',
+      LOAD_SHED_POOL_WAITING: '0',
       DATA_DIR: TEST_DATA_DIR,
       ...options.env,
     });

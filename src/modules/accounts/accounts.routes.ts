@@ -121,6 +121,8 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/transfers',
     {
+      // A money write or a token refresh: admitted from the load shedder's reserve.
+      config: { critical: true },
       schema: {
         tags,
         security,
@@ -169,6 +171,8 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/accounts/:id/deposits',
     {
+      // A money write or a token refresh: admitted from the load shedder's reserve.
+      config: { critical: true },
       schema: {
         tags,
         security,

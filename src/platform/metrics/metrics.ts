@@ -35,6 +35,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly shed = new Counter({
+    name: 'stratum_load_shed_total',
+    help: 'Requests refused with 503 OVERLOADED by the load shedder, by class (normal, critical)',
+    labelNames: ['class'] as const,
+    registers: [this.registry],
+  });
+
   readonly rateLimited = new Counter({
     name: 'stratum_rate_limit_rejections_total',
     help: 'Requests refused with 429 by the global rate limit',
