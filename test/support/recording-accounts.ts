@@ -19,6 +19,8 @@ export class RecordingRepository extends AccountsRepository {
   readonly failNext: Error[] = [];
   /** Holds the next single statement until it resolves. */
   hold: Promise<void> | undefined;
+  /** Runs before each batch statement, with its members (e.g. to change the rows they need). */
+  onBatch: ((members: readonly BatchMember[]) => Promise<void>) | undefined;
 
   override async move(
     m: Movement & { createdAt: Date },
@@ -36,6 +38,7 @@ export class RecordingRepository extends AccountsRepository {
   override async moveBatch(members: readonly BatchMember[]): Promise<MoveOutcome[]> {
     const failure = this.failNext.shift();
     if (failure) throw failure;
+    await this.onBatch?.(members);
     const outcomes = await super.moveBatch(members);
     this.batches++;
     members.forEach((member, i) =>

@@ -5,9 +5,10 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Transfer } from '../../../src/modules/accounts/accounts.repository.js';
 import { AccountsService } from '../../../src/modules/accounts/accounts.service.js';
 import { OrdersRepository, type Order } from '../../../src/modules/orders/orders.repository.js';
-import { OrdersService } from '../../../src/modules/orders/orders.service.js';
+import { OrdersService, type ProductPricing } from '../../../src/modules/orders/orders.service.js';
 import type { Actor } from '../../../src/platform/auth/actor.js';
 import type { Database } from '../../../src/platform/db/database.js';
+import { isForeignKeyViolation } from '../../../src/platform/db/errors.js';
 import { AppError } from '../../../src/platform/errors.js';
 import {
   IdempotencyKeys,
@@ -84,15 +85,24 @@ const settings = [
 function servicesOver(app: StartedApp, db: Database, batch: { max: number; waitUs: number }) {
   const repo = new RecordingRepository(db);
   const accounts = new AccountsService(db, repo, 'USD', false, batch);
+  // The catalogue's reads, counted: an order queues for its payment right after its pricing.
+  const pricing = { done: 0 };
+  const products: ProductPricing = {
+    priceItems: async (tx, ids) => {
+      const prices = await app.services.products.priceItems(tx, ids);
+      pricing.done++;
+      return prices;
+    },
+  };
   const orders = new OrdersService(
     db,
     new OrdersRepository(db),
     accounts,
-    app.services.products,
+    products,
     app.services.users,
     new OutboxScheduler(new OutboxRepository(db)),
   );
-  return { repo, accounts, orders };
+  return { repo, accounts, orders, pricing };
 }
 
 for (const [engine, batch] of engines.flatMap((e) => settings.map((c) => [e, c] as const))) {
@@ -421,6 +431,73 @@ for (const [engine, batch] of engines.flatMap((e) => settings.map((c) => [e, c] 
         if (batch.max > 1) assert.ok(ours.repo.batches > batchesBefore, 'orders were batched');
         else assert.equal(ours.repo.batches, 0, 'each order is its own statement');
       });
+
+      // The first order goes alone and is held there only when batches don't wait.
+      const itHeldFirst =
+        batch.max > 1 && batch.waitUs === 0 ? it : ((() => undefined) as unknown as typeof it);
+      itHeldFirst(
+        "when a batch fails on one order's row (its product deleted since it was priced), then the batch runs again one by one and only that order fails",
+        async () => {
+          const [a, b, c] = users;
+          for (const user of [a!, b!, c!]) {
+            await ours.accounts.deposit(admin, user.wallet, { amount: 10_000, currency: 'USD' });
+          }
+          const [gone] = await db
+            .insertInto('products')
+            .values({ id: uuidv7(), name: 'Gone', price_minor: 100, currency: 'USD' })
+            .returning('id')
+            .execute();
+          const order = (user: (typeof users)[number], productId: string) =>
+            ours.orders.placeOrder(user.actor, user.actor.userId!, {
+              items: [{ productId, quantity: 1 }],
+            });
+          // Warm: the users and wallets are read once, so the next orders queue as soon as priced.
+          await Promise.all([a!, b!, c!].map((user) => order(user, products[0]!.id)));
+          const before = await balancesNow();
+          let release!: () => void;
+          ours.repo.hold = new Promise<void>((resolve) => (release = resolve));
+          const first = order(a!, products[0]!.id);
+          const sizes: number[] = [];
+          ours.repo.onBatch = async (members) => {
+            sizes.push(members.length);
+            await db.deleteFrom('products').where('id', '=', gone!.id).execute();
+          };
+          const pricedBefore = ours.pricing.done;
+          const fine = order(b!, products[1]!.id);
+          const broken = order(c!, gone!.id).then(
+            () => 'placed',
+            (err: unknown) => (isForeignKeyViolation(err) ? 'foreign key' : String(err)),
+          );
+          // Both priced, then queued behind the held order within a few turns of the event loop
+          // (their users and wallets are remembered).
+          const turn = () => new Promise((resolve) => setImmediate(resolve));
+          while (ours.pricing.done < pricedBefore + 2) await turn();
+          for (let i = 0; i < 20; i++) await turn();
+          release();
+          try {
+            assert.equal((await first).status, 'paid');
+            assert.equal((await fine).status, 'paid');
+            assert.equal(await broken, 'foreign key');
+          } finally {
+            ours.repo.onBatch = undefined;
+          }
+          assert.deepEqual(sizes, [2], 'the two orders were one batch');
+          const after = await balancesNow();
+          assert.equal(
+            after.get(c!.wallet),
+            before.get(c!.wallet),
+            'the failed order paid nothing',
+          );
+          assert.equal(after.get(b!.wallet), before.get(b!.wallet)! - products[1]!.price);
+          const left = await db
+            .selectFrom('order_items')
+            .select('order_id')
+            .where('product_id', '=', gone!.id)
+            .execute();
+          assert.deepEqual(left, [], 'no line of the failed order');
+          await assertLedgerInvariants(db);
+        },
+      );
 
       // Two processes: two batchers whose batches run side by side on the same wallets, meeting
       // on row locks (taken in id order, so they never deadlock).
