@@ -5,7 +5,7 @@ import { httpGet, type ChildServer } from './lib/children.js';
 import { ensureDatabase, openDatabase, prepareDatabase, serverVersion } from './lib/database.js';
 import { measureEmailThroughput } from './lib/email-throughput.js';
 import { measure, problemsOf, type LoadResult } from './lib/load.js';
-import { measurePgbench, preparePgbench } from './lib/pgbench.js';
+import { measurePgbench, pgbenchFor, preparePgbench } from './lib/pgbench.js';
 import {
   bestOf,
   describeMachine,
@@ -106,7 +106,7 @@ async function loadInTurns(
       const result =
         'server' in baseline
           ? await measure(baseline.server, plan, load)
-          : await measurePgbench(settings.pgbench, load);
+          : await measurePgbench(pgbenchFor(settings.pgbench, scenario.connections), load);
       runs.baseline.push(result);
       log(`${label} ${'server' in baseline ? 'baseline' : 'pgbench'}: ${summary(result)}`);
     }
@@ -134,6 +134,8 @@ async function runScenario(
   const runs = await loadInTurns(scenario, plan, context, targets, settings);
   const ratio = baseline ? bestOf(runs.stratum).reqPerSec / bestOf(runs.baseline).reqPerSec : null;
   const p95TargetMs = scenario.p95TargetMs ?? null;
+  const p99VsBaseline = baseline ? (scenario.p99VsBaseline ?? null) : null;
+  const p99Ratio = baseline ? bestOf(runs.stratum).p99Ms / bestOf(runs.baseline).p99Ms : null;
   const problems = [...runs.baseline, ...runs.stratum]
     .map(problemsOf)
     .filter((p): p is string => p !== undefined);
@@ -142,13 +144,15 @@ async function runScenario(
     description: scenario.description,
     ratioTarget: scenario.ratioTarget,
     p95TargetMs,
+    p99VsBaseline,
     baselineName: baseline && 'pgbench' in baseline ? 'pgbench' : 'baseline',
     ...runs,
     ratio,
     pass:
       problems.length === 0 &&
       (ratio === null || scenario.ratioTarget === null || ratio >= scenario.ratioTarget) &&
-      (p95TargetMs === null || bestOf(runs.stratum).p95Ms < p95TargetMs),
+      (p95TargetMs === null || bestOf(runs.stratum).p95Ms < p95TargetMs) &&
+      (p99VsBaseline === null || p99Ratio! <= p99VsBaseline),
     problems,
   };
 }
@@ -234,8 +238,14 @@ async function main(settings: BenchSettings): Promise<BenchReport> {
   try {
     const seededUsers = await prepareDatabase(database, settings.users);
     log(seededUsers ? `seeded ${seededUsers} users` : 'database already seeded');
-    if (selected.some((s) => s.baseline?.kind === 'pgbench'))
-      await preparePgbench(settings.pgbench);
+    const pgbenchRuns = selected
+      .filter((s) => s.baseline?.kind === 'pgbench')
+      .map((s) => pgbenchFor(settings.pgbench, s.connections));
+    for (const url of new Set(pgbenchRuns.map((run) => run.databaseUrl))) {
+      const runs = pgbenchRuns.filter((run) => run.databaseUrl === url);
+      // The most clients any scenario gives it: the connections the server must allow.
+      await preparePgbench(runs.reduce((most, run) => (run.clients > most.clients ? run : most)));
+    }
     const machine = describeMachine(await serverVersion(database));
     log('timing the embedded start-up');
     const embedded = await measureEmbeddedStartup();

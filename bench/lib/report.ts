@@ -33,6 +33,8 @@ export interface ScenarioReport {
   description: string;
   ratioTarget: number | null;
   p95TargetMs: number | null;
+  /** Stratum's p99 at most this many times the baseline's; null for none. */
+  p99VsBaseline: number | null;
   /** What the baseline rows are called in the table: `baseline` (a bare server) or `pgbench`. */
   baselineName: string;
   baseline: LoadResult[];
@@ -121,6 +123,7 @@ function loadTable(scenarios: ScenarioReport[]): Table {
     const targets = [
       s.ratioTarget === null ? '' : fixed(s.ratioTarget, 2),
       s.p95TargetMs === null ? '' : `p95 < ${s.p95TargetMs} ms`,
+      s.p99VsBaseline === null ? '' : `p99 ≤ ${s.p99VsBaseline}× ${s.baselineName}`,
     ];
     const figures = (r: LoadResult) => [
       thousands(r.reqPerSec),
