@@ -229,6 +229,34 @@ async function loadServers(
   return { scenarios, memory, loadAverage, postgresStartupMs: stratum.readyMs };
 }
 
+/**
+ * Prepares pgbench's tables for the selected scenarios (one database per scale). A scenario
+ * whose pgbench can't run on this server (200 clients where it allows fewer connections) is
+ * left out with the reason in the log, not the whole run.
+ */
+async function withPgbenchReady(selected: Scenario[], settings: BenchSettings) {
+  const runnable: Scenario[] = [];
+  const prepared = new Map<string, Promise<void>>();
+  for (const scenario of selected) {
+    if (scenario.baseline?.kind !== 'pgbench') {
+      runnable.push(scenario);
+      continue;
+    }
+    const run = pgbenchFor(settings.pgbench, scenario.connections);
+    const key = `${run.databaseUrl} ${run.clients}`;
+    if (!prepared.has(key)) prepared.set(key, preparePgbench(run));
+    try {
+      await prepared.get(key);
+      runnable.push(scenario);
+    } catch (err) {
+      log(
+        `scenario ${scenario.name} left out: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+  return runnable;
+}
+
 async function main(settings: BenchSettings): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
   const selected = selectedScenarios(settings.only);
@@ -238,19 +266,12 @@ async function main(settings: BenchSettings): Promise<BenchReport> {
   try {
     const seededUsers = await prepareDatabase(database, settings.users);
     log(seededUsers ? `seeded ${seededUsers} users` : 'database already seeded');
-    const pgbenchRuns = selected
-      .filter((s) => s.baseline?.kind === 'pgbench')
-      .map((s) => pgbenchFor(settings.pgbench, s.connections));
-    for (const url of new Set(pgbenchRuns.map((run) => run.databaseUrl))) {
-      const runs = pgbenchRuns.filter((run) => run.databaseUrl === url);
-      // The most clients any scenario gives it: the connections the server must allow.
-      await preparePgbench(runs.reduce((most, run) => (run.clients > most.clients ? run : most)));
-    }
+    const runnable = await withPgbenchReady(selected, settings);
     const machine = describeMachine(await serverVersion(database));
     log('timing the embedded start-up');
     const embedded = await measureEmbeddedStartup();
     const { scenarios, memory, loadAverage, postgresStartupMs } = await loadServers(
-      selected,
+      runnable,
       settings,
       database,
       stopping,

@@ -363,7 +363,7 @@ of 50, so its branch rows are not one hot spot that would make it slow.
 scale at least that count (\`-s 200\`, in a database of its own, \`stratum_pgbench_s200\`, kept
 like the first); Stratum's pool stays at 20. Besides the ratio, their p99 must be at most twice
 pgbench's. At 200 clients the server needs \`max_connections\` of at least 230: the bench checks
-and stops with a message before any load when it is lower. \`transfers-hot-payer\` (every
+before any load and leaves those scenarios out (the reason in its log) when it is lower. \`transfers-hot-payer\` (every
 transfer from one wallet) and \`transfers-hot-payee\` (every transfer into one wallet) are
 reported beside \`transfers\`, whose figures are the uniform case; orders all pay the one
 merchant already (one of its 16 rows at random), so \`orders\` is its own hot-account row.
