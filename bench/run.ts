@@ -6,7 +6,7 @@ import { ensureDatabase, openDatabase, prepareDatabase, serverVersion } from './
 import { measureEmailThroughput } from './lib/email-throughput.js';
 import { measure, problemsOf, type LoadResult } from './lib/load.js';
 import { measureOverload } from './lib/overload.js';
-import { measurePgbench, preparePgbench } from './lib/pgbench.js';
+import { measurePgbench, pgbenchFor, preparePgbench } from './lib/pgbench.js';
 import {
   bestOf,
   describeMachine,
@@ -119,7 +119,7 @@ async function loadInTurns(
       const result =
         'server' in baseline
           ? await measure(baseline.server, plan, load)
-          : await measurePgbench(settings.pgbench, load);
+          : await measurePgbench(pgbenchFor(settings.pgbench, scenario.connections), load);
       runs.baseline.push(result);
       log(`${label} ${'server' in baseline ? 'baseline' : 'pgbench'}: ${summary(result)}`);
     }
@@ -149,6 +149,8 @@ async function runScenario(
   const runs = await loadInTurns(scenario, plan, context, targets, settings);
   const ratio = baseline ? bestOf(runs.stratum).reqPerSec / bestOf(runs.baseline).reqPerSec : null;
   const p95TargetMs = scenario.p95TargetMs ?? null;
+  const p99VsBaseline = baseline ? (scenario.p99VsBaseline ?? null) : null;
+  const p99Ratio = baseline ? bestOf(runs.stratum).p99Ms / bestOf(runs.baseline).p99Ms : null;
   const problems = [...runs.baseline, ...runs.stratum]
     .map(problemsOf)
     .filter((p): p is string => p !== undefined);
@@ -157,13 +159,15 @@ async function runScenario(
     description: scenario.description,
     ratioTarget: scenario.ratioTarget,
     p95TargetMs,
+    p99VsBaseline,
     baselineName: baseline && 'pgbench' in baseline ? 'pgbench' : 'baseline',
     ...runs,
     ratio,
     pass:
       problems.length === 0 &&
       (ratio === null || scenario.ratioTarget === null || ratio >= scenario.ratioTarget) &&
-      (p95TargetMs === null || bestOf(runs.stratum).p95Ms < p95TargetMs),
+      (p95TargetMs === null || bestOf(runs.stratum).p95Ms < p95TargetMs) &&
+      (p99VsBaseline === null || p99Ratio! <= p99VsBaseline),
     problems,
   };
 }
@@ -289,6 +293,34 @@ async function loadServers(
   return { scenarios, memory, loadAverage, postgresStartupMs: stratum.readyMs };
 }
 
+/**
+ * Prepares pgbench's tables for the selected scenarios (one database per scale). A scenario
+ * whose pgbench can't run on this server (200 clients where it allows fewer connections) is
+ * left out with the reason in the log, not the whole run.
+ */
+async function withPgbenchReady(selected: Scenario[], settings: BenchSettings) {
+  const runnable: Scenario[] = [];
+  const prepared = new Map<string, Promise<void>>();
+  for (const scenario of selected) {
+    if (scenario.baseline?.kind !== 'pgbench') {
+      runnable.push(scenario);
+      continue;
+    }
+    const run = pgbenchFor(settings.pgbench, scenario.connections);
+    const key = `${run.databaseUrl} ${run.clients}`;
+    if (!prepared.has(key)) prepared.set(key, preparePgbench(run));
+    try {
+      await prepared.get(key);
+      runnable.push(scenario);
+    } catch (err) {
+      log(
+        `scenario ${scenario.name} left out: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+  return runnable;
+}
+
 async function main(settings: BenchSettings): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
   const selected = selectedScenarios(settings.only);
@@ -298,13 +330,12 @@ async function main(settings: BenchSettings): Promise<BenchReport> {
   try {
     const seededUsers = await prepareDatabase(database, settings.users);
     log(seededUsers ? `seeded ${seededUsers} users` : 'database already seeded');
-    if (selected.some((s) => s.baseline?.kind === 'pgbench'))
-      await preparePgbench(settings.pgbench);
+    const runnable = await withPgbenchReady(selected, settings);
     const machine = describeMachine(await serverVersion(database));
     log('timing the embedded start-up');
     const embedded = await measureEmbeddedStartup();
     const { scenarios, memory, loadAverage, postgresStartupMs } = await loadServers(
-      selected,
+      runnable,
       settings,
       database,
       stopping,

@@ -408,7 +408,8 @@ function commerceConfig(env: NodeJS.ProcessEnv) {
       duration(60_000, 30 * 86_400_000),
       86_400_000,
     ),
-    // The group commit: the most transfers and deposits in one statement and commit (1: each
+    // The group commit: the most money movements (transfers, deposits, orders' payments with
+    // their orders) in one statement and commit (1: each
     // its own), and the microseconds a batch waits for more (0: only those that arrived while
     // the batch before it ran).
     moneyBatchMax: read(env, 'MONEY_BATCH_MAX', int(1, 1000), 64),

@@ -43,8 +43,14 @@ export interface Scenario {
   /** A latency target: Stratum's p95 (of the round the report keeps) must be below it. */
   p95TargetMs?: number;
   /**
+   * A latency target against the baseline: Stratum's p99 at most this many times the
+   * baseline's (of the rounds the report keeps).
+   */
+  p99VsBaseline?: number;
+  /**
    * Concurrent connections for this scenario's load, in place of BENCH_CONNECTIONS: a latency
-   * target means something only at a stated load.
+   * target means something only at a stated load. pgbench then runs as many clients, on tables
+   * of at least that scale (bench/lib/pgbench.ts, pgbenchFor).
    */
   connections?: number;
   /** Run against a Stratum (and give the baseline) REDIS_URL: caches and limits in Redis. */

@@ -53,7 +53,7 @@ export class AccountsService {
    */
   private readonly walletIds = new LRUCache<string, string>({ max: 10_000 });
   private merchantIds: string[] = [];
-  /** Transfers and deposits go through the group commit (movement-batcher.ts). */
+  /** Transfers, deposits and orders' payments go through the group commit (movement-batcher.ts). */
   private readonly batcher: MovementBatcher;
 
   constructor(
@@ -63,7 +63,7 @@ export class AccountsService {
     readonly currency: string,
     /** REQUIRE_VERIFIED_EMAIL: deposits, transfers and orders need a verified email. */
     private readonly verifiedEmailRequired = false,
-    /** MONEY_BATCH_MAX and MONEY_BATCH_WAIT: the group commit of transfers and deposits. */
+    /** MONEY_BATCH_MAX and MONEY_BATCH_WAIT: the group commit of money movements. */
     batch: BatchSettings = { max: 1, waitUs: 0 },
   ) {
     this.batcher = new MovementBatcher(accounts, batch);
@@ -197,7 +197,8 @@ export class AccountsService {
    * For other services: a payment out of `payerUserId`'s wallet as the single statement
    * together with the parts the caller's companions add (each part under the guard `allowed`
    * or `refused`). Nothing moves when the wallet lacks the amount; what that means is the
-   * caller's. True when it moved (or was 0).
+   * caller's. True when it moved (or was 0). It goes through the group commit with transfers
+   * and deposits: the companions ride in a batch under this member's own guards.
    */
   async payWith(
     payerUserId: string,
@@ -211,7 +212,7 @@ export class AccountsService {
     };
     const rules = { payerUserId, walletsOnly: false };
     const outcome = await withRetries(
-      () => this.accounts.move(movement, rules, companions),
+      () => this.batcher.move(movement, rules, companions),
       RETRIES,
     );
     return outcome.moved;

@@ -2,16 +2,7 @@ import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { v7 as uuidv7 } from 'uuid';
-import {
-  AccountsRepository,
-  type Account,
-  type BatchMember,
-  type Movement,
-  type MovementCompanion,
-  type MovementRules,
-  type MoveOutcome,
-  type Transfer,
-} from '../../../src/modules/accounts/accounts.repository.js';
+import type { Account, Transfer } from '../../../src/modules/accounts/accounts.repository.js';
 import { AccountsService } from '../../../src/modules/accounts/accounts.service.js';
 import type { Actor } from '../../../src/platform/auth/actor.js';
 import type { DatabaseHandle } from '../../../src/platform/db/database.js';
@@ -23,40 +14,7 @@ import {
 import { IdempotencyKeysRepository } from '../../../src/platform/idempotency/keys.repository.js';
 import { engines } from '../../support/databases.js';
 import { assertLedgerInvariants } from '../../support/ledger.js';
-
-/** Every statement that committed, in commit order: one batcher runs one statement at a time. */
-class RecordingRepository extends AccountsRepository {
-  readonly log: { movement: Movement; outcome: MoveOutcome }[] = [];
-  batches = 0;
-  /** Fail the next batch statements with these errors, before they run. */
-  readonly failNext: Error[] = [];
-  /** Holds the next single statement until it resolves. */
-  hold: Promise<void> | undefined;
-
-  override async move(
-    m: Movement & { createdAt: Date },
-    rules: MovementRules,
-    companions: MovementCompanion[] = [],
-  ): Promise<MoveOutcome> {
-    const hold = this.hold;
-    this.hold = undefined;
-    await hold;
-    const outcome = await super.move(m, rules, companions);
-    this.log.push({ movement: m, outcome });
-    return outcome;
-  }
-
-  override async moveBatch(members: readonly BatchMember[]): Promise<MoveOutcome[]> {
-    const failure = this.failNext.shift();
-    if (failure) throw failure;
-    const outcomes = await super.moveBatch(members);
-    this.batches++;
-    members.forEach((member, i) =>
-      this.log.push({ movement: member.movement, outcome: outcomes[i]! }),
-    );
-    return outcomes;
-  }
-}
+import { RecordingRepository } from '../../support/recording-accounts.js';
 
 interface Op {
   ref: string;
