@@ -204,6 +204,7 @@ async function runOverload(
     description: `${scenario.description}; ${report.lines.join('; ')}`,
     ratioTarget: scenario.ratioTarget,
     p95TargetMs: null,
+    p99VsBaseline: 3,
     baselineName: 'at capacity',
     baseline: [capacity.result],
     stratum: [overload.result],
