@@ -28,7 +28,7 @@ export function checkMovement(
       { fromCurrency: from.currency, toCurrency: to.currency, currency: request.currency },
     );
   }
-  if (from.kind !== 'issuer' && from.balance < request.amount) {
+  if (from.kind !== 'issuer' && from.available < request.amount) {
     throw new UnprocessableError('The account has insufficient funds', 'INSUFFICIENT_FUNDS');
   }
   return { from, to };

@@ -273,6 +273,8 @@ for (const [engine, { max, waitUs }] of engines.flatMap((e) =>
             userId: row.user_id,
             currency: row.currency,
             balance: Number(row.balance_minor),
+            held: Number(row.held_minor),
+            available: Number(row.balance_minor) - Number(row.held_minor),
             createdAt: row.created_at,
             updatedAt: row.updated_at,
           });
