@@ -71,8 +71,10 @@ export const CaptureBody = Type.Object(
         maximum: MAX_AMOUNT_MINOR,
       }),
     ),
+    // The hold's currency; given, it must match (422 CURRENCY_MISMATCH).
+    currency: Type.Optional(Currency),
   },
-  { additionalProperties: false, examples: [{ amount: 2000 }] },
+  { additionalProperties: false, examples: [{ amount: 2000, currency: 'USD' }] },
 );
 export type CaptureInput = Static<typeof CaptureBody>;
 

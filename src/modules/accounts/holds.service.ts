@@ -105,7 +105,7 @@ export class HoldsService {
     const amount = input.amount ?? hold.amount;
     // Settled already: perhaps by this very request, whose key then holds the answer.
     if (hold.status !== 'pending') await claim?.replayOrRelease();
-    checkCapture(hold, amount);
+    checkCapture(hold, amount, input.currency);
     const at = new Date();
     const entryId = uuidv7();
     const captured: Hold = {

@@ -20,9 +20,22 @@ export function checkSettle(hold: Pick<Hold, 'status'>): void {
   }
 }
 
-/** A capture takes at most what the hold reserved, from a hold that can still be settled. */
-export function checkCapture(hold: Pick<Hold, 'status' | 'amount'>, amount: number): void {
+/**
+ * A capture takes at most what the hold reserved, in the hold's currency, from a hold that can
+ * still be settled.
+ */
+export function checkCapture(
+  hold: Pick<Hold, 'status' | 'amount' | 'currency'>,
+  amount: number,
+  currency = hold.currency,
+): void {
   checkSettle(hold);
+  if (currency !== hold.currency) {
+    throw new UnprocessableError(`The hold is in ${hold.currency}`, 'CURRENCY_MISMATCH', {
+      currency,
+      holdCurrency: hold.currency,
+    });
+  }
   if (amount > hold.amount) {
     throw new UnprocessableError(
       'A capture can take at most the amount held',
