@@ -18,6 +18,8 @@ import {
   HOLD_EXAMPLE,
   HoldIdParams,
   HoldsQuery,
+  VOIDED_HOLD_EXAMPLE,
+  VoidHoldParams,
 } from './holds.schemas.js';
 import type { HoldsService } from './holds.service.js';
 
@@ -101,11 +103,11 @@ export const holdsRoutes: FastifyPluginAsyncTypebox<{
           'Void a pending hold and release its funds (its payer, its payee, or ' +
           'write:accounts; Idempotency-Key honoured)',
         headers: idempotencyHeaders(false),
-        params: HoldIdParams,
+        params: VoidHoldParams,
         response: {
           200: envelopeSchema(HoldRef, {
             description: 'The hold, voided',
-            example: { ...HOLD_EXAMPLE, status: 'voided', updatedAt: '2026-01-14T16:45:00.000Z' },
+            example: VOIDED_HOLD_EXAMPLE,
           }),
           ...errorResponses(400, 401, 404, 409, 422, 429, 503),
         },

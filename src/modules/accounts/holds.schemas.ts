@@ -31,6 +31,14 @@ export const CAPTURED_HOLD_EXAMPLE = {
   updatedAt: '2026-01-14T16:45:00.000Z',
 };
 
+/** Another of Ada's holds, voided (the void route's example names this one). */
+export const VOIDED_HOLD_EXAMPLE = {
+  ...HOLD_EXAMPLE,
+  id: '0193a5b0-7c1e-7d3a-9f00-1a2b3c4d5e0f',
+  status: 'voided' as const,
+  updatedAt: '2026-01-14T16:45:00.000Z',
+};
+
 export const HoldSchema = Type.Object(
   {
     id: Id,
@@ -61,6 +69,10 @@ export const HoldSchema = Type.Object(
 
 export const HoldIdParams = Type.Object({
   id: Type.String({ format: 'uuid', examples: [HOLD_EXAMPLE.id] }),
+});
+
+export const VoidHoldParams = Type.Object({
+  id: Type.String({ format: 'uuid', examples: [VOIDED_HOLD_EXAMPLE.id] }),
 });
 
 export const CaptureBody = Type.Object(
