@@ -356,3 +356,53 @@ for (const engine of engines) {
     });
   });
 }
+
+describe('the hold sweep in a running app', () => {
+  const engine = engines.find((e) => e.name === 'pglite')!;
+  let app: StartedApp;
+
+  before(async () => {
+    app = await startApp(engine, { env: { HOLD_SWEEP_INTERVAL_MS: '100' } });
+  });
+  after(() => app.close());
+
+  it('when a hold expires, then the app releases its funds on its own', async () => {
+    const make = fixtures(app);
+    const payer = await make.user();
+    const from = await make.fundedWallet(payer, 300);
+    const to = await make.fundedWallet(await make.user(), 0);
+    const placed = await app.server.inject({
+      method: 'POST',
+      url: '/api/v1/transfers',
+      headers: { ...bearer(payer.accessToken), 'idempotency-key': randomUUID() },
+      payload: {
+        fromAccountId: from.id,
+        toAccountId: to.id,
+        amount: 300,
+        currency: 'USD',
+        hold: {},
+      },
+    });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const id = placed.json<{ data: HoldBody }>().data.id;
+    await sql`UPDATE holds SET expires_at = now(), created_at = now() - interval '1 second'
+               WHERE id = ${id}::uuid`.execute(app.database.db);
+    let status = 'pending';
+    // Until the sweep's next rounds have run; a sweep that never runs fails here.
+    for (let round = 0; round < 200 && status !== 'expired'; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const { rows } = await sql<{ status: string }>`
+        SELECT status FROM holds WHERE id = ${id}::uuid`.execute(app.database.db);
+      status = rows[0]!.status;
+    }
+    assert.equal(status, 'expired');
+    const wallet = await app.server.inject({
+      method: 'GET',
+      url: `/api/v1/accounts/${from.id}`,
+      headers: bearer(payer.accessToken),
+    });
+    const account = wallet.json<{ data: AccountBody }>().data;
+    assert.deepEqual([account.balance, account.held, account.available], [300, 0, 300]);
+    await assertLedgerInvariants(app.database.db);
+  });
+});
