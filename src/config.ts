@@ -414,6 +414,9 @@ function commerceConfig(env: NodeJS.ProcessEnv) {
     // the batch before it ran).
     moneyBatchMax: read(env, 'MONEY_BATCH_MAX', int(1, 1000), 64),
     moneyBatchWaitUs: read(env, 'MONEY_BATCH_WAIT', int(0, 100_000), 0),
+    // How often each process releases holds past their expiry: the longest an expired hold
+    // keeps its funds reserved beyond its expiry (apart from the sweep's own time).
+    holdSweepIntervalMs: read(env, 'HOLD_SWEEP_INTERVAL_MS', int(100, 3_600_000), 5_000),
   };
 }
 

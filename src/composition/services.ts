@@ -3,6 +3,8 @@ import type { Config } from '../config.js';
 import type { JobPayloads } from '../jobs.js';
 import { AccountsRepository } from '../modules/accounts/accounts.repository.js';
 import { AccountsService } from '../modules/accounts/accounts.service.js';
+import { HoldsRepository } from '../modules/accounts/holds.repository.js';
+import { HoldsService } from '../modules/accounts/holds.service.js';
 import { AuthService } from '../modules/auth/auth.service.js';
 import { PostgresSessionsRepository } from '../modules/auth/sessions.repository.js';
 import { SessionsService } from '../modules/auth/sessions.service.js';
@@ -75,13 +77,15 @@ export function buildServices(config: Config, deps: Dependencies) {
     config.searchRankLimit,
     deps.replicaReads.replicaSafe((on) => new PostgresPostsRepository(on)),
   );
+  const accountsRepository = new AccountsRepository(db);
   const accounts = new AccountsService(
     db,
-    new AccountsRepository(db),
+    accountsRepository,
     config.defaultCurrency,
     config.requireVerifiedEmail,
     { max: config.moneyBatchMax, waitUs: config.moneyBatchWaitUs },
   );
+  const holds = new HoldsService(new HoldsRepository(db), accountsRepository, accounts);
   const attempts = new LoginThrottle(deps.loginAttempts, {
     maxPerAddress: config.loginMaxFailures,
     maxPerAccount: config.loginAccountMaxFailures,
@@ -190,6 +194,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     oidc,
     jobs,
     accounts,
+    holds,
     idempotency,
     products,
     orders,

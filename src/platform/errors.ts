@@ -56,6 +56,10 @@ export const ERROR_CODES = {
   ORDER_ALREADY_CANCELLED: { status: 409 },
   ORDER_NOT_CANCELLABLE: { status: 409 },
   REFUND_FAILED: { status: 409 },
+  /** A hold already captured or voided. */
+  HOLD_NOT_PENDING: { status: 409 },
+  /** A hold past its expiry: never captured, its funds released. */
+  HOLD_EXPIRED: { status: 409 },
   // Money and orders.
   /** 422 for a transfer; 402 for an order, which is kept as payment_failed. */
   INSUFFICIENT_FUNDS: { status: 422, alsoStatus: [402] },
@@ -66,6 +70,7 @@ export const ERROR_CODES = {
   PRODUCT_UNAVAILABLE: { status: 422 },
   ORDER_TOO_LARGE: { status: 422 },
   IDEMPOTENCY_KEY_REUSED: { status: 422 },
+  CAPTURE_EXCEEDS_HOLD: { status: 422 },
   // Limits and failures.
   RATE_LIMITED: { status: 429 },
   INTERNAL_SERVER_ERROR: { status: 500 },

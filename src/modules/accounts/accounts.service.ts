@@ -119,18 +119,25 @@ export class AccountsService {
       { ...input, kind: 'transfer', reference: input.reference, createdBy: actor.userId },
       claim,
       { payerUserId: admin ? null : actor.userId, walletsOnly: !admin },
-      (from, to) => {
-        // Someone else's wallet is as unknown as a missing one, before its currency or balance
-        // can say anything.
-        if (from && !admin && from.userId !== actor.userId) {
-          throw new NotFoundError('Source account', 'ACCOUNT_NOT_FOUND');
-        }
-        // Money enters through deposits and leaves through orders, not through transfers.
-        if (to && !admin && to.kind !== 'wallet') {
-          throw new UnprocessableError('Transfers go to wallets only', 'INVALID_DESTINATION');
-        }
-      },
+      (from, to) => this.checkTransferAccess(actor, from, to),
     );
+  }
+
+  /**
+   * What a transfer (or a hold) refused for the caller's rights says, before the ledger's rules:
+   * run on the rows its statement locked.
+   */
+  checkTransferAccess(actor: Actor, from: Account | undefined, to: Account | undefined): void {
+    if (can(actor, 'write:accounts')) return;
+    // Someone else's wallet is as unknown as a missing one, before its currency or balance
+    // can say anything.
+    if (from && from.userId !== actor.userId) {
+      throw new NotFoundError('Source account', 'ACCOUNT_NOT_FOUND');
+    }
+    // Money enters through deposits and leaves through orders, not through transfers.
+    if (to && to.kind !== 'wallet') {
+      throw new UnprocessableError('Transfers go to wallets only', 'INVALID_DESTINATION');
+    }
   }
 
   /** Money from the issuer into an account (`write:accounts`). */

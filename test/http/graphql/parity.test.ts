@@ -184,7 +184,7 @@ const CASES: Case[] = [
     expect: { guest: 401, user: 404, admin: 200 },
     build: (f) => ({
       rest: { method: 'GET', url: `/api/v1/accounts/${f.otherWalletId}` },
-      graphql: { query: `{ account(id: "${f.otherWalletId}") { id balance } }` },
+      graphql: { query: `{ account(id: "${f.otherWalletId}") { id balance held available } }` },
     }),
   },
   {
