@@ -61,6 +61,8 @@ export const holdsRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/holds/:id/capture',
     {
+      // Money writes: admitted from the load shedder's reserve.
+      config: { critical: true },
       // The body is optional: none means `{}`, all of the hold.
       preValidation: async (request) => {
         request.body ??= {};
@@ -96,6 +98,7 @@ export const holdsRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/holds/:id/void',
     {
+      config: { critical: true },
       schema: {
         tags,
         security,
