@@ -50,8 +50,11 @@ export function useInstrumentedApp(
     context.app = await startApp(engine, {
       ...options,
       // The hold sweep's statements (every HOLD_SWEEP_INTERVAL_MS) would be counted with a
-      // request's: it runs once at start-up, then not within a suite.
-      env: { HOLD_SWEEP_INTERVAL_MS: '3600000', ...options.env },
+      // request's: it runs once at start-up, then not within a suite. A Redis reply that a
+      // stalled event loop (a busy test machine) reads after the cache guard's 500 ms would make
+      // the guard distrust the key and read the database, which the counts would see; the
+      // guard's timeout is tested where a suite sets REDIS_COMMAND_TIMEOUT_MS itself.
+      env: { HOLD_SWEEP_INTERVAL_MS: '3600000', REDIS_COMMAND_TIMEOUT_MS: '5000', ...options.env },
       database: context.db.handle,
       redis: context.redis,
     });
