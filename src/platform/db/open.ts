@@ -19,21 +19,26 @@ type DatabaseConfig = Pick<
   | 'dbPooler'
 >;
 
+/** A pool at url with the service's pool settings (the primary's, or a replica's). */
+function postgresAt(url: string, config: DatabaseConfig) {
+  return createPostgres({
+    url,
+    poolMax: config.dbPoolMax,
+    idleTimeoutMs: config.dbIdleTimeoutMs,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    lockTimeoutMs: config.dbLockTimeoutMs,
+    pooler: config.dbPooler,
+  });
+}
+
 /** A pool per DATABASE_REPLICA_URLS entry, with the primary's settings. */
 export function openReplicas(
   config: DatabaseConfig & Pick<Config, 'databaseReplicaUrls'>,
 ): Replica[] {
   return config.databaseReplicaUrls.map((url) => ({
     name: hostAndPath(url),
-    handle: createPostgres({
-      url,
-      poolMax: config.dbPoolMax,
-      idleTimeoutMs: config.dbIdleTimeoutMs,
-      connectTimeoutMs: config.dbConnectTimeoutMs,
-      statementTimeoutMs: config.dbStatementTimeoutMs,
-      lockTimeoutMs: config.dbLockTimeoutMs,
-      pooler: config.dbPooler,
-    }),
+    handle: postgresAt(url, config),
   }));
 }
 
@@ -47,15 +52,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<DatabaseHand
       sharedBuffersMb: config.pgliteSharedBuffersMb,
     });
   }
-  return createPostgres({
-    url: config.databaseUrl,
-    poolMax: config.dbPoolMax,
-    idleTimeoutMs: config.dbIdleTimeoutMs,
-    connectTimeoutMs: config.dbConnectTimeoutMs,
-    statementTimeoutMs: config.dbStatementTimeoutMs,
-    lockTimeoutMs: config.dbLockTimeoutMs,
-    pooler: config.dbPooler,
-  });
+  return postgresAt(config.databaseUrl, config);
 }
 
 /**
