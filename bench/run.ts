@@ -196,7 +196,7 @@ async function runOverload(
     log,
   );
   for (const line of report.lines) log(`  overload: ${line}`);
-  const { capacity, overload, healthMs } = report;
+  const { capacity, overload, healthMs, boundMet } = report;
   const ratio = overload.result.reqPerSec / capacity.result.reqPerSec;
   const problems = overload.failed ? [`${overload.failed} admitted requests failed`] : [];
   return {
@@ -210,6 +210,7 @@ async function runOverload(
     stratum: [overload.result],
     ratio,
     pass:
+      boundMet &&
       problems.length === 0 &&
       ratio >= (scenario.ratioTarget ?? 0) &&
       overload.result.p99Ms <= 3 * capacity.result.p99Ms &&
