@@ -2,14 +2,14 @@ import { loadDotEnv } from '../env-file.js';
 // Imports run first, but none reads the environment while loading; the config is read below.
 loadDotEnv();
 import { closeDependencies, createDependencies } from '../composition/dependencies.js';
-import { loadConfigOrExit } from '../config.js';
+import { loadConfigOrExit, withoutRedis } from '../config.js';
 import { migrate } from '../platform/db/migrate.js';
 import { startupMessage, exitOnStartupError } from '../platform/startup-errors.js';
 
 /** `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the embedded database). */
 const config = loadConfigOrExit();
 const deps = await createDependencies(
-  { ...config, migrateOnStart: false, redisUrl: undefined, queueRedisUrl: undefined },
+  { ...withoutRedis(config), migrateOnStart: false },
   { requireMigrated: false },
 ).catch(exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs }));
 try {

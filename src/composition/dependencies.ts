@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config.js';
 import {
   MemoryAttemptStore,
@@ -7,6 +6,7 @@ import {
 } from '../platform/auth/login-throttle.js';
 import {
   MemoryRevocationList,
+  REVOCATION_MIRROR,
   RedisRevocationList,
   type RevocationList,
 } from '../platform/auth/revocations.js';
@@ -20,15 +20,23 @@ import { redisReady } from '../platform/cache/redis-ready.js';
 import type { DatabaseHandle } from '../platform/db/database.js';
 import { assertMigrated, migrate } from '../platform/db/migrate.js';
 import { openDatabase } from '../platform/db/open.js';
-import { connectQueueRedis } from '../platform/jobs/bullmq.js';
+import {
+  connectRedis,
+  isCluster,
+  redisTopology,
+  topologySource,
+  type RedisClient,
+} from '../platform/redis/connect.js';
 import { reach } from '../platform/startup-errors.js';
+
+export { connectRedis };
 
 /** The adapters behind the ports, chosen once, here, from the configuration. */
 export interface Dependencies {
   database: DatabaseHandle;
-  redis?: Redis;
-  /** BullMQ's connection (QUEUE_REDIS_URL, else REDIS_URL); without it jobs run in process. */
-  queueRedis?: Redis;
+  redis?: RedisClient;
+  /** BullMQ's connection (QUEUE_REDIS_URL, else the main Redis); without it jobs run in process. */
+  queueRedis?: RedisClient;
   revocations: RevocationList;
   loginAttempts: AttemptStore;
   cache: GuardedCache;
@@ -44,26 +52,6 @@ export interface Dependencies {
  */
 export function signingKey(config: Pick<Config, 'jwtSecret' | 'dataDir'>): Uint8Array {
   return resolveJwtSecret(config.jwtSecret, config.dataDir);
-}
-
-export function connectRedis(
-  url: string,
-  connectTimeoutMs: number,
-  commandTimeoutMs?: number,
-): Redis {
-  const redis = new Redis(url, {
-    // Fail fast instead of queueing commands while Redis is away, or waiting on a slow one.
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    connectTimeout: connectTimeoutMs,
-    commandTimeout: commandTimeoutMs,
-    // Commands issued in one event-loop turn (many requests' cache reads and rate-limit counts)
-    // go out in one socket write: each write is a system call, the largest cost per request.
-    enableAutoPipelining: true,
-  });
-  // ioredis reconnects by itself; without a listener a lost connection would crash the process.
-  redis.on('error', () => {});
-  return redis;
 }
 
 /**
@@ -84,13 +72,19 @@ export async function createDependencies(
   if (config.databaseUrl) await reach('DATABASE_URL', config.databaseUrl, () => database.ping());
   if (config.migrateOnStart) await migrate(database.db);
   else if (options.requireMigrated !== false) await assertMigrated(database.db);
-  const redis = config.redisUrl
-    ? connectRedis(config.redisUrl, config.dbConnectTimeoutMs, config.redisCommandTimeoutMs)
-    : undefined;
-  const queueUrl = config.queueRedisUrl ?? config.redisUrl;
-  const queueRedis = queueUrl ? connectQueueRedis(queueUrl, config.dbConnectTimeoutMs) : undefined;
-  if (redis && config.redisUrl) {
-    await reach('REDIS_URL', config.redisUrl, () => redisReady(redis, config.dbConnectTimeoutMs));
+  const topology = redisTopology(config);
+  const queueTopology = config.queueRedisUrl
+    ? ({ kind: 'single', url: config.queueRedisUrl } as const)
+    : topology;
+  const timeouts = {
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+  };
+  const redis = topology && connectRedis(topology, 'fail-fast', timeouts);
+  const queueRedis = queueTopology && connectRedis(queueTopology, 'queue', timeouts);
+  if (redis && topology) {
+    const { variable, url } = topologySource(topology);
+    await reach(variable, url, () => redisReady(redis, config.dbConnectTimeoutMs));
   }
   if (queueRedis && config.queueRedisUrl) {
     await reach('QUEUE_REDIS_URL', config.queueRedisUrl, () =>
@@ -103,6 +97,8 @@ export async function createDependencies(
 type AdapterSettings = Pick<
   Config,
   | 'redisCommandTimeoutMs'
+  | 'redisWaitReplicas'
+  | 'redisWaitTimeoutMs'
   | 'cacheUserTtlMs'
   | 'cacheNegativeTtlMs'
   | 'cacheMaxEntries'
@@ -113,11 +109,11 @@ type AdapterSettings = Pick<
 /** The Redis-backed adapters when Redis is configured, the in-memory ones otherwise. */
 export function adapters(
   database: DatabaseHandle,
-  redis?: Redis,
+  redis?: RedisClient,
   settings: AdapterSettings = loadConfig({}),
   options: {
     /** BullMQ's connection; without it jobs run in process. */
-    queueRedis?: Redis;
+    queueRedis?: RedisClient;
     /** Redis name of the pending view counters; tests give each app its own. */
     viewCountersName?: string;
   } = {},
@@ -130,7 +126,16 @@ export function adapters(
     database,
     redis,
     queueRedis,
-    revocations: redis ? new RedisRevocationList(redis) : new MemoryRevocationList(),
+    revocations: redis
+      ? new RedisRevocationList(redis, {
+          ...REVOCATION_MIRROR,
+          // On a cluster the deny list's channel and its key may sit on different nodes, so a
+          // PING proves nothing about the messages: every check asks Redis.
+          mirror: !isCluster(redis),
+          waitReplicas: settings.redisWaitReplicas,
+          waitTimeoutMs: settings.redisWaitTimeoutMs,
+        })
+      : new MemoryRevocationList(),
     loginAttempts: redis ? new RedisAttemptStore(redis) : new MemoryAttemptStore(),
     cache: new GuardedCache(store, {
       timeoutMs: settings.redisCommandTimeoutMs,

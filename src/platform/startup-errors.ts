@@ -14,7 +14,8 @@ import {
  * here; an error with no known cause keeps its stack.
  */
 
-type Dependency = 'DATABASE_URL' | 'REDIS_URL' | 'QUEUE_REDIS_URL';
+type Dependency =
+  'DATABASE_URL' | 'REDIS_URL' | 'REDIS_SENTINELS' | 'REDIS_CLUSTER_NODES' | 'QUEUE_REDIS_URL';
 
 /** A dependency that did not answer at start-up; `cause` is what its client threw. */
 export class DependencyUnreachableError extends Error {
@@ -95,7 +96,8 @@ function unreachable(err: DependencyUnreachableError, context: StartupContext): 
   const server = database ? 'PostgreSQL' : 'Redis';
   const user = decodeURIComponent(url.username) || 'the default user';
   const name = decodeURIComponent(url.pathname.slice(1));
-  const inMemory = err.variable === 'REDIS_URL' ? ' to keep rate limits and caches in memory' : '';
+  const inMemory =
+    err.variable !== 'QUEUE_REDIS_URL' ? ' to keep rate limits and caches in memory' : '';
   const advice = database ? 'Check DATABASE_URL' : `Start it, or unset ${err.variable}${inMemory}`;
   const notFound = `${what} host "${url.hostname}" was not found: check the host name in ${err.variable}`;
   const noRoute = `${what} at ${where} cannot be reached from here (${cause.code}): check the network and ${err.variable}`;

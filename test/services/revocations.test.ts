@@ -15,7 +15,13 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
   const key = `stratum:test:deny:${randomUUID()}`;
   const connections: { disconnect(): void }[] = [];
   const open = (url = TEST_REDIS_URL) => {
-    const redis = url === TEST_REDIS_URL ? openRedis() : connectRedis(url, 500, 500);
+    const redis =
+      url === TEST_REDIS_URL
+        ? openRedis()
+        : connectRedis({ kind: 'single', url }, 'fail-fast', {
+            connectTimeoutMs: 500,
+            commandTimeoutMs: 500,
+          });
     connections.push(redis);
     return redis;
   };

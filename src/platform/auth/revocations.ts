@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { luaScript, type LuaScript } from '../cache/lua.js';
+import { duplicateClient, replicated, type RedisClient } from '../redis/connect.js';
 
 export type RevocationKind = 'jti' | 'sid';
 
@@ -92,6 +92,14 @@ export interface RedisRevocationOptions {
    * asks Redis. It is the bound on how long another process may still accept a revoked token.
    */
   staleAfterMs: number;
+  /** False: no mirror, every check asks Redis (a cluster, where a PING proves nothing). */
+  mirror?: boolean;
+  /**
+   * Replicas that must hold a revocation before revoke() returns (WAIT), so that a failover
+   * cannot take it back, and the longest revoke() waits for them. 0: no wait.
+   */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
 export const REVOCATION_MIRROR: RedisRevocationOptions = { heartbeatMs: 200, staleAfterMs: 1000 };
@@ -117,7 +125,9 @@ export const REVOCATION_MIRROR: RedisRevocationOptions = { heartbeatMs: 200, sta
 export class RedisRevocationList implements RevocationList {
   private readonly denied = new DenySet();
   private readonly scripts: Record<'revoke' | 'snapshot' | 'check', LuaScript>;
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
+  /** Revocations go out here when they wait for replicas, so WAIT holds up no other command. */
+  private writer: { client: RedisClient; revoke: LuaScript } | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   /** Bumped on every lost subscriber connection; work begun under an older one is void. */
   private epoch = 0;
@@ -126,7 +136,7 @@ export class RedisRevocationList implements RevocationList {
   private provenAt = -Infinity;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedisRevocationOptions = REVOCATION_MIRROR,
     private readonly key = 'stratum:v1:deny',
   ) {
@@ -143,8 +153,16 @@ export class RedisRevocationList implements RevocationList {
 
   async revoke(kind: RevocationKind, id: string, ttlMs: number) {
     this.denied.add(`${kind}:${id}`, ttlMs);
+    const { waitReplicas = 0, waitTimeoutMs = 0 } = this.options;
     try {
-      await this.scripts.revoke([this.key], [`${kind}:${id}`, ttlMs, this.channel]);
+      if (waitReplicas === 0) {
+        await this.scripts.revoke([this.key], [`${kind}:${id}`, ttlMs, this.channel]);
+        return;
+      }
+      this.writer ??= this.openWriter();
+      await this.writer.revoke([this.key], [`${kind}:${id}`, ttlMs, this.channel]);
+      // Not acknowledged in time: the master has it, and the session's end is in the database.
+      await replicated(this.writer.client, this.key, waitReplicas, waitTimeoutMs);
     } catch {
       // Logout must not fail because Redis is away: the family is revoked in the database and
       // here; other processes learn of it when the refresh token is next presented.
@@ -170,14 +188,13 @@ export class RedisRevocationList implements RevocationList {
   }
 
   start() {
-    if (this.subscriber) return;
+    if (this.subscriber || this.options.mirror === false) return;
     // Its own connection: a subscribed connection can run nothing but (un)subscribe and PING.
     // PINGs go out at once, not pipelined, so the time a proof claims is when it was sent.
-    const subscriber = this.redis.duplicate({
+    const subscriber = duplicateClient(this.redis, {
       autoResubscribe: false,
       enableAutoPipelining: false,
     });
-    subscriber.on('error', () => {});
     subscriber.on('close', () => {
       this.epoch++;
       this.provenAt = -Infinity;
@@ -193,7 +210,14 @@ export class RedisRevocationList implements RevocationList {
     clearInterval(this.heartbeat);
     this.subscriber?.disconnect();
     this.subscriber = undefined;
+    this.writer?.client.disconnect();
+    this.writer = undefined;
     this.epoch++;
+  }
+
+  private openWriter() {
+    const client = duplicateClient(this.redis, { enableAutoPipelining: false });
+    return { client, revoke: luaScript(client, REVOKE) };
   }
 
   private record(message: string) {
@@ -201,7 +225,7 @@ export class RedisRevocationList implements RevocationList {
     this.denied.add(message.slice(0, space), Number(message.slice(space + 1)));
   }
 
-  private async resync(subscriber: Redis) {
+  private async resync(subscriber: RedisClient) {
     const epoch = this.epoch;
     try {
       await subscriber.subscribe(this.channel);
@@ -221,7 +245,7 @@ export class RedisRevocationList implements RevocationList {
     }
   }
 
-  private async prove(subscriber: Redis) {
+  private async prove(subscriber: RedisClient) {
     const epoch = this.epoch;
     if (this.syncedEpoch !== epoch) return;
     this.denied.sweep();
