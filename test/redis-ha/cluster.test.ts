@@ -92,7 +92,7 @@ if (onCluster) {
       await counters.increment('a', 3);
       const batch = await counters.claim(10_000);
       assert.equal(batch?.counts.get('a'), 3);
-      await counters.ack(batch!.id);
+      await counters.ack(batch.id);
       assert.equal(await counters.claim(10_000), undefined);
     });
 
