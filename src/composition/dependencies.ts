@@ -9,7 +9,9 @@ import {
   REVOCATION_MIRROR,
   RedisRevocationList,
   type RevocationList,
+  type SessionAuthority,
 } from '../platform/auth/revocations.js';
+import { PostgresSessionsRepository } from '../modules/auth/sessions.repository.js';
 import { resolveJwtSecret } from '../platform/auth/secret.js';
 import { MemoryPendingCounters, type PendingCounters } from '../platform/cache/counters.js';
 import { GuardedCache } from '../platform/cache/guarded-cache.js';
@@ -98,6 +100,8 @@ type AdapterSettings = Pick<
   Config,
   | 'redisCommandTimeoutMs'
   | 'redisWaitReplicas'
+  | 'jwtAccessTtlMs'
+  | 'jwtClockSkewMs'
   | 'redisWaitTimeoutMs'
   | 'cacheUserTtlMs'
   | 'cacheNegativeTtlMs'
@@ -105,6 +109,20 @@ type AdapterSettings = Pick<
   | 'jwtSecret'
   | 'dataDir'
 >;
+
+/** Ended sessions as the database has them: what the Redis deny list copies. */
+function sessionAuthority(
+  database: DatabaseHandle,
+  settings: Pick<Config, 'jwtAccessTtlMs' | 'jwtClockSkewMs'>,
+): SessionAuthority {
+  const sessions = new PostgresSessionsRepository(database.db);
+  // An access token lives its TTL, plus the skew another host's clock may add.
+  const lifetimeMs = settings.jwtAccessTtlMs + settings.jwtClockSkewMs;
+  return {
+    sessionEnded: (sid) => sessions.isEnded(sid),
+    recentlyEnded: () => sessions.endedWithin(lifetimeMs),
+  };
+}
 
 /** The Redis-backed adapters when Redis is configured, the in-memory ones otherwise. */
 export function adapters(
@@ -134,6 +152,7 @@ export function adapters(
           mirror: !isCluster(redis),
           waitReplicas: settings.redisWaitReplicas,
           waitTimeoutMs: settings.redisWaitTimeoutMs,
+          authority: sessionAuthority(database, settings),
         })
       : new MemoryRevocationList(),
     loginAttempts: redis ? new RedisAttemptStore(redis) : new MemoryAttemptStore(),

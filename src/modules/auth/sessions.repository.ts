@@ -101,6 +101,10 @@ export interface SessionsRepository {
    * unknown instead: an expired token buys nothing either way, only the alarm is lost.
    */
   pruneSpentTokens(limit: number): Promise<number>;
+  /** True when the session has ended: the database's word, behind the Redis deny list. */
+  isEnded(sessionId: string): Promise<boolean>;
+  /** Sessions ended within the last `withinMs`, each with the milliseconds left of that span. */
+  endedWithin(withinMs: number): Promise<Array<[sessionId: string, msLeft: number]>>;
 }
 
 const revoked = {
@@ -209,6 +213,25 @@ export class PostgresSessionsRepository implements SessionsRepository {
       )
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
+  }
+
+  async isEnded(sessionId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('id', '=', sessionId)
+      .where('ended_at', 'is not', null)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async endedWithin(withinMs: number): Promise<Array<[string, number]>> {
+    // The time left is measured on the database's clock, like the end itself.
+    const rows = await sql<{ id: string; ms_left: number }>`
+      select id, (${withinMs}::bigint - extract(epoch from now() - ended_at) * 1000)::float8 as ms_left
+        from sessions
+       where ended_at > now() - make_interval(secs => ${withinMs / 1000})`.execute(this.db);
+    return rows.rows.map((r) => [r.id, Math.ceil(Number(r.ms_left))]);
   }
 
   async endSession(sessionId: string, reason: SessionEndReason, tx: Tx, userId?: string) {

@@ -100,6 +100,19 @@ export interface RedisRevocationOptions {
    */
   waitReplicas?: number;
   waitTimeoutMs?: number;
+  /** The database's word on ended sessions, for when Redis can't answer or lost a write. */
+  authority?: SessionAuthority;
+}
+
+/**
+ * Sessions end in the database first; the deny list only copies that to every process fast.
+ * Redis replicates asynchronously, so a failover can lose a revocation, and while Redis is away
+ * none can be written: the database is asked then.
+ */
+export interface SessionAuthority {
+  sessionEnded(sid: string): Promise<boolean>;
+  /** Sessions ended recently enough that their access tokens may live, with their time left. */
+  recentlyEnded(): Promise<Array<[sid: string, msLeft: number]>>;
 }
 
 export const REVOCATION_MIRROR: RedisRevocationOptions = { heartbeatMs: 200, staleAfterMs: 1000 };
@@ -128,6 +141,8 @@ export class RedisRevocationList implements RevocationList {
   private subscriber: RedisClient | undefined;
   /** Revocations go out here when they wait for replicas, so WAIT holds up no other command. */
   private writer: { client: RedisClient; revoke: LuaScript } | undefined;
+  /** Revocations Redis refused (it was away), with when they expire: written again later. */
+  private readonly unsent = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | undefined;
   /** Bumped on every lost subscriber connection; work begun under an older one is void. */
   private epoch = 0;
@@ -164,8 +179,10 @@ export class RedisRevocationList implements RevocationList {
       // Not acknowledged in time: the master has it, and the session's end is in the database.
       await replicated(this.writer.client, this.key, waitReplicas, waitTimeoutMs);
     } catch {
-      // Logout must not fail because Redis is away: the family is revoked in the database and
-      // here; other processes learn of it when the refresh token is next presented.
+      // Logout must not fail because Redis is away: the session has ended in the database and
+      // is denied here; other processes ask the database while Redis is away, and this one
+      // writes it again when its connection is back (resync).
+      this.unsent.set(`${kind}:${id}`, Date.now() + ttlMs);
     }
   }
 
@@ -175,7 +192,8 @@ export class RedisRevocationList implements RevocationList {
     try {
       return (await this.scripts.check([this.key], [`jti:${jti}`, `sid:${sid}`])) === 1;
     } catch {
-      return false;
+      // Redis away (a failover, an outage): the database says whether the session ended.
+      return (await this.options.authority?.sessionEnded(sid).catch(() => false)) ?? false;
     }
   }
 
@@ -215,6 +233,18 @@ export class RedisRevocationList implements RevocationList {
     this.epoch++;
   }
 
+  private async resend() {
+    const pending = [...this.unsent];
+    this.unsent.clear();
+    for (const [member, expiresAt] of pending) {
+      const ttlMs = expiresAt - Date.now();
+      const colon = member.indexOf(':');
+      if (ttlMs > 0) {
+        await this.revoke(member.slice(0, colon) as RevocationKind, member.slice(colon + 1), ttlMs);
+      }
+    }
+  }
+
   private openWriter() {
     const client = duplicateClient(this.redis, { enableAutoPipelining: false });
     return { client, revoke: luaScript(client, REVOKE) };
@@ -231,11 +261,15 @@ export class RedisRevocationList implements RevocationList {
       await subscriber.subscribe(this.channel);
       const sentAt = performance.now();
       const flat = (await this.scripts.snapshot([this.key], [])) as string[];
+      // What Redis may have lost (a failover) or never got (written while it was away).
+      const ended = (await this.options.authority?.recentlyEnded()) ?? [];
       if (epoch !== this.epoch) return;
       for (let i = 0; i + 1 < flat.length; i += 2) this.denied.add(flat[i]!, Number(flat[i + 1]));
+      for (const [sid, msLeft] of ended) this.denied.add(`sid:${sid}`, msLeft);
       this.denied.sweep();
       this.syncedEpoch = epoch;
       this.provenAt = sentAt;
+      void this.resend();
     } catch {
       // Checks keep asking Redis meanwhile; a lost connection brings its own resync.
       const retry = setTimeout(() => {
