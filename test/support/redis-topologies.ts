@@ -32,6 +32,8 @@ export function redisTopologySkip(): string | undefined {
 interface Server {
   port: number;
   process: ChildProcess;
+  /** Starts it again, same port and configuration, after it was stopped. */
+  restart(): Promise<Server>;
 }
 
 /** Starts `redis-server` with a config file written into `dir`; resolves once it listens. */
@@ -40,8 +42,9 @@ async function startServer(
   name: string,
   lines: string[],
   sentinel = false,
+  port?: number,
 ): Promise<Server> {
-  const port = await freePort();
+  port ??= await freePort();
   const file = path.join(dir, `${name}.conf`);
   fs.writeFileSync(
     file,
@@ -61,7 +64,11 @@ async function startServer(
   // Keep draining its output, or a full pipe would stall it.
   child.stdout?.resume();
   child.stderr?.resume();
-  return { port, process: child };
+  return {
+    port,
+    process: child,
+    restart: () => startServer(dir, name, lines, sentinel, port),
+  };
 }
 
 async function stopServer(server: Server) {
@@ -92,6 +99,11 @@ export interface SentinelSetup {
   failover(): Promise<void>;
   /** Kills the master (SIGKILL) and waits until the sentinels have promoted the replica. */
   killMaster(): Promise<void>;
+  /**
+   * Starts the killed server again, as an operator would; the sentinels make it a replica of
+   * the new master. Resolves once the master sees it in sync.
+   */
+  restartKilled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -137,6 +149,7 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
       sentinels.push(sentinel);
     }
     const byPort = new Map([first, second].map((s) => [s.port, s]));
+    let killed: Server | undefined;
     const masterPort = () =>
       withClient(sentinels[0]!.port, async (r) => {
         const [, port] = (await r.call('SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER)) as [
@@ -183,8 +196,24 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
       },
       async killMaster() {
         const old = await masterPort();
-        await stopServer(byPort.get(old)!);
+        killed = byPort.get(old)!;
+        await stopServer(killed);
         await promotedFrom(old);
+      },
+      async restartKilled() {
+        if (!killed) return;
+        const again = await killed.restart();
+        servers.push(again);
+        byPort.set(again.port, again);
+        killed = undefined;
+        const master = await masterPort();
+        await eventually(
+          () =>
+            withClient(master, async (r) =>
+              /connected_slaves:1\b[\s\S]*state=online/.test(await r.info('replication')),
+            ),
+          { what: 'the restarted server a replica in sync', timeoutMs: 60_000 },
+        );
       },
       close,
     };
