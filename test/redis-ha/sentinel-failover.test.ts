@@ -147,13 +147,21 @@ describe('Redis Sentinel failover under load', { skip, timeout: 240_000 }, () =>
     await sentinel.restartKilled();
 
     // Both APIs and the worker come back on the new master by themselves.
+    let lastReady = '';
     const readyMs = await timeUntil(
-      async () =>
-        (await a.request('GET', '/health/ready')).status === 200 &&
-        (await b.request('GET', '/health/ready')).status === 200,
+      async () => {
+        const [ra, rb] = [
+          await a.request('GET', '/health/ready'),
+          await b.request('GET', '/health/ready'),
+        ];
+        lastReady = JSON.stringify([ra.body, rb.body]);
+        return ra.status === 200 && rb.status === 200;
+      },
       'both APIs ready after the failovers',
       60_000,
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last answers ${lastReady}`);
+    });
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     await load.stop();
     const afterFailovers = `ha-after-${randomUUID()}@example.com`;

@@ -32,8 +32,8 @@ export function redisTopologySkip(): string | undefined {
 interface Server {
   port: number;
   process: ChildProcess;
-  /** Starts it again, same port and configuration, after it was stopped. */
-  restart(): Promise<Server>;
+  /** Starts it again on the same port, with `lines` in place of its own replicaof line. */
+  restart(lines?: string[]): Promise<Server>;
 }
 
 /** Starts `redis-server` with a config file written into `dir`; resolves once it listens. */
@@ -67,7 +67,14 @@ async function startServer(
   return {
     port,
     process: child,
-    restart: () => startServer(dir, name, lines, sentinel, port),
+    restart: (more = []) =>
+      startServer(
+        dir,
+        name,
+        [...lines.filter((l) => !l.startsWith('replicaof')), ...more],
+        sentinel,
+        port,
+      ),
   };
 }
 
@@ -202,11 +209,13 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
       },
       async restartKilled() {
         if (!killed) return;
-        const again = await killed.restart();
+        const master = await masterPort();
+        // Straight in as a replica: a dead master that came back as a master, even briefly,
+        // would be a second master with an empty dataset.
+        const again = await killed.restart([`replicaof 127.0.0.1 ${master}`]);
         servers.push(again);
         byPort.set(again.port, again);
         killed = undefined;
-        const master = await masterPort();
         await eventually(
           () =>
             withClient(master, async (r) =>
