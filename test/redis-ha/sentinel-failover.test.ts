@@ -59,6 +59,9 @@ describe('Redis Sentinel failover under load', { skip, timeout: 240_000 }, () =>
       RATE_LIMIT_MAX: String(RATE_LIMIT_MAX),
       RATE_LIMIT_WINDOW_MS: '600000',
       WORKER_STUCK_AFTER_MS: '5000',
+      // A job active on the master that died is handed on once its lock runs out: soon.
+      WORKER_LOCK_DURATION_MS: '3000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
     });
     apis = [await startService(stack.env, 90_000)];
     await waitUntilReady(apis[0]!.port, 60_000);
