@@ -1,11 +1,12 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatabaseHandle } from '../src/platform/db/database.js';
-import { httpGet, type ChildServer } from './lib/children.js';
+import { httpGet, httpPost, type ChildServer } from './lib/children.js';
 import { ensureDatabase, openDatabase, prepareDatabase, serverVersion } from './lib/database.js';
 import { measureEmailThroughput } from './lib/email-throughput.js';
 import { measure, problemsOf, type LoadResult } from './lib/load.js';
-import { measurePgbench, preparePgbench } from './lib/pgbench.js';
+import { measureOverload } from './lib/overload.js';
+import { measurePgbench, pgbenchFor, preparePgbench } from './lib/pgbench.js';
 import {
   bestOf,
   describeMachine,
@@ -62,8 +63,20 @@ function selectedScenarios(only: string[]): Scenario[] {
 async function checkSameAnswer(
   stratum: ChildServer,
   baseline: ChildServer,
-  { samplePath: path, headers }: LoadPlan,
+  { samplePath: path, headers, sameBytes }: LoadPlan,
 ) {
+  if (sameBytes) {
+    const [ours, theirs] = await Promise.all(
+      [stratum, baseline].map((server) =>
+        httpPost(server.baseUrl + sameBytes.path, sameBytes.headers, sameBytes.body),
+      ),
+    );
+    if (ours!.status !== 200 || theirs!.status !== 200 || ours!.body !== theirs!.body) {
+      throw new Error(
+        `POST ${sameBytes.path} differs:\n stratum  ${ours!.status} ${ours!.body}\n baseline ${theirs!.status} ${theirs!.body}`,
+      );
+    }
+  }
   const [ours, theirs] = await Promise.all([
     httpGet(stratum.baseUrl + path, headers),
     httpGet(baseline.baseUrl + path, headers),
@@ -106,7 +119,7 @@ async function loadInTurns(
       const result =
         'server' in baseline
           ? await measure(baseline.server, plan, load)
-          : await measurePgbench(settings.pgbench, load);
+          : await measurePgbench(pgbenchFor(settings.pgbench, scenario.connections), load);
       runs.baseline.push(result);
       log(`${label} ${'server' in baseline ? 'baseline' : 'pgbench'}: ${summary(result)}`);
     }
@@ -127,6 +140,8 @@ async function runScenario(
 ): Promise<ScenarioReport> {
   log(`scenario ${scenario.name}: ${scenario.description}`);
   const plan = await scenario.prepare(context);
+  if (scenario.overload)
+    return runOverload(scenario, scenario.overload, plan, targets.stratum, settings);
   const { baseline } = targets;
   if (baseline && 'server' in baseline) {
     await checkSameAnswer(targets.stratum, baseline.server, plan);
@@ -134,6 +149,8 @@ async function runScenario(
   const runs = await loadInTurns(scenario, plan, context, targets, settings);
   const ratio = baseline ? bestOf(runs.stratum).reqPerSec / bestOf(runs.baseline).reqPerSec : null;
   const p95TargetMs = scenario.p95TargetMs ?? null;
+  const p99VsBaseline = baseline ? (scenario.p99VsBaseline ?? null) : null;
+  const p99Ratio = baseline ? bestOf(runs.stratum).p99Ms / bestOf(runs.baseline).p99Ms : null;
   const problems = [...runs.baseline, ...runs.stratum]
     .map(problemsOf)
     .filter((p): p is string => p !== undefined);
@@ -142,13 +159,61 @@ async function runScenario(
     description: scenario.description,
     ratioTarget: scenario.ratioTarget,
     p95TargetMs,
+    p99VsBaseline,
     baselineName: baseline && 'pgbench' in baseline ? 'pgbench' : 'baseline',
     ...runs,
     ratio,
     pass:
       problems.length === 0 &&
       (ratio === null || scenario.ratioTarget === null || ratio >= scenario.ratioTarget) &&
-      (p95TargetMs === null || bestOf(runs.stratum).p95Ms < p95TargetMs),
+      (p95TargetMs === null || bestOf(runs.stratum).p95Ms < p95TargetMs) &&
+      (p99VsBaseline === null || p99Ratio! <= p99VsBaseline),
+    problems,
+  };
+}
+
+/**
+ * The overload scenario: capacity, then 3× capacity. Its rows are the run at capacity (as the
+ * baseline) and the admitted part of the overload; 503s are expected there, not problems.
+ */
+async function runOverload(
+  scenario: Scenario,
+  { boundMs }: { boundMs: number },
+  plan: LoadPlan,
+  stratum: ChildServer,
+  settings: BenchSettings,
+): Promise<ScenarioReport> {
+  const report = await measureOverload(
+    stratum,
+    plan,
+    {
+      boundMs,
+      connections: 400,
+      stepS: 5,
+      durationS: settings.durationS,
+      warmupS: Math.max(1, settings.warmupS),
+    },
+    log,
+  );
+  for (const line of report.lines) log(`  overload: ${line}`);
+  const { capacity, overload, healthMs } = report;
+  const ratio = overload.result.reqPerSec / capacity.result.reqPerSec;
+  const problems = overload.failed ? [`${overload.failed} admitted requests failed`] : [];
+  return {
+    name: scenario.name,
+    description: `${scenario.description}; ${report.lines.join('; ')}`,
+    ratioTarget: scenario.ratioTarget,
+    p95TargetMs: null,
+    p99VsBaseline: 3,
+    baselineName: 'at capacity',
+    baseline: [capacity.result],
+    stratum: [overload.result],
+    ratio,
+    pass:
+      problems.length === 0 &&
+      ratio >= (scenario.ratioTarget ?? 0) &&
+      overload.result.p99Ms <= 3 * capacity.result.p99Ms &&
+      healthMs.max < 100,
     problems,
   };
 }
@@ -191,7 +256,7 @@ async function loadServers(
 ) {
   const loadBefore = os.loadavg()[0]!;
   // The plain instance (PostgreSQL only) is the one whose memory is reported.
-  const stratum = await startStratum(settings.databaseUrl);
+  const stratum = await startStratum(settings);
   stopping.push(stratum);
   const stratumIdleRssMb = stratum.rssMb();
   const once = startedOnce(stopping);
@@ -199,11 +264,15 @@ async function loadServers(
   for (const scenario of selected) {
     const redisUrl = scenario.redis ? settings.redisUrl : undefined;
     const baseline = await yardstickOf(scenario.baseline, once, settings, redisUrl);
-    const target = redisUrl
-      ? await once('stratum redis', () => startStratum(settings.databaseUrl, redisUrl))
-      : stratum;
+    const target =
+      redisUrl || scenario.stratumEnv
+        ? await once(`stratum ${redisUrl} ${JSON.stringify(scenario.stratumEnv)}`, () =>
+            startStratum(settings, redisUrl, scenario.stratumEnv),
+          )
+        : stratum;
     const context = { db: database.db, jwtSecret: BENCH_JWT_SECRET, stratumUrl: target.baseUrl };
     scenarios.push(await runScenario(scenario, context, { baseline, stratum: target }, settings));
+    if (target !== stratum) log(`  ${target.name}: ${target.rssMb().toFixed(0)} MB resident`);
   }
   const stratumRssMb = stratum.rssMb();
   const loadAverage = { before: loadBefore, after: os.loadavg()[0]! };
@@ -225,6 +294,34 @@ async function loadServers(
   return { scenarios, memory, loadAverage, postgresStartupMs: stratum.readyMs };
 }
 
+/**
+ * Prepares pgbench's tables for the selected scenarios (one database per scale). A scenario
+ * whose pgbench can't run on this server (200 clients where it allows fewer connections) is
+ * left out with the reason in the log, not the whole run.
+ */
+async function withPgbenchReady(selected: Scenario[], settings: BenchSettings) {
+  const runnable: Scenario[] = [];
+  const prepared = new Map<string, Promise<void>>();
+  for (const scenario of selected) {
+    if (scenario.baseline?.kind !== 'pgbench') {
+      runnable.push(scenario);
+      continue;
+    }
+    const run = pgbenchFor(settings.pgbench, scenario.connections);
+    const key = `${run.databaseUrl} ${run.clients}`;
+    if (!prepared.has(key)) prepared.set(key, preparePgbench(run));
+    try {
+      await prepared.get(key);
+      runnable.push(scenario);
+    } catch (err) {
+      log(
+        `scenario ${scenario.name} left out: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+  return runnable;
+}
+
 async function main(settings: BenchSettings): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
   const selected = selectedScenarios(settings.only);
@@ -234,13 +331,12 @@ async function main(settings: BenchSettings): Promise<BenchReport> {
   try {
     const seededUsers = await prepareDatabase(database, settings.users);
     log(seededUsers ? `seeded ${seededUsers} users` : 'database already seeded');
-    if (selected.some((s) => s.baseline?.kind === 'pgbench'))
-      await preparePgbench(settings.pgbench);
+    const runnable = await withPgbenchReady(selected, settings);
     const machine = describeMachine(await serverVersion(database));
     log('timing the embedded start-up');
     const embedded = await measureEmbeddedStartup();
     const { scenarios, memory, loadAverage, postgresStartupMs } = await loadServers(
-      selected,
+      runnable,
       settings,
       database,
       stopping,

@@ -85,6 +85,9 @@ export async function buildApp(
   );
 
   deps.cache.logTo(server.log);
+  // Only an API process keeps an in-process cache level and listens for invalidations.
+  server.addHook('onReady', async () => deps.cache.start());
+  server.addHook('onClose', async () => deps.cache.close());
   const viewFlusher = startViewFlusher(config, deps, services, server);
   await registerAdmin(server, { deps, services, jobs });
 

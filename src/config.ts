@@ -248,6 +248,7 @@ function readConfig(env: NodeJS.ProcessEnv) {
     logFormat: read(env, 'LOG_FORMAT', oneOf('auto', 'pretty', 'json'), 'auto'),
     dataDir,
     databaseUrl,
+    ...poolerConfig(env, databaseUrl),
     // Embedded mode migrates itself; a shared PostgreSQL is migrated by `npm run db:migrate`.
     migrateOnStart: read(env, 'MIGRATE_ON_START', bool, databaseUrl === undefined),
     // The embedded database's buffer cache, resident once used (platform/db/pglite.ts).
@@ -388,8 +389,9 @@ function graphqlConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
       int(1, 1024 * 1024 * 1024),
       4 * 1024 * 1024,
     ),
-    // 0 = off; N = a query is compiled with graphql-jit after N uses.
-    graphqlJit: read(env, 'GRAPHQL_JIT', int(0, 1_000_000), 0),
+    // 0 = off; N = a query text is compiled with graphql-jit on its (N+1)th use. 10 leaves
+    // one-off documents (ids written into the text) to graphql-js, which compiling would not pay for.
+    graphqlJit: read(env, 'GRAPHQL_JIT', int(0, 1_000_000), 10),
   };
 }
 
@@ -424,11 +426,15 @@ function commerceConfig(env: NodeJS.ProcessEnv) {
       duration(60_000, 30 * 86_400_000),
       86_400_000,
     ),
-    // The group commit: the most transfers and deposits in one statement and commit (1: each
+    // The group commit: the most money movements (transfers, deposits, orders' payments with
+    // their orders) in one statement and commit (1: each
     // its own), and the microseconds a batch waits for more (0: only those that arrived while
     // the batch before it ran).
     moneyBatchMax: read(env, 'MONEY_BATCH_MAX', int(1, 1000), 64),
     moneyBatchWaitUs: read(env, 'MONEY_BATCH_WAIT', int(0, 100_000), 0),
+    // How often each process releases holds past their expiry: the longest an expired hold
+    // keeps its funds reserved beyond its expiry (apart from the sweep's own time).
+    holdSweepIntervalMs: read(env, 'HOLD_SWEEP_INTERVAL_MS', int(100, 3_600_000), 5_000),
   };
 }
 
@@ -507,6 +513,19 @@ function cacheConfig(env: NodeJS.ProcessEnv) {
     cacheUserTtlMs: read(env, 'CACHE_USER_TTL_S', int(1, 7 * 86_400), 1800) * 1000,
     cacheNegativeTtlMs: read(env, 'CACHE_NEGATIVE_TTL_S', int(1, 3600), 30) * 1000,
     cacheMaxEntries: read(env, 'CACHE_MAX_ENTRIES', int(100, 10_000_000), 10_000),
+    // false: no cache at all (every read goes to the database), for honest uncached figures.
+    cacheEnabled: read(env, 'CACHE_ENABLED', bool, true),
+    // The in-process level in front of Redis (only with REDIS_URL); 0 entries turns it off.
+    cacheL1MaxEntries: read(env, 'CACHE_L1_MAX_ENTRIES', int(0, 1_000_000), 10_000),
+    cacheL1MaxBytes: read(
+      env,
+      'CACHE_L1_MAX_BYTES',
+      int(65_536, 1024 * 1024 * 1024),
+      8 * 1024 * 1024,
+    ),
+    cacheL1TtlMs: read(env, 'CACHE_L1_TTL_MS', int(100, 3_600_000), 60_000),
+    // The longest a process may serve an L1 entry after a write elsewhere was acknowledged.
+    cacheL1StalenessMs: read(env, 'CACHE_L1_STALENESS_MS', int(20, 60_000), 500),
     flushIntervalMs: read(env, 'FLUSH_INTERVAL_MS', int(100, 3_600_000), 5000),
   };
 }
@@ -637,6 +656,16 @@ function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
       duration(0, REFRESH_REUSE_GRACE_MAX_MS),
       5_000,
     ),
+    // The load shedder (docs/patterns/load-shedding.md): 0 turns a limit or a threshold off.
+    loadShedding: {
+      maxInFlight: read(env, 'LOAD_SHED_MAX_IN_FLIGHT', int(0, 1_000_000), 256),
+      criticalInFlight: read(env, 'LOAD_SHED_CRITICAL_IN_FLIGHT', int(0, 1_000_000), 128),
+      maxEventLoopDelayMs: read(env, 'LOAD_SHED_EVENT_LOOP_DELAY_MS', int(0, 60_000), 1_000),
+      maxHeapRatio: read(env, 'LOAD_SHED_HEAP_PERCENT', int(0, 100), 90) / 100,
+      maxPoolWaiting: read(env, 'LOAD_SHED_POOL_WAITING', int(0, 1_000_000), 100),
+      retryAfterS: read(env, 'LOAD_SHED_RETRY_AFTER_S', int(1, 3600), 1),
+      sampleIntervalMs: 500,
+    },
     rateLimitMax: read(env, 'RATE_LIMIT_MAX', int(1, 1_000_000), 100),
     rateLimitWindowMs: read(env, 'RATE_LIMIT_WINDOW_MS', int(1000, 86_400_000), 60_000),
     loginMaxFailures: read(env, 'LOGIN_MAX_FAILURES', int(1, 1000), 5),
@@ -653,6 +682,40 @@ function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
     corsOrigins: read(env, 'CORS_ORIGINS', list, []),
     adminEmail,
     adminPassword,
+  };
+}
+
+/** PostgreSQL behind a transaction pooler (PgBouncer); docs/operations/production.md. */
+function poolerConfig(env: NodeJS.ProcessEnv, databaseUrl: string | undefined) {
+  // transaction: DATABASE_URL is a pooler that hands a server connection out per transaction,
+  // so nothing may outlive one: no named prepared statement, no start-up parameter.
+  const dbPooler = read(env, 'DB_POOLER', oneOf('none', 'transaction'), 'none');
+  // The database itself, not the pooler: migrations hold their lock and run their DDL here.
+  const databaseDirectUrl = read(env, 'DATABASE_DIRECT_URL', url('postgres:', 'postgresql:'));
+  if (!databaseUrl && dbPooler !== 'none') problem('DB_POOLER', 'needs DATABASE_URL (the pooler)');
+  if (!databaseUrl && databaseDirectUrl) problem('DATABASE_DIRECT_URL', 'needs DATABASE_URL');
+  return { dbPooler, databaseDirectUrl, ...replicaConfig(env, databaseUrl) };
+}
+
+/** Streaming standbys for the reads marked replica-safe (src/platform/db/replicas.ts). */
+function replicaConfig(env: NodeJS.ProcessEnv, databaseUrl: string | undefined) {
+  const databaseReplicaUrls = read(env, 'DATABASE_REPLICA_URLS', list, []);
+  for (const replica of databaseReplicaUrls) {
+    try {
+      url('postgres:', 'postgresql:')(replica);
+    } catch (err) {
+      problem('DATABASE_REPLICA_URLS', (err as Error).message);
+    }
+  }
+  if (!databaseUrl && databaseReplicaUrls.length > 0) {
+    problem('DATABASE_REPLICA_URLS', 'needs DATABASE_URL (the primary)');
+  }
+  return {
+    databaseReplicaUrls,
+    // A replica further behind the primary than this serves nobody until it catches up.
+    dbReplicaMaxLagMs: read(env, 'DB_REPLICA_MAX_LAG_MS', int(10, 600_000), 1_000),
+    // How often each replica's replay position (and the primary's) is read.
+    dbReplicaPollMs: read(env, 'DB_REPLICA_POLL_MS', int(10, 60_000), 100),
   };
 }
 

@@ -73,6 +73,25 @@ export function httpGet(
   });
 }
 
+/** One POST with a body, answered as httpGet answers. */
+export function httpPost(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'POST', agent: false, headers }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
 function keepTail(child: ChildProcess) {
   let tail = '';
   const append = (chunk: Buffer) => {

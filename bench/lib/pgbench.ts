@@ -60,11 +60,48 @@ async function currentScale(url: string): Promise<number | null> {
 }
 
 /**
+ * pgbench for a scenario's own connection count (`clients`, or the settings' when unset): as
+ * many clients, on tables of a scale at least that count, so that TPC-B's branch rows (one per
+ * scale unit, updated by every transaction) don't make pgbench wait on itself. A scale above
+ * the configured one gets a database of its own (`<name>_s<scale>`), kept like the first.
+ */
+export function pgbenchFor(settings: PgbenchSettings, clients?: number): PgbenchSettings {
+  const wanted = clients ?? settings.clients;
+  if (wanted <= settings.scale) return { ...settings, clients: wanted };
+  const url = new URL(settings.databaseUrl);
+  url.pathname = `${url.pathname}_s${wanted}`;
+  return { databaseUrl: url.toString(), scale: wanted, clients: wanted };
+}
+
+/** Room on the server for pgbench's clients and Stratum's pool: else say so before any load. */
+async function checkConnections(url: string, needed: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ max: string }>(
+      "select current_setting('max_connections') as max",
+    );
+    const max = Number(rows[0]?.max);
+    if (max < needed) {
+      throw new Error(
+        `pgbench -c ${needed - CONNECTION_ROOM} needs max_connections >= ${needed} on the bench server (it is ${max}); lower the scenario's connections or raise the setting`,
+      );
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** What a pgbench run needs on top of its clients: Stratum's pool and the bench's own. */
+const CONNECTION_ROOM = 30;
+
+/**
  * Creates the database and pgbench's tables at the configured scale, unless they are there.
  * They are kept between bench runs: each measured run truncates the history table itself.
  */
 export async function preparePgbench(settings: PgbenchSettings): Promise<void> {
   await ensureDatabase(settings.databaseUrl);
+  await checkConnections(settings.databaseUrl, settings.clients + CONNECTION_ROOM);
   if ((await currentScale(settings.databaseUrl)) === settings.scale) return;
   process.stderr.write(`pgbench: initialising scale ${settings.scale}\n`);
   const init = await pgbench(['-i', '-q', '-s', String(settings.scale), settings.databaseUrl]);

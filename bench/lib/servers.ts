@@ -51,24 +51,32 @@ function stratumEnv(port: number, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /**
- * Stratum on PostgreSQL, as `node dist/main.js` runs in production. Its DATA_DIR is a temporary
- * folder, removed when it stops: without SMTP_URL the emails it sends (order confirmations)
- * are files there, not in the project's .data.
+ * Stratum on the bench database, as `node dist/main.js` runs in production: directly, or
+ * through a transaction pooler (DB_POOLER) when `poolerUrl` is given. Its DATA_DIR is a
+ * temporary folder, removed when it stops: without SMTP_URL the emails it sends (order
+ * confirmations) are files there, not in the project's .data.
  */
-export async function startStratum(databaseUrl: string, redisUrl?: string): Promise<ChildServer> {
+export async function startStratum(
+  database: { databaseUrl: string; poolerUrl?: string },
+  redisUrl?: string,
+  extraEnv: Record<string, string> = {},
+): Promise<ChildServer> {
   const port = await freePort();
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'stratum-bench-data-'));
   const server = await startServer({
-    name: redisUrl ? 'stratum (redis)' : 'stratum',
+    name: `stratum${redisUrl ? ' (redis)' : ''}${Object.keys(extraEnv).length ? ` ${JSON.stringify(extraEnv)}` : ''}`,
     // BENCH_STRATUM_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, to profile a run.
     args: [
       ...(process.env.BENCH_STRATUM_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       'dist/main.js',
     ],
     env: stratumEnv(port, {
-      DATABASE_URL: databaseUrl,
+      ...(database.poolerUrl
+        ? { DATABASE_URL: database.poolerUrl, DB_POOLER: 'transaction' }
+        : { DATABASE_URL: database.databaseUrl }),
       DATA_DIR: dataDir,
       ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+      ...extraEnv,
     }),
     port,
     readyPath: READY_PATH,

@@ -2,6 +2,11 @@
 
 export interface BenchSettings {
   databaseUrl: string;
+  /**
+   * BENCH_DB_POOLER_URL: the bench database through a transaction pooler (PgBouncer). Stratum's
+   * API processes use it with DB_POOLER=transaction; seeding and the baselines stay direct.
+   */
+  poolerUrl?: string;
   /** Redis for the scenarios that need it (caches, shared rate limit). */
   redisUrl: string;
   users: number;
@@ -44,8 +49,10 @@ function siblingDatabase(url: string, name: string): string {
 export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
   const databaseUrl = env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/stratum_bench';
   const connections = integer(env, 'BENCH_CONNECTIONS', 50, 1, 10_000);
+  const poolerUrl = env.BENCH_DB_POOLER_URL || undefined;
   return {
     databaseUrl,
+    ...(poolerUrl ? { poolerUrl } : {}),
     redisUrl: env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
     users: integer(env, 'BENCH_USERS', 100_000, 1, 10_000_000),
     connections,

@@ -17,6 +17,8 @@ export interface LoadPlan {
   samplePath: string;
   /** Headers sent with the sample request too (e.g. a Bearer token the baseline ignores). */
   headers?: Record<string, string>;
+  /** A request both servers must answer with the same status and byte-identical bodies. */
+  sameBytes?: { method: 'POST'; path: string; headers: Record<string, string>; body: string };
 }
 
 /**
@@ -41,12 +43,25 @@ export interface Scenario {
   /** A latency target: Stratum's p95 (of the round the report keeps) must be below it. */
   p95TargetMs?: number;
   /**
+   * A latency target against the baseline: Stratum's p99 at most this many times the
+   * baseline's (of the rounds the report keeps).
+   */
+  p99VsBaseline?: number;
+  /**
    * Concurrent connections for this scenario's load, in place of BENCH_CONNECTIONS: a latency
-   * target means something only at a stated load.
+   * target means something only at a stated load. pgbench then runs as many clients, on tables
+   * of at least that scale (bench/lib/pgbench.ts, pgbenchFor).
    */
   connections?: number;
   /** Run against a Stratum (and give the baseline) REDIS_URL: caches and limits in Redis. */
   redis?: boolean;
+  /** Settings of a Stratum of this scenario's own (e.g. CACHE_ENABLED=false), started for it. */
+  stratumEnv?: Record<string, string>;
+  /**
+   * Measured as an overload (bench/lib/overload.ts) instead of in rounds: capacity at a p99
+   * bound, then three times that rate. ratioTarget applies to admitted throughput / capacity.
+   */
+  overload?: { boundMs: number };
   prepare(context: ScenarioContext): Promise<LoadPlan>;
   /**
    * After each timed Stratum run: waits for work the load left behind (an outbox backlog), so

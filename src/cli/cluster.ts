@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { closeDependencies, createDependencies } from '../composition/dependencies.js';
 import { loadConfigOrExit, redisConfigured, withoutRedis } from '../config.js';
 import { migrate } from '../platform/db/migrate.js';
+import { onMigrationDatabase } from '../platform/db/open.js';
 import { exitOnStartupError } from '../platform/startup-errors.js';
 
 /**
@@ -44,7 +45,7 @@ const deps = await createDependencies(
   { requireMigrated: false },
 ).catch(fail);
 // An edited migration (or two with one number) ends it with its one line, like db:migrate.
-await migrate(deps.database.db).catch(fail);
+await onMigrationDatabase(config, deps.database, (db) => migrate(db)).catch(fail);
 await closeDependencies(deps);
 
 // The entry points next to this file: dist/*.js when built, src/*.ts under tsx (tests).

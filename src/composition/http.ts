@@ -21,6 +21,7 @@ import {
   type Lifecycle,
   type ReadinessCheck,
 } from '../platform/http/health.js';
+import { registerLoadShedding, watchPressure } from '../platform/http/load-shedding.js';
 import { registerOpenApi } from '../platform/http/openapi.js';
 import { rateLimitPlugin } from '../platform/http/rate-limit.js';
 import { requestIdFrom, requestIdPlugin } from '../platform/http/request-id.js';
@@ -83,8 +84,8 @@ export interface HttpParts {
 
 /**
  * What every request passes through before a module's route: request id, versioning, error
- * handling, helmet, CORS, compression, metrics, authentication, rate limit, the documents,
- * health. Returns the process's metrics.
+ * handling, helmet, CORS, compression, metrics, load shedding, authentication, rate limit, the
+ * documents, health. Returns the process's metrics.
  */
 export async function registerCrossCutting(
   server: FastifyInstance,
@@ -103,10 +104,12 @@ export async function registerCrossCutting(
   if (config.otelEndpoint) tagRequestSpans(server);
   // A response sent during shutdown closes its connection: a keep-alive client would otherwise
   // hold server.close() open until the shutdown timeout kills the process.
-  server.addHook('onSend', async (_request, reply, payload) => {
+  // A callback hook: an async one costs a promise on every response.
+  server.addHook('onSend', (_request, reply, payload, done) => {
     if (lifecycle.shuttingDown) void reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
+  if (deps.replicaReads.configured) recordWrites(server, deps.replicaReads);
   registerErrorHandling(server);
   // Shared schemas, referenced by $id from every module's routes.
   server.addSchema(ErrorEnvelopeSchema);
@@ -131,6 +134,11 @@ export async function registerCrossCutting(
     brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 6 } },
   });
   const metrics = instrument(server, config, deps, jobs);
+  // Before authentication and body parsing: a refusal must cost next to nothing.
+  const pressure = watchPressure(config.loadShedding, () => deps.database.poolStats().waiting);
+  registerLoadShedding(server, config.loadShedding, pressure, (loadClass) =>
+    metrics.shed.inc({ class: loadClass }),
+  );
   await server.register(authenticationPlugin, {
     tokens: services.tokens,
     revocations: deps.revocations,
@@ -148,12 +156,40 @@ export async function registerCrossCutting(
   await registerOpenApi(server, config.apiV1Deprecation !== undefined);
 
   const checks: ReadinessCheck[] = [{ name: 'database', check: () => deps.database.ping() }];
+  // Reported, never failing readiness: reads go to the primary while no replica is fit.
+  deps.replicaReads.states().forEach(({ name }, index) => {
+    const check = async () => {
+      const { state } = deps.replicaReads.states()[index]!;
+      if (state !== 'ok') throw new Error(state);
+    };
+    checks.push({ name: `replica ${name}`, advisory: true, check });
+  });
   if (deps.redis) {
     const redis = deps.redis;
     checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
   }
   registerHealthRoutes(server, checks, lifecycle);
   return metrics;
+}
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * After a user's request that may have written (any method but a read, answered below 400), the
+ * primary's position becomes the user's mark, before the answer leaves: a read that follows on
+ * any process waits for a replica that has it (platform/db/replicas.ts). GraphQL's queries come
+ * as POST too and count, which keeps their author on the primary a moment longer.
+ */
+function recordWrites(server: FastifyInstance, replicaReads: Dependencies['replicaReads']) {
+  server.addHook('onSend', async (request, reply, payload) => {
+    const userId = request.actor?.userId;
+    if (userId && WRITES.has(request.method) && reply.statusCode < 400) {
+      // The write committed; without its mark (Redis away) the answer still goes out, and the
+      // user's next reads may meet a replica up to DB_REPLICA_MAX_LAG_MS behind.
+      await replicaReads.wrote(userId).catch(() => {});
+    }
+    return payload;
+  });
 }
 
 /** The admin pages, with the job dashboard for what runs the jobs. */

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { JOB_TYPES, type JobPayloads } from '../jobs.js';
+import { HoldsRepository } from '../modules/accounts/holds.repository.js';
 import type { AppModule } from '../modules/module.js';
 import { WriteBehindFlusher } from '../platform/cache/write-behind.js';
 import type { Database } from '../platform/db/database.js';
@@ -10,6 +11,7 @@ import type { RetryPolicy } from '../platform/jobs/job.js';
 import { OutboxRepository } from '../platform/jobs/outbox.repository.js';
 import type { OutboxScheduler } from '../platform/jobs/outbox.js';
 import type { OutboxDrainer } from '../platform/jobs/poller.js';
+import { Poller } from '../platform/jobs/poller.js';
 import { Pruner } from '../platform/jobs/pruner.js';
 import { JobRegistry } from '../platform/jobs/registry.js';
 import { createOutboxRelay } from '../platform/jobs/relay.js';
@@ -99,6 +101,7 @@ export function buildJobs(
         );
   scheduler?.onCommitted(() => drainer.nudge());
   const pruner = buildPruner(config, db, log);
+  const holdSweep = buildHoldSweep(config, db, log);
   return {
     registry,
     /** The outbox's rows, for the job dashboard and the metrics. */
@@ -106,12 +109,14 @@ export function buildJobs(
     queues,
     drainer,
     pruner,
+    holdSweep,
     start() {
       drainer.start();
       pruner.start();
+      holdSweep.start();
     },
     async close() {
-      await Promise.all([drainer.stop(), pruner.stop()]);
+      await Promise.all([drainer.stop(), pruner.stop(), holdSweep.stop()]);
       if (queues) await closeQueues(queues);
     },
   };
@@ -124,6 +129,25 @@ export function buildPruner(config: Config, db: Database, log: FastifyBaseLogger
     { intervalMs: config.pruneIntervalMs, batchSize: config.pruneBatchSize },
     log,
   );
+}
+
+/** Holds released per statement of the expiry sweep. */
+const HOLD_SWEEP_BATCH = 500;
+
+/**
+ * The expiry sweep of holds (docs/decisions/0011-holds.md): every HOLD_SWEEP_INTERVAL_MS, in
+ * every API and worker process, pending holds past their expiry are marked expired and their
+ * funds released, batch after batch while batches come back full. Holds another process's sweep
+ * has locked are skipped, so running several is harmless.
+ */
+export function buildHoldSweep(config: Config, db: Database, log: FastifyBaseLogger): Poller {
+  const holds = new HoldsRepository(db);
+  const sweepOnce = async () => {
+    const expired = await holds.expireDue(HOLD_SWEEP_BATCH);
+    if (expired > 0) log.debug({ expired }, 'expired holds released');
+    return expired >= HOLD_SWEEP_BATCH;
+  };
+  return new Poller(sweepOnce, config.holdSweepIntervalMs, log, 'hold expiry sweep');
 }
 
 export type Jobs = ReturnType<typeof buildJobs>;

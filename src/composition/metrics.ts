@@ -18,7 +18,9 @@ export function instrument(
 ) {
   const metrics = new Metrics();
   observeRequests(server, metrics);
-  deps.cache.observeLookups((key, hit) => metrics.recordCacheLookup(key, hit));
+  deps.cache.observeLookups((key, hit, inProcess) =>
+    metrics.recordCacheLookup(key, hit, inProcess),
+  );
   jobs.registry.observeOutcomes((type, outcome, ms) => metrics.recordJob(type, outcome, ms / 1000));
   watchSources(metrics, {
     database: deps.database,

@@ -3,6 +3,8 @@ import type { Config } from '../config.js';
 import type { JobPayloads } from '../jobs.js';
 import { AccountsRepository } from '../modules/accounts/accounts.repository.js';
 import { AccountsService } from '../modules/accounts/accounts.service.js';
+import { HoldsRepository } from '../modules/accounts/holds.repository.js';
+import { HoldsService } from '../modules/accounts/holds.service.js';
 import { AuthService } from '../modules/auth/auth.service.js';
 import { PostgresSessionsRepository } from '../modules/auth/sessions.repository.js';
 import { SessionsService } from '../modules/auth/sessions.service.js';
@@ -73,14 +75,17 @@ export function buildServices(config: Config, deps: Dependencies) {
     deps.viewCounters,
     (actor, id) => profiles.exists(actor, id),
     config.searchRankLimit,
+    deps.replicaReads.replicaSafe((on) => new PostgresPostsRepository(on)),
   );
+  const accountsRepository = new AccountsRepository(db);
   const accounts = new AccountsService(
     db,
-    new AccountsRepository(db),
+    accountsRepository,
     config.defaultCurrency,
     config.requireVerifiedEmail,
     { max: config.moneyBatchMax, waitUs: config.moneyBatchWaitUs },
   );
+  const holds = new HoldsService(new HoldsRepository(db), accountsRepository, accounts);
   const attempts = new LoginThrottle(deps.loginAttempts, {
     maxPerAddress: config.loginMaxFailures,
     maxPerAccount: config.loginAccountMaxFailures,
@@ -118,6 +123,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     securityLog,
     (tx, user) => accounts.openWallet(tx, user.id),
     accountEmails,
+    deps.replicaReads.replicaSafe((on) => new PostgresUsersRepository(on)),
   );
   const idempotency = new IdempotencyKeys(
     new IdempotencyKeysRepository(db),
@@ -169,6 +175,7 @@ export function buildServices(config: Config, deps: Dependencies) {
   const products = new ProductsService(
     new PostgresProductsRepository(db),
     productCache(deps.cache, cacheSettings),
+    deps.replicaReads.replicaSafe((on) => new PostgresProductsRepository(on)),
   );
   const orders = new OrdersService(db, new OrdersRepository(db), accounts, products, users, jobs);
   const securityEvents = new SecurityEventsService(new SecurityEventsRepository(db));
@@ -187,6 +194,7 @@ export function buildServices(config: Config, deps: Dependencies) {
     oidc,
     jobs,
     accounts,
+    holds,
     idempotency,
     products,
     orders,

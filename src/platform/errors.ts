@@ -56,6 +56,10 @@ export const ERROR_CODES = {
   ORDER_ALREADY_CANCELLED: { status: 409 },
   ORDER_NOT_CANCELLABLE: { status: 409 },
   REFUND_FAILED: { status: 409 },
+  /** A hold already captured or voided. */
+  HOLD_NOT_PENDING: { status: 409 },
+  /** A hold past its expiry: never captured, its funds released. */
+  HOLD_EXPIRED: { status: 409 },
   // Money and orders.
   /** 422 for a transfer; 402 for an order, which is kept as payment_failed. */
   INSUFFICIENT_FUNDS: { status: 422, alsoStatus: [402] },
@@ -66,10 +70,13 @@ export const ERROR_CODES = {
   PRODUCT_UNAVAILABLE: { status: 422 },
   ORDER_TOO_LARGE: { status: 422 },
   IDEMPOTENCY_KEY_REUSED: { status: 422 },
+  CAPTURE_EXCEEDS_HOLD: { status: 422 },
   // Limits and failures.
   RATE_LIMITED: { status: 429 },
   INTERNAL_SERVER_ERROR: { status: 500 },
   SERVICE_UNAVAILABLE: { status: 503 },
+  /** Refused at once by the load shedder: the process is over a limit (docs/patterns/load-shedding.md). */
+  OVERLOADED: { status: 503 },
   // GraphQL documents: 400 for application/graphql-response+json clients, 200 for JSON ones.
   GRAPHQL_VALIDATION_FAILED: { status: 400, alsoStatus: [200] },
   QUERY_TOO_DEEP: { status: 400, alsoStatus: [200] },
@@ -176,6 +183,15 @@ export class UnprocessableError extends AppError {
 export class ServiceUnavailableError extends AppError {
   constructor(message = 'Service temporarily unavailable', retryAfterSeconds = 1) {
     super(503, 'SERVICE_UNAVAILABLE', message, undefined, {
+      'retry-after': String(retryAfterSeconds),
+    });
+  }
+}
+
+/** Refused before any work by the load shedder, with the Retry-After it advises. */
+export class OverloadedError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super(503, 'OVERLOADED', 'The service is overloaded; retry shortly', undefined, {
       'retry-after': String(retryAfterSeconds),
     });
   }

@@ -6,6 +6,7 @@ import {
   DuplicateMigrationVersionError,
   EmptyMigrationError,
   MigrationEditedError,
+  MigrationThroughPoolerError,
 } from './db/migrate.js';
 
 /**
@@ -15,7 +16,12 @@ import {
  */
 
 type Dependency =
-  'DATABASE_URL' | 'REDIS_URL' | 'REDIS_SENTINELS' | 'REDIS_CLUSTER_NODES' | 'QUEUE_REDIS_URL';
+  | 'DATABASE_URL'
+  | 'DATABASE_DIRECT_URL'
+  | 'REDIS_URL'
+  | 'REDIS_SENTINELS'
+  | 'REDIS_CLUSTER_NODES'
+  | 'QUEUE_REDIS_URL';
 
 /** A dependency that did not answer at start-up; `cause` is what its client threw. */
 export class DependencyUnreachableError extends Error {
@@ -64,6 +70,7 @@ export function startupMessage(err: unknown, context: StartupContext = {}): stri
   if (err instanceof MigrationEditedError) return err.message;
   if (err instanceof DuplicateMigrationVersionError) return err.message;
   if (err instanceof EmptyMigrationError) return err.message;
+  if (err instanceof MigrationThroughPoolerError) return err.message;
   if (err instanceof DatabaseNotMigratedError) {
     const [first] = err.pending;
     const count = err.pending.length;
@@ -91,14 +98,16 @@ function unreachable(err: DependencyUnreachableError, context: StartupContext): 
   const cause = (err.cause ?? {}) as SystemError;
   const url = new URL(err.url);
   const where = hostAndPath(err.url).replace(/\/.*$/, '');
-  const database = err.variable === 'DATABASE_URL';
+  const database = err.variable === 'DATABASE_URL' || err.variable === 'DATABASE_DIRECT_URL';
   const what = database ? 'the database' : `Redis (${err.variable})`;
   const server = database ? 'PostgreSQL' : 'Redis';
   const user = decodeURIComponent(url.username) || 'the default user';
   const name = decodeURIComponent(url.pathname.slice(1));
   const inMemory =
     err.variable !== 'QUEUE_REDIS_URL' ? ' to keep rate limits and caches in memory' : '';
-  const advice = database ? 'Check DATABASE_URL' : `Start it, or unset ${err.variable}${inMemory}`;
+  const advice = database
+    ? `Check ${err.variable}`
+    : `Start it, or unset ${err.variable}${inMemory}`;
   const notFound = `${what} host "${url.hostname}" was not found: check the host name in ${err.variable}`;
   const noRoute = `${what} at ${where} cannot be reached from here (${cause.code}): check the network and ${err.variable}`;
   const messages: Record<string, string> = {
@@ -109,9 +118,9 @@ function unreachable(err: DependencyUnreachableError, context: StartupContext): 
     ENETUNREACH: noRoute,
     ETIMEDOUT: noRoute,
     // PostgreSQL's own refusals: a wrong password, a user or a database that does not exist.
-    '28P01': `the database at ${where} refused the password of user "${user}": check the user and password in DATABASE_URL`,
-    '28000': `the database at ${where} refused user "${user}" (${cause.message}): check the user in DATABASE_URL and the server's pg_hba.conf`,
-    '3D000': `the database "${name}" does not exist on ${where}: create it (createdb ${name}) or fix DATABASE_URL`,
+    '28P01': `the database at ${where} refused the password of user "${user}": check the user and password in ${err.variable}`,
+    '28000': `the database at ${where} refused user "${user}" (${cause.message}): check the user in ${err.variable} and the server's pg_hba.conf`,
+    '3D000': `the database "${name}" does not exist on ${where}: create it (createdb ${name}) or fix ${err.variable}`,
   };
   const known = cause.code === undefined ? undefined : messages[cause.code];
   if (known) return known;

@@ -12,8 +12,9 @@ import { ADMIN, faultSkip, startStack, type FaultStack } from './support/stack.j
 
 /*
  * PostgreSQL crashes (immediate stop: backends killed mid-statement, mid-commit) under a load of
- * transfers and reads, stays down a few seconds, and starts again. Clients retry a 503 with the
- * same Idempotency-Key, as the API tells them to.
+ * transfers, orders and reads, stays down a few seconds, and starts again. Clients retry a 503
+ * with the same Idempotency-Key (and body), as the API tells them to. Transfers and orders go
+ * through the group commit, so a crash can kill a batch of both mid-commit.
  */
 
 const CONNECT_TIMEOUT_MS = 1_000;
@@ -64,6 +65,39 @@ describe('PostgreSQL restarted during a load', { skip: faultSkip, timeout: 170_0
     );
   }
 
+  /** The catalogue the orders buy from, created by the admin. */
+  async function catalogue(http: HttpClient, count: number): Promise<string[]> {
+    const admin = await login(http, ADMIN.email, ADMIN.password);
+    return Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const res = await http.request('POST', '/api/v1/products', {
+          headers: bearer(admin.accessToken),
+          body: { name: `Fault product ${i}`, priceMinor: 100 + i * 25, currency: 'USD' },
+        });
+        assert.equal(res.status, 201, JSON.stringify(res.body));
+        return dataOf<{ id: string }>(res).id;
+      }),
+    );
+  }
+
+  /** One order under its own key, retried with that key and body while the answer is 503. */
+  async function orderOnce(http: HttpClient, buyer: Wallet, products: string[], key: string) {
+    const started = Date.now();
+    const items = products
+      .filter(() => Math.random() < 0.5)
+      .concat(products[0]!)
+      .filter((id, i, all) => all.indexOf(id) === i)
+      .map((productId) => ({ productId, quantity: randomInt(1, 3) }));
+    for (;;) {
+      const res = await http.request('POST', `/api/v1/users/${buyer.id}/orders`, {
+        headers: { ...bearer(buyer.token), 'idempotency-key': key },
+        body: { items },
+      });
+      if (res.status !== 503 || Date.now() - started > GIVE_UP_AFTER_MS) return res;
+      await sleep(100);
+    }
+  }
+
   /** One transfer under its own key, retried with that key while the answer is 503. */
   async function transferOnce(http: HttpClient, from: Wallet, to: Wallet, key: string) {
     const started = Date.now();
@@ -83,13 +117,20 @@ describe('PostgreSQL restarted during a load', { skip: faultSkip, timeout: 170_0
     }
   }
 
-  it('when PostgreSQL restarts, then requests fail fast with 503, readiness says so, the service recovers by itself and every transfer is applied exactly once', async (t: TestContext) => {
+  it('when PostgreSQL restarts, then requests fail fast with 503, readiness says so, the service recovers by itself and every transfer and order is applied exactly once', async (t: TestContext) => {
     const http = (client = new HttpClient(api!.port, 32));
     const wallets = await fundedWallets(http, 6);
+    const products = await catalogue(http, 3);
     // A retry must send the same body: the amount is fixed per key on the first attempt.
     const finals = new Map<string, Outcome>();
-    load = startLoad(7, 20, async (loop) => {
-      if (loop < 4) {
+    const orders = new Map<string, Outcome>();
+    load = startLoad(10, 20, async (loop) => {
+      if (loop >= 7) {
+        // Buyers who also send and receive transfers: orders and transfers share wallets.
+        const buyer = wallets[loop - 7]!;
+        const key = randomUUID();
+        orders.set(key, await orderOnce(http, buyer, products, key));
+      } else if (loop < 4) {
         const from = wallets[loop]!;
         const to = wallets[(loop + 1) % wallets.length]!;
         const key = randomUUID();
@@ -134,7 +175,7 @@ describe('PostgreSQL restarted during a load', { skip: faultSkip, timeout: 170_0
     t.diagnostic(`outage ${startedAt - downAt} ms (pg_ctl start took ${startedAt - upAt} ms)`);
     t.diagnostic(`during it: ${summarize(outage)}; slowest ${slowest(outage)} ms`);
     t.diagnostic(
-      `after: ready in ${readyAfterMs} ms, first transfer in ${transferAfterMs} ms; ${finals.size} transfers`,
+      `after: ready in ${readyAfterMs} ms, first transfer in ${transferAfterMs} ms; ${finals.size} transfers, ${orders.size} orders`,
     );
 
     const unexpected = all.filter((o) => o.status >= 500 && o.status !== 503);
@@ -171,6 +212,45 @@ describe('PostgreSQL restarted during a load', { skip: faultSkip, timeout: 170_0
       assert.ok(res, `the row ${row.id} belongs to a key`);
       assert.equal(dataOf<{ id: string }>(res).id, row.id, 'the answer names the applied transfer');
     }
+
+    for (const [key, res] of orders) assert.equal(res.status, 201, `order ${key}: ${res.status}`);
+    const answered = new Map(
+      [...orders.values()].map((res) => {
+        const order = dataOf<{ id: string; paymentId: string; total: number }>(res);
+        return [order.id, order];
+      }),
+    );
+    assert.equal(answered.size, orders.size, 'each key answers its own order');
+    const placed = await db
+      .selectFrom('orders')
+      .select(['id', 'status', 'payment_entry_id', 'total_minor'])
+      .execute();
+    assert.equal(placed.length, orders.size, 'one order row per key');
+    const payments = await db
+      .selectFrom('journal_entries')
+      .select(['id', 'reference', 'amount_minor'])
+      .where('kind', '=', 'payment')
+      .execute();
+    assert.equal(payments.length, orders.size, 'one payment per key');
+    for (const row of placed) {
+      const order = answered.get(row.id);
+      assert.ok(order, `the order ${row.id} belongs to a key`);
+      assert.equal(row.status, 'paid');
+      assert.equal(row.payment_entry_id, order.paymentId, 'the answer names the applied payment');
+      const payment = payments.find((p) => p.id === row.payment_entry_id);
+      assert.equal(payment?.reference, `order ${row.id}`);
+      assert.equal(Number(payment.amount_minor), order.total);
+    }
+    const emails = await db
+      .selectFrom('outbox')
+      .select('payload')
+      .where('type', '=', 'email.order-confirmation')
+      .execute();
+    assert.deepEqual(
+      emails.map((row) => (row.payload as { orderId: string }).orderId).sort(),
+      [...answered.keys()].sort(),
+      'one confirmation email per order',
+    );
     await assertLedgerInvariants(db);
   });
 });

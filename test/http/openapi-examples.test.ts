@@ -10,6 +10,7 @@ import { generateSync } from 'otplib';
 import { REFRESH_TOKEN_EXAMPLE } from '../../src/modules/auth/auth.schemas.js';
 import { STEP_TOKEN_EXAMPLE } from '../../src/modules/auth/two-factor.schemas.js';
 import { SESSION_EXAMPLE } from '../../src/modules/auth/sessions.schemas.js';
+import { HOLD_EXAMPLE, VOIDED_HOLD_EXAMPLE } from '../../src/modules/accounts/holds.schemas.js';
 import { ORDER_EXAMPLE } from '../../src/modules/orders/orders.schemas.js';
 import { POST_EXAMPLE } from '../../src/modules/posts/posts.schemas.js';
 import { PRODUCT_EXAMPLE } from '../../src/modules/products/products.schemas.js';
@@ -184,6 +185,16 @@ describe('OpenAPI examples (PostgreSQL)', { skip: engine.skip }, () => {
       amount: 1_000_000,
       currency: 'USD',
     });
+    // Ada's holds for the payee: one the examples read and capture, one they void.
+    const holdOf = () =>
+      services.holds.place(adaActor, {
+        fromAccountId: wallet.id,
+        toAccountId: payeeWallet.id,
+        amount: HOLD_EXAMPLE.amount,
+        currency: 'USD',
+        hold: {},
+      });
+    const [hold, holdToVoid] = [await holdOf(), await holdOf()];
     const product = await services.products.createProduct(adminActor, {
       name: PRODUCT_EXAMPLE.name,
       priceMinor: PRODUCT_EXAMPLE.priceMinor,
@@ -252,6 +263,8 @@ describe('OpenAPI examples (PostgreSQL)', { skip: engine.skip }, () => {
       [PRODUCT_EXAMPLE.id, product.id],
       [POST_EXAMPLE.id, post.id],
       [ORDER_EXAMPLE.id, placed.id],
+      [HOLD_EXAMPLE.id, hold.id],
+      [VOIDED_HOLD_EXAMPLE.id, holdToVoid.id],
       [REFRESH_TOKEN_EXAMPLE, refreshToken],
       [STEP_TOKEN_EXAMPLE, stepToken],
       [SESSION_EXAMPLE.id, adaSession],

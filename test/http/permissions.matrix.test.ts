@@ -75,6 +75,11 @@ const MATRIX: Record<string, Row> = {
   'GET /api/v1/users/{id}/accounts': ownerOrAdmin(200),
   'POST /api/v1/transfers': ownerOrAdmin(201),
   'GET /api/v1/transfers/{id}': ownerOrAdmin(200),
+  // Holds: self is the payer (read, void, its account's list) or the payee (capture).
+  'GET /api/v1/holds/{id}': ownerOrAdmin(200),
+  'POST /api/v1/holds/{id}/capture': ownerOrAdmin(200),
+  'POST /api/v1/holds/{id}/void': ownerOrAdmin(200),
+  'GET /api/v1/accounts/{id}/holds': ownerOrAdmin(200),
   'POST /api/v1/accounts/{id}/deposits': {
     guest: 401,
     user: 403,
@@ -203,6 +208,8 @@ interface Fixture {
   payeeWalletId: string;
   transferId: string;
   orderId: string;
+  /** A pending hold: paid by the target, or, for the capture route, paid to the target. */
+  holdId: string;
   /** A live token of the kind the route spends (the account-email routes), for the target. */
   accountToken: string;
 }
@@ -212,6 +219,7 @@ function idFor(path: string, f: Fixture): string {
   if (path.includes('/posts/')) return f.postId;
   if (path.includes('/accounts/')) return f.walletId;
   if (path.includes('/transfers/')) return f.transferId;
+  if (path.includes('/holds/')) return f.holdId;
   if (path.includes('/orders/')) return f.orderId;
   return f.target.id;
 }
@@ -304,14 +312,23 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
       post,
     );
     const accountToken = await accountTokenFor(route, target);
-    const none = { walletId: '', payeeWalletId: '', transferId: '', orderId: '', accountToken };
+    const none = {
+      walletId: '',
+      payeeWalletId: '',
+      transferId: '',
+      orderId: '',
+      holdId: '',
+      accountToken,
+    };
     if (route === 'DELETE /api/v1/users/{id}/two-factor') {
       const self = { userId: target.id, role: 'user' as const };
       const { secret } = await services.twoFactor.start(self, target.id);
       const code = generateSync({ secret, epoch: Math.floor(Date.now() / 1000) });
       await services.twoFactor.confirm(self, target.id, code);
     }
-    if (!/accounts|transfers|orders/.test(route)) return { target, productId, postId, ...none };
+    if (!/accounts|transfers|orders|holds/.test(route)) {
+      return { target, productId, postId, ...none };
+    }
     const payee = await createUserAndLogin(app.server, services);
     const wallet = (await services.accounts.walletOf(target.id))!;
     const deposit = await services.accounts.deposit(adminActor, wallet.id, {
@@ -321,14 +338,30 @@ describe('permission matrix (PostgreSQL + Redis)', { skip: engine.skip ?? redisS
     const order = await services.orders.placeOrder({ userId: target.id, role: 'user' }, target.id, {
       items: [{ productId, quantity: 1 }],
     });
+    const payeeWalletId = (await services.accounts.walletOf(payee.id))!.id;
+    const capturing = route.endsWith('/capture');
+    if (capturing) {
+      await services.accounts.deposit(adminActor, payeeWalletId, { amount: 100, currency: 'USD' });
+    }
+    const hold = await services.holds.place(
+      { userId: capturing ? payee.id : target.id, role: 'user' },
+      {
+        fromAccountId: capturing ? payeeWalletId : wallet.id,
+        toAccountId: capturing ? wallet.id : payeeWalletId,
+        amount: 10,
+        currency: 'USD',
+        hold: {},
+      },
+    );
     return {
       target,
       productId,
       postId,
       walletId: wallet.id,
-      payeeWalletId: (await services.accounts.walletOf(payee.id))!.id,
+      payeeWalletId,
       transferId: deposit.id,
       orderId: order.id,
+      holdId: hold.id,
       accountToken,
     };
   }

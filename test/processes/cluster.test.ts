@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { createPostgres } from '../../src/platform/db/postgres.js';
 import { queueKeyPrefix } from '../../src/platform/jobs/bullmq.js';
 import { postgresSkip } from '../support/databases.js';
-import { eventually } from '../support/time.js';
+import { eventually, sleep } from '../support/time.js';
 import { assertLedgerInvariants } from '../support/ledger.js';
 import { outboxSettled, queueIdle } from '../support/jobs.js';
 import { deleteQueueKeys, openQueueRedis, uniqueQueuePrefix } from '../support/queues.js';
@@ -20,6 +20,8 @@ import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 const ADMIN = { email: 'cluster-admin@example.com', password: 'cluster admin password' };
 const RATE_LIMIT = 200;
+/** CACHE_L1_STALENESS_MS of the processes: how long after a write another may serve the old row. */
+const STALENESS_MS = 150;
 
 /** A base port with `count` free ports after it (the cluster takes consecutive ports). */
 async function freePorts(count: number): Promise<number> {
@@ -143,6 +145,7 @@ describe(
             // sharing this Redis (and its per-address counters for 127.0.0.1) don't interfere.
             TRUST_PROXY: 'true',
             OUTBOX_POLL_MS: '200',
+            CACHE_L1_STALENESS_MS: String(STALENESS_MS),
             // Members register and move money at once; email verification has its own suite.
             REQUIRE_VERIFIED_EMAIL: 'false',
           },
@@ -186,24 +189,48 @@ describe(
       assert.equal(statuses.filter((s) => s === 429).length, statuses.length - served);
     });
 
-    it('when a user is written through one process, then no other process reads it stale', async () => {
+    /** Hits every API process served from its in-process cache level, from its /metrics. */
+    async function inProcessHits(): Promise<number> {
+      let total = 0;
+      for (const port of ports) {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        for (const line of text.split('\n')) {
+          if (line.startsWith('stratum_cache_l1_hits_total{'))
+            total += Number(line.split(' ').at(-1));
+        }
+      }
+      return total;
+    }
+
+    it('when a user is written through one process, then no process serves the old row once the staleness bound has passed', async () => {
       const user = await newUser(ports[0]!);
-      for (let i = 0; i < 15; i++) {
+      const hitsBefore = await inProcessHits();
+      // Nine rounds of eleven requests: well inside the admin's RATE_LIMIT.
+      for (let i = 0; i < 9; i++) {
+        // Every process holds the row in process: the second read of each is an L1 hit.
+        for (const reader of [...ports, ...ports]) {
+          assert.equal((await call(reader, 'GET', `/api/v1/users/${user.id}`, admin)).status, 200);
+        }
         const writer = ports[i % 3]!;
         const name = `Name ${i}`;
         assert.equal(
           (await call(writer, 'PATCH', `/api/v1/users/${user.id}`, admin, { name })).status,
           200,
         );
+        // The writer itself never reads its write stale; the others may until the bound.
+        const own = await call(writer, 'GET', `/api/v1/users/${user.id}`, admin);
+        assert.equal(own.body.data?.name, name, `read through the writer ${writer}`);
+        await sleep(STALENESS_MS);
         for (const reader of ports) {
           const read = await call(reader, 'GET', `/api/v1/users/${user.id}`, admin);
           assert.equal(
             read.body.data?.name,
             name,
-            `read through ${reader} after a write through ${writer}`,
+            `read through ${reader} ${STALENESS_MS} ms after a write through ${writer}`,
           );
         }
       }
+      assert.ok((await inProcessHits()) > hitsBefore, 'reads were served in process');
     });
 
     it('when users register through every process, then each welcome email is delivered exactly once', async () => {

@@ -7,7 +7,7 @@ import { eventually } from '../support/time.js';
 import { startRedisProxy } from '../support/queues.js';
 import { openRedis, redisSkip, TEST_REDIS_URL } from '../support/redis.js';
 
-const OPTIONS = { heartbeatMs: 50, staleAfterMs: 300 };
+const OPTIONS = { heartbeatMs: 50, staleAfterMs: 300, settleMs: 300 };
 const MINUTE = 60_000;
 
 describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {

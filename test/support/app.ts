@@ -9,6 +9,7 @@ import type { Services } from '../../src/composition/services.js';
 import { loadConfig } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import type { Mailer } from '../../src/platform/mail/mailer.js';
+import type { Replica } from '../../src/platform/db/replicas.js';
 import type { RedisClient } from '../../src/platform/redis/connect.js';
 import type { Engine } from './databases.js';
 import { openRedis } from './redis.js';
@@ -33,6 +34,8 @@ export interface StartAppOptions {
   /** BullMQ's connection: jobs go through the relay to Redis instead of running in process. */
   queueRedis?: RedisClient;
   mailer?: Mailer;
+  /** Streaming standbys for the replica-safe reads; closed with the app. */
+  replicas?: Replica[];
 }
 
 /** Welcome emails of the suites land here (as .eml files), not in the project's .data. */
@@ -67,17 +70,24 @@ export async function startApp(engine: Engine, options: StartAppOptions = {}): P
       BODY_LIMIT_BYTES: String(TEST_BODY_LIMIT_BYTES),
       JWT_SECRET: TEST_JWT_SECRET,
       RATE_LIMIT_MAX: '100000',
+      // The load shedder off: suites fire bursts of concurrent requests on a busy machine.
+      // test/http/load-shedding.test.ts turns it on.
+      LOAD_SHED_MAX_IN_FLIGHT: '0',
+      LOAD_SHED_CRITICAL_IN_FLIGHT: '0',
+      LOAD_SHED_EVENT_LOOP_DELAY_MS: '0',
+      LOAD_SHED_HEAP_PERCENT: '0',
+      LOAD_SHED_POOL_WAITING: '0',
       DATA_DIR: TEST_DATA_DIR,
       ...options.env,
     });
-    const { server, services, viewFlusher, jobs } = await buildApp(
-      config,
-      adapters(database, options.redis, config, {
-        queueRedis: options.queueRedis,
-        viewCountersName: options.viewCountersName ?? `views-test-${randomUUID()}`,
-      }),
-      { mailer: options.mailer },
-    );
+    const deps = adapters(database, options.redis, config, {
+      queueRedis: options.queueRedis,
+      viewCountersName: options.viewCountersName ?? `views-test-${randomUUID()}`,
+      replicas: options.replicas,
+    });
+    const { server, services, viewFlusher, jobs } = await buildApp(config, deps, {
+      mailer: options.mailer,
+    });
     options.beforeReady?.(server);
     await server.ready();
     return {
@@ -88,6 +98,7 @@ export async function startApp(engine: Engine, options: StartAppOptions = {}): P
       database,
       async close() {
         await server.close();
+        await deps.replicaReads.close();
         await database.close();
       },
     };

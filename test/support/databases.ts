@@ -8,6 +8,7 @@ import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import { migrate, readMigrations } from '../../src/platform/db/migrate.js';
 import { pgliteHandle } from '../../src/platform/db/pglite.js';
 import { createPostgres } from '../../src/platform/db/postgres.js';
+import { pgbouncerSkip, startPgbouncer, type Pgbouncer } from './pgbouncer.js';
 import { servicesOff, skipOrFail } from './skip.js';
 
 export const TEST_DATABASE_URL =
@@ -36,6 +37,35 @@ export const postgresSkip = servicesOff
   ? 'PostgreSQL not used (TEST_SERVICES=none)'
   : await probePostgres();
 
+/**
+ * TEST_DB_POOLER=pgbouncer (`npm run test:pooler`): the databases of openPostgres are reached
+ * through a PgBouncer in transaction mode (one per test process), as DB_POOLER=transaction
+ * runs the service; they are migrated directly, as DATABASE_DIRECT_URL does.
+ */
+const throughPgbouncer = process.env.TEST_DB_POOLER === 'pgbouncer';
+if (throughPgbouncer && !postgresSkip && pgbouncerSkip()) {
+  throw new Error('TEST_DB_POOLER=pgbouncer needs PgBouncer: apt-get install pgbouncer');
+}
+let pgbouncer: Promise<Pgbouncer> | undefined;
+
+/**
+ * The settings DB_POOLER=transaction takes from the database instead of the connection
+ * (docs/operations/production.md): the same values the direct pool below sends.
+ */
+async function setPoolerSettings(name: string) {
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  try {
+    await admin.query(
+      `alter database ${name} set statement_timeout = '15s';` +
+        `alter database ${name} set lock_timeout = '5s';` +
+        `alter database ${name} set jit = off`,
+    );
+  } finally {
+    await admin.end();
+  }
+}
+
 /** A new, migrated database on the test server, dropped again by close(). */
 export async function openPostgres(): Promise<DatabaseHandle> {
   const name = `stratum_t_${crypto.randomBytes(6).toString('hex')}`;
@@ -54,10 +84,25 @@ export async function openPostgres(): Promise<DatabaseHandle> {
     lockTimeoutMs: 5_000,
   });
   await migrate(handle.db);
+  let opened = handle;
+  if (throughPgbouncer) {
+    await handle.close();
+    await setPoolerSettings(name);
+    pgbouncer ??= startPgbouncer(TEST_DATABASE_URL);
+    opened = createPostgres({
+      url: (await pgbouncer).url(name),
+      poolMax: 10,
+      idleTimeoutMs: 10_000,
+      connectTimeoutMs: 10_000,
+      statementTimeoutMs: 15_000,
+      lockTimeoutMs: 5_000,
+      pooler: 'transaction',
+    });
+  }
   return {
-    ...handle,
+    ...opened,
     async close() {
-      await handle.close();
+      await opened.close();
       const dropper = new pg.Client({ connectionString: TEST_DATABASE_URL });
       await dropper.connect();
       await dropper.query(`drop database if exists ${name} with (force)`);

@@ -11,6 +11,8 @@ export interface AccountBody {
   userId: string | null;
   currency: string;
   balance: number;
+  held: number;
+  available: number;
 }
 
 /** The user's wallet, read over HTTP like a client would. */
@@ -43,7 +45,8 @@ export async function deposit(
 
 /**
  * The ledger's invariants, straight from the tables: per currency the balances sum to zero, no
- * account but the issuer is negative, and every balance equals what its journal rows moved.
+ * account but the issuer is negative, every balance equals what its journal rows moved, and
+ * every account's held amount is what its pending holds reserve, never more than its balance.
  */
 export async function assertLedgerInvariants(db: Database) {
   const sums = await sql<{ currency: string; total: string }>`
@@ -61,4 +64,15 @@ export async function assertLedgerInvariants(db: Database) {
          - coalesce((SELECT sum(amount_minor) FROM journal_entries WHERE from_account_id = a.id), 0)
   `.execute(db);
   assert.deepEqual(drift.rows, [], 'every balance equals the sum of its journal rows');
+  const heldDrift = await sql<{ id: string }>`
+    SELECT a.id FROM accounts a
+     WHERE a.held_minor <> coalesce((SELECT sum(amount_minor) FROM holds
+                                      WHERE from_account_id = a.id AND status = 'pending'), 0)
+        OR (a.kind <> 'issuer' AND a.balance_minor - a.held_minor < 0)
+  `.execute(db);
+  assert.deepEqual(
+    heldDrift.rows,
+    [],
+    "every account's held is the sum of its pending holds, and within its balance",
+  );
 }

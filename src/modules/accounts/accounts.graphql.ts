@@ -4,7 +4,10 @@ import type { GraphqlModule } from '../../graphql/module.js';
 import type { User } from '../users/users.repository.js';
 import type { AccountsService } from './accounts.service.js';
 
-/** Accounts over GraphQL: read-only here (money moves through REST's idempotent routes). */
+/**
+ * Accounts over GraphQL: read-only here (money moves, holds and their captures and voids
+ * included, through REST's idempotent routes).
+ */
 const typeDefs = `
   enum AccountKind { wallet issuer merchant }
 
@@ -14,6 +17,10 @@ const typeDefs = `
     currency: String!
     "Minor units; an issuer's is negative."
     balance: MinorUnits!
+    "Minor units that pending holds reserve of the balance."
+    held: MinorUnits!
+    "Minor units the account may spend: balance - held."
+    available: MinorUnits!
     createdAt: DateTime!
     updatedAt: DateTime!
   }

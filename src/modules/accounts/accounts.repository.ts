@@ -16,6 +16,10 @@ export interface Account {
   currency: string;
   /** Integer minor units. */
   balance: number;
+  /** What pending holds reserve of the balance (holds.repository.ts). */
+  held: number;
+  /** What the account may spend: balance - held. */
+  available: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -61,6 +65,7 @@ const accountColumns = [
   'user_id',
   'currency',
   'balance_minor',
+  'held_minor',
   'created_at',
   'updated_at',
 ] as const;
@@ -72,6 +77,8 @@ function toAccount(row: Pick<Selectable<AccountsTable>, (typeof accountColumns)[
     userId: row.user_id,
     currency: row.currency,
     balance: Number(row.balance_minor),
+    held: Number(row.held_minor),
+    available: Number(row.balance_minor) - Number(row.held_minor),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -285,24 +292,26 @@ export class AccountsRepository {
       .map((part, i) => sql`, ${sql.id(`companion_${i}`)} AS (${partSql(part)})`);
     const { rows } = await sql<LockedRow>`${sql.raw(PREPARED)}
       WITH locked AS MATERIALIZED (
-        SELECT id, kind, user_id, currency, balance_minor, created_at, updated_at
+        SELECT id, kind, user_id, currency, balance_minor, held_minor, created_at, updated_at
           FROM accounts WHERE id IN (${m.fromAccountId}::uuid, ${m.toAccountId}::uuid)
          ORDER BY id FOR UPDATE
       ), allowed AS MATERIALIZED (
         SELECT FROM locked f, locked t
          WHERE f.id = ${m.fromAccountId}::uuid AND t.id = ${m.toAccountId}::uuid
            AND f.currency = ${m.currency} AND t.currency = ${m.currency}
-           AND (f.kind = 'issuer' OR f.balance_minor >= ${m.amount}::bigint)
+           AND (f.kind = 'issuer' OR f.balance_minor - f.held_minor >= ${m.amount}::bigint)
            AND (${rules.payerUserId}::uuid IS NULL OR f.user_id = ${rules.payerUserId}::uuid)
            AND (NOT ${rules.walletsOnly}::boolean OR t.kind = 'wallet')
       ), moved AS (
         -- From the locked row, not balance_minor: this statement's snapshot may predate the
         -- version it locked, and PostgreSQL checks the CHECK on the tuple built from the
-        -- snapshot's version before it finds the newer one.
+        -- snapshot's version before it finds the newer one. held_minor too, though unchanged:
+        -- a hold released meanwhile would leave the snapshot's larger one in that tuple.
         UPDATE accounts a
            SET balance_minor = l.balance_minor + CASE WHEN a.id = ${m.fromAccountId}::uuid
                                                       THEN -${m.amount}::bigint
                                                       ELSE ${m.amount}::bigint END,
+               held_minor = l.held_minor,
                updated_at = now()
           FROM locked l
          WHERE a.id = l.id AND EXISTS (SELECT FROM allowed) AND ${m.amount}::bigint > 0
@@ -367,7 +376,7 @@ export class AccountsRepository {
                reference text, created_by uuid, created_at timestamptz, payer uuid,
                wallets_only boolean)
       ), locked AS MATERIALIZED (
-        SELECT id, kind, user_id, currency, balance_minor, created_at, updated_at
+        SELECT id, kind, user_id, currency, balance_minor, held_minor, created_at, updated_at
           FROM accounts
          WHERE id IN (SELECT from_id FROM input UNION SELECT to_id FROM input)
          ORDER BY id FOR UPDATE
@@ -396,7 +405,7 @@ export class AccountsRepository {
             SELECT coalesce(f.id IS NOT NULL AND t.id IS NOT NULL AND m.from_id <> m.to_id
                             AND m.amount >= 0
                             AND f.currency = m.currency AND t.currency = m.currency
-                            AND (f.kind = 'issuer' OR b.fb >= m.amount)
+                            AND (f.kind = 'issuer' OR b.fb - f.held_minor >= m.amount)
                             AND (m.payer IS NULL OR f.user_id = m.payer)
                             AND (NOT m.wallets_only OR t.kind = 'wallet'), false) AS ok
           ) d
@@ -409,10 +418,12 @@ export class AccountsRepository {
         UNION
         SELECT m.to_id FROM input m JOIN outcome o USING (n) WHERE o.ok AND m.amount > 0
       ), moved AS (
+        -- held_minor from the locked row, as in move: a batch changes no hold.
         UPDATE accounts a
-           SET balance_minor = (fin.balances ->> a.id::text)::bigint, updated_at = now()
-          FROM final fin
-         WHERE a.id IN (SELECT id FROM touched)
+           SET balance_minor = (fin.balances ->> a.id::text)::bigint, held_minor = l.held_minor,
+               updated_at = now()
+          FROM final fin, locked l
+         WHERE a.id = l.id AND a.id IN (SELECT id FROM touched)
         RETURNING a.id
       ), entry AS (
         INSERT INTO journal_entries (id, kind, from_account_id, to_account_id, amount_minor,
@@ -426,9 +437,11 @@ export class AccountsRepository {
       )${cte.length > 0 ? sql.join(cte, sql``) : sql``}
       SELECT o.n, o.ok, o.fb::text AS fb, o.tb::text AS tb,
              f.id AS f_id, f.kind AS f_kind, f.user_id AS f_user_id, f.currency AS f_currency,
-             f.created_at AS f_created_at, f.updated_at AS f_updated_at,
+             f.held_minor::text AS f_held, f.created_at AS f_created_at,
+             f.updated_at AS f_updated_at,
              t.id AS t_id, t.kind AS t_kind, t.user_id AS t_user_id, t.currency AS t_currency,
-             t.created_at AS t_created_at, t.updated_at AS t_updated_at
+             t.held_minor::text AS t_held, t.created_at AS t_created_at,
+             t.updated_at AS t_updated_at
         FROM outcome o
         JOIN input m USING (n)
         LEFT JOIN locked f ON f.id = m.from_id
@@ -555,7 +568,7 @@ export interface BatchMember {
 
 type BatchSide = 'f' | 't';
 type BatchRow = { n: number; ok: boolean; fb: string | null; tb: string | null } & {
-  [K in `${BatchSide}_${'id' | 'kind' | 'user_id' | 'currency'}`]: string | null;
+  [K in `${BatchSide}_${'id' | 'kind' | 'user_id' | 'currency' | 'held'}`]: string | null;
 } & { [K in `${BatchSide}_${'created_at' | 'updated_at'}`]: Date | null };
 
 /** A side of a batch member as `move` would have locked it: the balance at the member's turn. */
@@ -568,6 +581,8 @@ function batchAccount(row: BatchRow, side: BatchSide, balance: string | null): A
     userId: row[`${side}_user_id`],
     currency: row[`${side}_currency`]!,
     balance: Number(balance),
+    held: Number(row[`${side}_held`]),
+    available: Number(balance) - Number(row[`${side}_held`]),
     createdAt: row[`${side}_created_at`]!,
     updatedAt: row[`${side}_updated_at`]!,
   };

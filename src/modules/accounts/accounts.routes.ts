@@ -28,6 +28,10 @@ import {
   TransferSchema,
 } from './accounts.schemas.js';
 import type { AccountsService } from './accounts.service.js';
+import type { Hold } from './holds.repository.js';
+import { HoldSchema } from './holds.schemas.js';
+import { holdsRoutes } from './holds.routes.js';
+import type { HoldsService } from './holds.service.js';
 
 const tags = ['accounts'];
 const security = [{ bearerAuth: [] }];
@@ -35,11 +39,14 @@ const security = [{ bearerAuth: [] }];
 /** The ledger's controller: accounts, their statements, transfers and deposits. */
 export const accountsRoutes: FastifyPluginAsyncTypebox<{
   accounts: AccountsService;
+  holds: HoldsService;
   idempotency: IdempotencyKeys;
-}> = async (app, { accounts, idempotency }) => {
+}> = async (app, { accounts, holds, idempotency }) => {
   app.addSchema(AccountSchema);
   app.addSchema(TransferSchema);
   app.addSchema(AccountEntrySchema);
+  app.addSchema(HoldSchema);
+  await app.register(holdsRoutes, { holds, idempotency });
   const Account = Type.Ref('Account');
   const TransferRef = Type.Ref('Transfer');
 
@@ -48,6 +55,12 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
     statusCode: 201,
     headers: { location: locationOf(app.prefix, 'transfers', transfer.id) },
     body: ok(request, transfer),
+  });
+  /** 201 with the hold placed and where to read it again. */
+  const held = (request: FastifyRequest) => (hold: Hold) => ({
+    statusCode: 201,
+    headers: { location: locationOf(app.prefix, 'holds', hold.id) },
+    body: ok(request, hold),
   });
 
   app.get(
@@ -121,15 +134,22 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/transfers',
     {
+      // A money write or a token refresh: admitted from the load shedder's reserve.
+      config: { critical: true },
       schema: {
         tags,
         security,
-        summary: 'Move money from one of your wallets (Idempotency-Key required)',
+        summary:
+          'Move money from one of your wallets, or with `hold` reserve it as a hold ' +
+          '(Idempotency-Key required)',
         headers: idempotencyHeaders(true),
         body: TransferBody,
         response: {
-          201: envelopeSchema(TransferRef, {
-            description: 'The movement made; Location is its address',
+          // A Transfer, or with `hold` a Hold: the Transfer first, so a plain transfer's
+          // response matches the first branch.
+          201: envelopeSchema(Type.Union([TransferRef, Type.Ref('Hold')]), {
+            description:
+              'The movement made, or with `hold` the hold placed; Location is its address',
             example: TRANSFER_EXAMPLE,
           }),
           ...errorResponses(400, 401, 404, 409, 422, 429, 503),
@@ -137,13 +157,21 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request, reply) =>
-      sendIdempotently(
-        request,
-        reply,
-        idempotency,
-        (claim) => accounts.transfer(request.actor, request.body, claim),
-        created(request),
-      ),
+      request.body.hold
+        ? sendIdempotently(
+            request,
+            reply,
+            idempotency,
+            (claim) => holds.place(request.actor, request.body, claim),
+            held(request),
+          )
+        : sendIdempotently(
+            request,
+            reply,
+            idempotency,
+            (claim) => accounts.transfer(request.actor, request.body, claim),
+            created(request),
+          ),
   );
 
   app.get(
@@ -169,6 +197,8 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/accounts/:id/deposits',
     {
+      // A money write or a token refresh: admitted from the load shedder's reserve.
+      config: { critical: true },
       schema: {
         tags,
         security,

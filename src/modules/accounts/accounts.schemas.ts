@@ -24,6 +24,8 @@ export const ACCOUNT_EXAMPLE = {
   userId: USER_EXAMPLE.id,
   currency: 'USD',
   balance: 125000,
+  held: 2500,
+  available: 122500,
   createdAt: USER_EXAMPLE.createdAt,
   updatedAt: '2026-01-14T16:20:00.000Z',
 };
@@ -70,6 +72,8 @@ export const AccountSchema = Type.Object(
     userId: Type.Union([Id, Type.Null()]),
     currency: Currency,
     balance: minorUnits('What the account holds (only the issuer goes below 0)'),
+    held: minorUnits('What pending holds reserve of the balance', { minimum: 0 }),
+    available: minorUnits('What the account may spend: balance - held'),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -113,6 +117,31 @@ export const TransferIdParams = Type.Object({
   id: Type.String({ format: 'uuid', examples: [TRANSFER_EXAMPLE.id] }),
 });
 
+/** The longest a hold may reserve money: a week, as a card authorisation lasts. */
+export const MAX_HOLD_SECONDS = 604_800;
+
+/** `hold` in a transfer's body: reserve the amount instead of moving it (a hold). */
+export const HoldOption = Type.Object(
+  {
+    expiresIn: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_HOLD_SECONDS,
+        description:
+          'Seconds until the hold expires uncaptured and its funds are released (default ' +
+          '86400, one day; at most 604800, one week)',
+        examples: [3600],
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Place a hold instead of moving the money: the amount is reserved in the source ' +
+      'account until the payee captures it, a party voids it, or it expires',
+  },
+);
+
 export const TransferBody = Type.Object(
   {
     fromAccountId: Id,
@@ -120,6 +149,7 @@ export const TransferBody = Type.Object(
     amount: Amount,
     currency: Currency,
     reference: Type.Optional(Reference),
+    hold: Type.Optional(HoldOption),
   },
   {
     additionalProperties: false,

@@ -53,7 +53,7 @@ export class AccountsService {
    */
   private readonly walletIds = new LRUCache<string, string>({ max: 10_000 });
   private merchantIds: string[] = [];
-  /** Transfers and deposits go through the group commit (movement-batcher.ts). */
+  /** Transfers, deposits and orders' payments go through the group commit (movement-batcher.ts). */
   private readonly batcher: MovementBatcher;
 
   constructor(
@@ -63,7 +63,7 @@ export class AccountsService {
     readonly currency: string,
     /** REQUIRE_VERIFIED_EMAIL: deposits, transfers and orders need a verified email. */
     private readonly verifiedEmailRequired = false,
-    /** MONEY_BATCH_MAX and MONEY_BATCH_WAIT: the group commit of transfers and deposits. */
+    /** MONEY_BATCH_MAX and MONEY_BATCH_WAIT: the group commit of money movements. */
     batch: BatchSettings = { max: 1, waitUs: 0 },
   ) {
     this.batcher = new MovementBatcher(accounts, batch);
@@ -119,18 +119,25 @@ export class AccountsService {
       { ...input, kind: 'transfer', reference: input.reference, createdBy: actor.userId },
       claim,
       { payerUserId: admin ? null : actor.userId, walletsOnly: !admin },
-      (from, to) => {
-        // Someone else's wallet is as unknown as a missing one, before its currency or balance
-        // can say anything.
-        if (from && !admin && from.userId !== actor.userId) {
-          throw new NotFoundError('Source account', 'ACCOUNT_NOT_FOUND');
-        }
-        // Money enters through deposits and leaves through orders, not through transfers.
-        if (to && !admin && to.kind !== 'wallet') {
-          throw new UnprocessableError('Transfers go to wallets only', 'INVALID_DESTINATION');
-        }
-      },
+      (from, to) => this.checkTransferAccess(actor, from, to),
     );
+  }
+
+  /**
+   * What a transfer (or a hold) refused for the caller's rights says, before the ledger's rules:
+   * run on the rows its statement locked.
+   */
+  checkTransferAccess(actor: Actor, from: Account | undefined, to: Account | undefined): void {
+    if (can(actor, 'write:accounts')) return;
+    // Someone else's wallet is as unknown as a missing one, before its currency or balance
+    // can say anything.
+    if (from && from.userId !== actor.userId) {
+      throw new NotFoundError('Source account', 'ACCOUNT_NOT_FOUND');
+    }
+    // Money enters through deposits and leaves through orders, not through transfers.
+    if (to && to.kind !== 'wallet') {
+      throw new UnprocessableError('Transfers go to wallets only', 'INVALID_DESTINATION');
+    }
   }
 
   /** Money from the issuer into an account (`write:accounts`). */
@@ -197,7 +204,8 @@ export class AccountsService {
    * For other services: a payment out of `payerUserId`'s wallet as the single statement
    * together with the parts the caller's companions add (each part under the guard `allowed`
    * or `refused`). Nothing moves when the wallet lacks the amount; what that means is the
-   * caller's. True when it moved (or was 0).
+   * caller's. True when it moved (or was 0). It goes through the group commit with transfers
+   * and deposits: the companions ride in a batch under this member's own guards.
    */
   async payWith(
     payerUserId: string,
@@ -211,7 +219,7 @@ export class AccountsService {
     };
     const rules = { payerUserId, walletsOnly: false };
     const outcome = await withRetries(
-      () => this.accounts.move(movement, rules, companions),
+      () => this.batcher.move(movement, rules, companions),
       RETRIES,
     );
     return outcome.moved;

@@ -10,8 +10,8 @@ export interface MovementRequest {
 
 /**
  * The ledger's rules for one movement, checked on the locked rows: both accounts exist, they
- * differ, their currency is the movement's, and the payer can afford it (only the issuer may
- * go below zero). Pure: the arithmetic is tested without a database.
+ * differ, their currency is the movement's, and the payer can afford it from what it may spend,
+ * its balance less what its pending holds reserve (only the issuer may go below zero). Pure: the arithmetic is tested without a database.
  */
 export function checkMovement(
   request: MovementRequest,
@@ -28,7 +28,7 @@ export function checkMovement(
       { fromCurrency: from.currency, toCurrency: to.currency, currency: request.currency },
     );
   }
-  if (from.kind !== 'issuer' && from.balance < request.amount) {
+  if (from.kind !== 'issuer' && from.available < request.amount) {
     throw new UnprocessableError('The account has insufficient funds', 'INSUFFICIENT_FUNDS');
   }
   return { from, to };

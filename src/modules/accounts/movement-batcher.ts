@@ -1,4 +1,4 @@
-import { isUniqueViolation } from '../../platform/db/errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../platform/db/errors.js';
 import type {
   AccountsRepository,
   BatchMember,
@@ -26,17 +26,21 @@ interface Pending {
 }
 
 /**
- * The group commit: transfers and deposits that arrive while a batch is in the database wait,
+ * The group commit: transfers, deposits and orders' payments that arrive while a batch is in the database wait,
  * and go together, up to `max` of them in arrival order, as the next batch: ONE statement
  * (AccountsRepository.moveBatch) and one commit. A movement that finds nothing in flight goes
  * at once, alone, as `move`'s statement: nothing waits when there is nothing to batch.
  *
  * Every member gets the outcome `move` would have given it alone, in the batch's order. When
- * the statement fails as a whole, nothing of it committed: a unique violation (an Idempotency-
- * Key taken, perhaps by another member of the same batch) sends the members one by one through
- * `move`, in the same order, so each gets its own answer; any other failure (serialization,
- * deadlock, lock timeout, a lost connection) is every member's failure, which each caller
- * retries or answers as it would its own statement's.
+ * the statement fails as a whole, nothing of it committed. A failure that one member's own rows
+ * cause sends the members one by one through `move`, in the same order, so each gets its own
+ * answer: a unique violation (an Idempotency-Key taken, perhaps by another member of the same
+ * batch) or a foreign-key violation (an order's user or product deleted since it was priced).
+ * Any other failure (serialization, deadlock, lock timeout, a lost connection) is every
+ * member's failure, which each caller retries or answers as it would its own statement's.
+ *
+ * Orders' payments are members too (AccountsService.payWith): their companions (the order, its
+ * lines, the email, the key) ride in the batch under the member's own guards.
  */
 export class MovementBatcher {
   private readonly queue: Pending[] = [];
@@ -90,7 +94,7 @@ export class MovementBatcher {
     try {
       outcomes = await this.accounts.moveBatch(batch.map((pending) => pending.member));
     } catch (err) {
-      if (!isUniqueViolation(err)) {
+      if (!isUniqueViolation(err) && !isForeignKeyViolation(err)) {
         for (const pending of batch) pending.reject(err);
         return;
       }

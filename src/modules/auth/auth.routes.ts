@@ -87,6 +87,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
   app.post(
     '/auth/refresh',
     {
+      // A money write or a token refresh: admitted from the load shedder's reserve.
+      config: { critical: true },
       schema: {
         tags,
         summary: 'Spend a refresh token for a new pair (each refresh token works once)',

@@ -89,6 +89,10 @@ export interface SessionsRepository {
     tx: Tx,
     except?: string,
   ): Promise<EndedSession[]>;
+  /** Sessions ended in the last `withinMs` ms, and how long ago (the deny list's rebuild). */
+  recentlyEnded(withinMs: number): Promise<{ id: string; endedAgoMs: number }[]>;
+  /** Whether the session has ended (the deny list's answer while Redis can't give one). */
+  hasEnded(sessionId: string): Promise<boolean>;
   /** The user's live sessions (not ended, not expired), most recently used first. */
   listLive(userId: string, offset: number, limit: number): Promise<Page<StoredSession>>;
   /** Deletes up to `limit` sessions ended more than `retentionMs` ago (their tokens with them). */
@@ -101,10 +105,6 @@ export interface SessionsRepository {
    * unknown instead: an expired token buys nothing either way, only the alarm is lost.
    */
   pruneSpentTokens(limit: number): Promise<number>;
-  /** True when the session has ended: the database's word, behind the Redis deny list. */
-  isEnded(sessionId: string): Promise<boolean>;
-  /** Sessions ended within the last `withinMs`, each with the milliseconds left of that span. */
-  endedWithin(withinMs: number): Promise<Array<[sessionId: string, msLeft: number]>>;
 }
 
 const revoked = {
@@ -215,25 +215,6 @@ export class PostgresSessionsRepository implements SessionsRepository {
     return Number(result.numUpdatedRows);
   }
 
-  async isEnded(sessionId: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('sessions')
-      .select('id')
-      .where('id', '=', sessionId)
-      .where('ended_at', 'is not', null)
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
-  async endedWithin(withinMs: number): Promise<Array<[string, number]>> {
-    // The time left is measured on the database's clock, like the end itself.
-    const rows = await sql<{ id: string; ms_left: number }>`
-      select id, (${withinMs}::bigint - extract(epoch from now() - ended_at) * 1000)::float8 as ms_left
-        from sessions
-       where ended_at > now() - make_interval(secs => ${withinMs / 1000})`.execute(this.db);
-    return rows.rows.map((r) => [r.id, Math.ceil(Number(r.ms_left))]);
-  }
-
   async endSession(sessionId: string, reason: SessionEndReason, tx: Tx, userId?: string) {
     let tokens = tx
       .updateTable('refresh_tokens')
@@ -272,6 +253,25 @@ export class PostgresSessionsRepository implements SessionsRepository {
     if (except !== undefined) sessions = sessions.where('id', '!=', except);
     const rows = await sessions.returning(['id', 'user_id']).execute();
     return rows.map((row) => ({ id: row.id, userId: row.user_id }));
+  }
+
+  async recentlyEnded(withinMs: number) {
+    // Both times are the database's, so the age holds whatever the hosts' clocks say.
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select(['id', sql<number>`extract(epoch from now() - ended_at) * 1000`.as('ended_ago_ms')])
+      .where('ended_at', '>', sql<Date>`now() - make_interval(secs => ${withinMs / 1000})`)
+      .execute();
+    return rows.map((row) => ({ id: row.id, endedAgoMs: Number(row.ended_ago_ms) }));
+  }
+
+  async hasEnded(sessionId: string) {
+    const row = await this.db
+      .selectFrom('sessions')
+      .select('ended_at')
+      .where('id', '=', sessionId)
+      .executeTakeFirst();
+    return row?.ended_at != null;
   }
 
   async listLive(userId: string, offset: number, limit: number): Promise<Page<StoredSession>> {

@@ -62,6 +62,8 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/users/:id/orders',
     {
+      // A money write or a token refresh: admitted from the load shedder's reserve.
+      config: { critical: true },
       schema: {
         tags,
         security,
@@ -137,6 +139,8 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/orders/:id/cancel',
     {
+      // A money write or a token refresh: admitted from the load shedder's reserve.
+      config: { critical: true },
       schema: {
         tags,
         security,

@@ -4,6 +4,7 @@ import { authorize, can, requireUser } from '../../platform/auth/permissions.js'
 import type { CounterBatch, PendingCounters } from '../../platform/cache/counters.js';
 import type { CollectionCount } from '../../platform/db/count.js';
 import type { Database } from '../../platform/db/database.js';
+import { primaryOnly, type ReplicaSafe } from '../../platform/db/replicas.js';
 import { withTransaction } from '../../platform/db/transaction.js';
 import { ForbiddenError, NotFoundError } from '../../platform/errors.js';
 import { MAX_PAGE_SIZE, offsetOf, type Page, type PageRequest } from '../../platform/paging.js';
@@ -43,6 +44,8 @@ export class PostsService {
     private readonly userExists: UserExists,
     /** A search ranks at most this many of its newest matches (SEARCH_RANK_LIMIT). */
     private readonly searchRankLimit: number,
+    /** The reads below that may go to a replica: those of pages and of one post by id. */
+    private readonly readable: ReplicaSafe<PostsRepository> = primaryOnly(posts),
   ) {}
 
   /**
@@ -54,12 +57,14 @@ export class PostsService {
     authorize(actor, 'read:posts');
     const q = input.q?.trim();
     const window = offsetOf(input);
-    return q ? this.posts.search(q, window, this.searchRankLimit) : this.posts.list(window);
+    const posts = await this.readable(actor);
+    return q ? posts.search(q, window, this.searchRankLimit) : posts.list(window);
   }
 
   async getPost(actor: Actor, id: string): Promise<Post> {
     authorize(actor, 'read:posts');
-    const post = await this.require(id);
+    const post = await (await this.readable(actor)).findById(id);
+    if (!post) throw new NotFoundError('Post');
     await this.countView(id);
     return post;
   }
@@ -91,7 +96,7 @@ export class PostsService {
   /** A user's posts, newest first; an unknown user is 404, a user without posts an empty page. */
   async listUserPosts(actor: Actor, userId: string, input: PageRequest): Promise<Page<Post>> {
     authorize(actor, 'read:posts');
-    const page = await this.posts.listByAuthor(userId, offsetOf(input));
+    const page = await (await this.readable(actor)).listByAuthor(userId, offsetOf(input));
     // Only an empty page raises the question, so the common case costs one statement.
     if (page.items.length === 0 && !(await this.userExists(actor, userId))) {
       throw new NotFoundError('User');
@@ -120,7 +125,7 @@ export class PostsService {
   /** A keyset page, newest first: the cost of a page does not grow with its depth. */
   async listPostsAfter(actor: Actor, input: ListPostsAfterInput): Promise<Post[]> {
     authorize(actor, 'read:posts');
-    return this.posts.listAfter(input.after, input.limit);
+    return (await this.readable(actor)).listAfter(input.after, input.limit);
   }
 
   /** How many posts listPostsAfter pages through: exact up to `exactUpTo`, estimated above. */

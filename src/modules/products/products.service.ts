@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Actor } from '../../platform/auth/actor.js';
 import { authorize, can } from '../../platform/auth/permissions.js';
 import type { WriteThroughCache } from '../../platform/cache/write-through.js';
+import { primaryOnly, type ReplicaSafe } from '../../platform/db/replicas.js';
 import type { Tx } from '../../platform/db/transaction.js';
 import { NotFoundError } from '../../platform/errors.js';
 import { offsetOf, type Page, type PageRequest } from '../../platform/paging.js';
@@ -41,12 +42,14 @@ export class ProductsService {
   constructor(
     private readonly products: ProductsRepository,
     private readonly cache: WriteThroughCache<Product>,
+    /** Pages may go to a replica; reads by id stay on the write-through cache and the primary. */
+    private readonly readable: ReplicaSafe<ProductsRepository> = primaryOnly(products),
   ) {}
 
   async listProducts(actor: Actor, input: ListProductsInput): Promise<Page<Product>> {
     authorize(actor, 'read:products');
     if (input.includeInactive) authorize(actor, 'write:products');
-    return this.products.list({
+    return (await this.readable(actor)).list({
       ...offsetOf(input),
       sort: input.sort,
       includeInactive: input.includeInactive,

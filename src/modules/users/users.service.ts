@@ -8,6 +8,7 @@ import { authorize, can, requireUser } from '../../platform/auth/permissions.js'
 import type { Database } from '../../platform/db/database.js';
 import { UniqueViolationError } from '../../platform/db/errors.js';
 import type { UserStatus } from '../../platform/db/schema.js';
+import { primaryOnly, type ReplicaSafe } from '../../platform/db/replicas.js';
 import { withTransaction, type Tx } from '../../platform/db/transaction.js';
 import {
   ConflictError,
@@ -114,6 +115,8 @@ export class UsersService {
     private readonly onUserCreated: (tx: Tx, user: User) => Promise<void> = async () => {},
     /** The account's own email changes wait for the new address to confirm (AccountEmails). */
     private readonly emailChanges?: EmailChanges,
+    /** Pages may go to a replica; reads by id stay on the cache and the primary. */
+    private readonly readable: ReplicaSafe<UsersRepository> = primaryOnly(users),
   ) {}
 
   async getUser(actor: Actor, id: string): Promise<User> {
@@ -128,7 +131,11 @@ export class UsersService {
 
   async listUsers(actor: Actor, input: ListUsersInput): Promise<Page<User>> {
     authorize(actor, 'read:users');
-    return this.users.list({ ...offsetOf(input), sort: input.sort, status: input.status });
+    return (await this.readable(actor)).list({
+      ...offsetOf(input),
+      sort: input.sort,
+      status: input.status,
+    });
   }
 
   /**
@@ -137,13 +144,17 @@ export class UsersService {
    */
   async listUsersPage(actor: Actor, input: ListUsersInput): Promise<User[]> {
     authorize(actor, 'read:users');
-    return this.users.listPage({ ...offsetOf(input), sort: input.sort, status: input.status });
+    return (await this.readable(actor)).listPage({
+      ...offsetOf(input),
+      sort: input.sort,
+      status: input.status,
+    });
   }
 
   /** The keyset form of listUsers (API v2): the same permission, no count. */
   async listUsersAfter(actor: Actor, input: ListUsersAfterInput): Promise<User[]> {
     authorize(actor, 'read:users');
-    return this.users.listAfter(input);
+    return (await this.readable(actor)).listAfter(input);
   }
 
   /** The size of what listUsers lists: exact up to `exactUpTo`, estimated above. */

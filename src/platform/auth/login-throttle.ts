@@ -54,13 +54,31 @@ interface Window {
   resetAt: number;
 }
 
+/**
+ * The key a count is kept under in memory: 16 bytes of SHA-256 as a one-byte string, for an
+ * account, an address or the pair. A load of many distinct emails keeps two counts each for a
+ * whole window, and 64-character hex digests as keys (two in a pair's) would be most of that
+ * memory; 128 bits still tell apart any two keys a process can hold.
+ */
+const short = (...parts: string[]) =>
+  createHash('sha256').update(parts.join('\n')).digest().toString('latin1', 0, 16);
+
 export class MemoryAttemptStore implements AttemptStore {
   private readonly windows = new Map<string, Window>();
   private readonly familiar = new Map<string, Map<string, number>>();
 
-  async reserve(account: string, address: string, limits: ThrottleLimits): Promise<Reservation> {
+  async reserve(
+    accountKey: string,
+    addressKey: string,
+    limits: ThrottleLimits,
+  ): Promise<Reservation> {
+    const [account, address, pairKey] = [
+      short(accountKey),
+      short(addressKey),
+      short(accountKey, addressKey),
+    ];
     const now = Date.now();
-    const pair = this.live(`${account}\n${address}`, now);
+    const pair = this.live(pairKey, now);
     if (pair && pair.count >= limits.maxPerAddress) {
       return { allowed: false, retryAfterMs: pair.resetAt - now };
     }
@@ -68,14 +86,15 @@ export class MemoryAttemptStore implements AttemptStore {
     if (!this.isFamiliar(account, address, now) && all && all.count >= limits.maxPerAccount) {
       return { allowed: false, retryAfterMs: all.resetAt - now };
     }
-    this.count(`${account}\n${address}`, now, limits.windowMs);
+    this.count(pairKey, now, limits.windowMs);
     this.count(account, now, limits.windowMs);
     if (this.windows.size > 100_000) this.sweep(now);
     return { allowed: true };
   }
 
-  async succeeded(account: string, address: string, limits: ThrottleLimits): Promise<void> {
-    this.windows.delete(`${account}\n${address}`);
+  async succeeded(accountKey: string, addressKey: string, limits: ThrottleLimits): Promise<void> {
+    const [account, address] = [short(accountKey), short(addressKey)];
+    this.windows.delete(short(accountKey, addressKey));
     const now = Date.now();
     const all = this.live(account, now);
     if (all && all.count > 0) all.count--;

@@ -56,14 +56,18 @@ export class MemoryRevocationList implements RevocationList {
 }
 
 // Scores are expiry times on Redis's clock, and what leaves Redis is the time left, so the
-// processes' clocks never need to agree. KEYS: deny set. ARGV: member, ttl ms, channel.
+// processes' clocks never need to agree. KEYS: deny set. ARGV: channel, then member, ttl ms
+// pairs (one for a revocation, several when a resync writes back what Redis missed).
 const REVOKE = `
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call('ZADD', KEYS[1], 'GT', now + ARGV[2], ARGV[1])
+for i = 2, #ARGV, 2 do
+  local ttl = tonumber(ARGV[i + 1])
+  redis.call('ZADD', KEYS[1], 'GT', now + ttl, ARGV[i])
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+  redis.call('PUBLISH', ARGV[1], ARGV[i] .. ' ' .. ttl)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-redis.call('PUBLISH', ARGV[3], ARGV[1] .. ' ' .. ARGV[2])
 return 1`;
 
 // KEYS: deny set. Returns member, ms left, member, ms left...
@@ -84,6 +88,19 @@ for _, member in ipairs(ARGV) do
 end
 return 0`;
 
+/**
+ * Where revocations are decided for good: PostgreSQL, where logout and every other end of a
+ * session is committed before the deny list hears of it. The deny list is the fast copy; this
+ * is what it is rebuilt from when Redis lost something (a revocation made while Redis was away,
+ * a Redis restarted empty).
+ */
+export interface RevocationAuthority {
+  /** Sessions ended in the last `withinMs` ms, and how long ago each ended. */
+  recentlyEnded(withinMs: number): Promise<{ id: string; endedAgoMs: number }[]>;
+  /** Whether the session has ended. */
+  hasEnded(sessionId: string): Promise<boolean>;
+}
+
 export interface RedisRevocationOptions {
   /** How often the subscription proves it is alive (a PING on the subscriber connection). */
   heartbeatMs: number;
@@ -92,6 +109,12 @@ export interface RedisRevocationOptions {
    * asks Redis. It is the bound on how long another process may still accept a revoked token.
    */
   staleAfterMs: number;
+  /**
+   * After a lost connection (or a master change) and the reload that follows, how long a "not
+   * revoked" answer is still checked with the authority: long enough for every other process
+   * to reconnect and write back what Redis refused from it meanwhile.
+   */
+  settleMs: number;
   /** False: no mirror, every check asks Redis (a cluster, where a PING proves nothing). */
   mirror?: boolean;
   /**
@@ -100,22 +123,13 @@ export interface RedisRevocationOptions {
    */
   waitReplicas?: number;
   waitTimeoutMs?: number;
-  /** The database's word on ended sessions, for when Redis can't answer or lost a write. */
-  authority?: SessionAuthority;
 }
 
-/**
- * Sessions end in the database first; the deny list only copies that to every process fast.
- * Redis replicates asynchronously, so a failover can lose a revocation, and while Redis is away
- * none can be written: the database is asked then.
- */
-export interface SessionAuthority {
-  sessionEnded(sid: string): Promise<boolean>;
-  /** Sessions ended recently enough that their access tokens may live, with their time left. */
-  recentlyEnded(): Promise<Array<[sid: string, msLeft: number]>>;
-}
-
-export const REVOCATION_MIRROR: RedisRevocationOptions = { heartbeatMs: 200, staleAfterMs: 1000 };
+export const REVOCATION_MIRROR: RedisRevocationOptions = {
+  heartbeatMs: 200,
+  staleAfterMs: 1000,
+  settleMs: 3000,
+};
 
 /**
  * Shared by every API process through Redis: a sorted set of denied members (scored by expiry)
@@ -132,8 +146,17 @@ export const REVOCATION_MIRROR: RedisRevocationOptions = { heartbeatMs: 200, sta
  * checks ask Redis as before. So a token revoked through any process is refused by every other
  * one at most staleAfterMs after revoke() returned — in practice within a millisecond.
  *
- * When Redis can't be reached at all, a process still refuses what it revoked itself, and a
- * token revoked through another process stays usable until Redis returns (documented policy).
+ * With an authority (PostgreSQL's ended sessions), nothing revoked is lost to a Redis outage:
+ * each load also reads the sessions ended within a deny lifetime and writes back to Redis
+ * (and so to every mirror) those it lacks; and from a lost connection until that load is done,
+ * a check Redis can't answer, or answers "not revoked", asks the authority for the session.
+ * Without one, a process that can't reach Redis refuses only what it revoked itself.
+ *
+ * The mirror is untrusted from the moment its subscriber or the main connection errors or
+ * closes (a failover closes both: the sentinels announce the new master) until the reload on a
+ * fresh subscriber connection has completed, and for settleMs after that a "not revoked" still
+ * asks the authority: another process's revocation refused by a dying master reaches Redis
+ * only when that process has reloaded and written it back.
  */
 export class RedisRevocationList implements RevocationList {
   private readonly denied = new DenySet();
@@ -141,8 +164,12 @@ export class RedisRevocationList implements RevocationList {
   private subscriber: RedisClient | undefined;
   /** Revocations go out here when they wait for replicas, so WAIT holds up no other command. */
   private writer: { client: RedisClient; revoke: LuaScript } | undefined;
-  /** Revocations Redis refused (it was away), with when they expire: written again later. */
-  private readonly unsent = new Map<string, number>();
+  /** Detaches the listeners start() put on the main connection. */
+  private unwatch: (() => void) | undefined;
+  /** performance.now() until which a "not revoked" is checked with the authority. */
+  private settlesAt = 0;
+  /** Set when a connection was lost: the next completed reload starts a settle period. */
+  private lost = false;
   private heartbeat: NodeJS.Timeout | undefined;
   /** Bumped on every lost subscriber connection; work begun under an older one is void. */
   private epoch = 0;
@@ -154,6 +181,8 @@ export class RedisRevocationList implements RevocationList {
     private readonly redis: RedisClient,
     private readonly options: RedisRevocationOptions = REVOCATION_MIRROR,
     private readonly key = 'stratum:v1:deny',
+    /** The authority, and how long an ended session's access tokens stay denied. */
+    private readonly authority?: { sessions: RevocationAuthority; denyForMs: number },
   ) {
     this.scripts = {
       revoke: luaScript(redis, REVOKE),
@@ -171,30 +200,36 @@ export class RedisRevocationList implements RevocationList {
     const { waitReplicas = 0, waitTimeoutMs = 0 } = this.options;
     try {
       if (waitReplicas === 0) {
-        await this.scripts.revoke([this.key], [`${kind}:${id}`, ttlMs, this.channel]);
+        await this.scripts.revoke([this.key], [this.channel, `${kind}:${id}`, ttlMs]);
         return;
       }
       this.writer ??= this.openWriter();
-      await this.writer.revoke([this.key], [`${kind}:${id}`, ttlMs, this.channel]);
-      // Not acknowledged in time: the master has it, and the session's end is in the database.
+      await this.writer.revoke([this.key], [this.channel, `${kind}:${id}`, ttlMs]);
+      // Not acknowledged in time: the master has it, and the session's end is in the database,
+      // which every reload writes back to a master that lost it.
       await replicated(this.writer.client, this.key, waitReplicas, waitTimeoutMs);
     } catch {
-      // Logout must not fail because Redis is away: the session has ended in the database and
-      // is denied here; other processes ask the database while Redis is away, and this one
-      // writes it again when its connection is back (resync).
-      this.unsent.set(`${kind}:${id}`, Date.now() + ttlMs);
+      // Logout must not fail because Redis is away: the session is ended in the database and
+      // denied here; the other processes ask the database until their next load writes it back.
     }
   }
 
   async isRevoked(jti: string, sid: string) {
     if (this.denied.holds(jti, sid)) return true;
-    if (this.mirrorIsCurrent()) return false;
+    const settled = performance.now() >= this.settlesAt;
+    if (settled && this.mirrorIsCurrent()) return false;
+    let inRedis: boolean | undefined;
     try {
-      return (await this.scripts.check([this.key], [`jti:${jti}`, `sid:${sid}`])) === 1;
+      inRedis = (await this.scripts.check([this.key], [`jti:${jti}`, `sid:${sid}`])) === 1;
     } catch {
-      // Redis away (a failover, an outage): the database says whether the session ended.
-      return (await this.options.authority?.sessionEnded(sid).catch(() => false)) ?? false;
+      inRedis = undefined;
     }
+    if (inRedis) return true;
+    // Since a lost connection, Redis may lack what was revoked while it was away.
+    if (inRedis === false && this.syncedEpoch === this.epoch && settled) return false;
+    // Without a mirror (a cluster), Redis's answer is the one there is.
+    if (inRedis === false && this.options.mirror === false) return false;
+    return this.endedInAuthority(sid);
   }
 
   /** True while checks are answered from the mirror alone. */
@@ -213,10 +248,20 @@ export class RedisRevocationList implements RevocationList {
       autoResubscribe: false,
       enableAutoPipelining: false,
     });
-    subscriber.on('close', () => {
-      this.epoch++;
-      this.provenAt = -Infinity;
+    subscriber.on('error', () => {
+      this.distrust();
+      // Still connected after the error: reconnect, so that a reload follows.
+      if (subscriber.status === 'ready') subscriber.disconnect(true);
     });
+    subscriber.on('close', () => this.distrust());
+    // The main connection lost (a failover: the sentinels' +switch-master closes it) means the
+    // subscriber may still listen to a server that is no longer the master: it reconnects too.
+    const mainLost = () => {
+      this.distrust();
+      if (subscriber.status === 'ready') subscriber.disconnect(true);
+    };
+    this.redis.on('close', mainLost);
+    this.unwatch = () => this.redis.off('close', mainLost);
     subscriber.on('ready', () => void this.resync(subscriber));
     subscriber.on('message', (_channel: string, message: string) => this.record(message));
     this.subscriber = subscriber;
@@ -226,6 +271,8 @@ export class RedisRevocationList implements RevocationList {
 
   async stop() {
     clearInterval(this.heartbeat);
+    this.unwatch?.();
+    this.unwatch = undefined;
     this.subscriber?.disconnect();
     this.subscriber = undefined;
     this.writer?.client.disconnect();
@@ -233,21 +280,27 @@ export class RedisRevocationList implements RevocationList {
     this.epoch++;
   }
 
-  private async resend() {
-    const pending = [...this.unsent];
-    this.unsent.clear();
-    for (const [member, expiresAt] of pending) {
-      const ttlMs = expiresAt - Date.now();
-      const colon = member.indexOf(':');
-      if (ttlMs > 0) {
-        await this.revoke(member.slice(0, colon) as RevocationKind, member.slice(colon + 1), ttlMs);
-      }
-    }
+  /** Until the next completed reload, checks ask Redis and, for "not revoked", the authority. */
+  private distrust() {
+    this.epoch++;
+    this.provenAt = -Infinity;
+    this.lost = true;
   }
 
   private openWriter() {
     const client = duplicateClient(this.redis, { enableAutoPipelining: false });
     return { client, revoke: luaScript(client, REVOKE) };
+  }
+
+  private async endedInAuthority(sid: string) {
+    if (!this.authority) return false;
+    try {
+      return await this.authority.sessions.hasEnded(sid);
+    } catch {
+      // Neither Redis nor the database answers: the documented policy is to let the token
+      // through (the request needs the database anyway, and a revoked one is refused here).
+      return false;
+    }
   }
 
   private record(message: string) {
@@ -260,16 +313,23 @@ export class RedisRevocationList implements RevocationList {
     try {
       await subscriber.subscribe(this.channel);
       const sentAt = performance.now();
-      const flat = (await this.scripts.snapshot([this.key], [])) as string[];
-      // What Redis may have lost (a failover) or never got (written while it was away).
-      const ended = (await this.options.authority?.recentlyEnded()) ?? [];
+      const [flat, ended] = await Promise.all([
+        this.scripts.snapshot([this.key], []) as Promise<string[]>,
+        this.endedRecently(),
+      ]);
       if (epoch !== this.epoch) return;
-      for (let i = 0; i + 1 < flat.length; i += 2) this.denied.add(flat[i]!, Number(flat[i + 1]));
-      for (const [sid, msLeft] of ended) this.denied.add(`sid:${sid}`, msLeft);
+      const inRedis = new Set<string>();
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        inRedis.add(flat[i]!);
+        this.denied.add(flat[i]!, Number(flat[i + 1]));
+      }
+      await this.writeBack(ended.filter(([member]) => !inRedis.has(member)));
       this.denied.sweep();
+      if (epoch !== this.epoch) return;
+      if (this.lost) this.settlesAt = performance.now() + this.options.settleMs;
+      this.lost = false;
       this.syncedEpoch = epoch;
       this.provenAt = sentAt;
-      void this.resend();
     } catch {
       // Checks keep asking Redis meanwhile; a lost connection brings its own resync.
       const retry = setTimeout(() => {
@@ -277,6 +337,31 @@ export class RedisRevocationList implements RevocationList {
       }, this.options.staleAfterMs);
       retry.unref();
     }
+  }
+
+  /** The authority's sessions still to deny, as [member, ms left]; none when it can't answer. */
+  private async endedRecently(): Promise<[string, number][]> {
+    if (!this.authority) return [];
+    const { sessions, denyForMs } = this.authority;
+    try {
+      const ended = await sessions.recentlyEnded(denyForMs);
+      return ended
+        .map((s): [string, number] => [`sid:${s.id}`, Math.ceil(denyForMs - s.endedAgoMs)])
+        .filter(([, left]) => left > 0);
+    } catch {
+      // The database is away too: load what Redis has rather than stay on a read per request.
+      return [];
+    }
+  }
+
+  /**
+   * Revocations the authority holds and Redis lacks (made while Redis was away), written back
+   * and published, so every process and every later load has them.
+   */
+  private async writeBack(missing: [string, number][]) {
+    for (const [member, left] of missing) this.denied.add(member, left);
+    if (missing.length === 0) return;
+    await this.scripts.revoke([this.key], [this.channel, ...missing.flat()]);
   }
 
   private async prove(subscriber: RedisClient) {

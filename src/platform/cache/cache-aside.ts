@@ -23,7 +23,10 @@ export class CacheAside<T> {
   constructor(
     private readonly cache: Cache,
     private readonly options: CacheAsideOptions<T>,
-  ) {}
+  ) {
+    // A write elsewhere: reads that start now must not join one that may have read before it.
+    cache.onRemoteWrite?.((key) => this.flights.forget(key));
+  }
 
   get(id: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const { codec, ttlMs, negativeTtlMs } = this.options;

@@ -29,7 +29,36 @@ export interface Cache {
   put(key: string, entry: CacheEntry, ttlMs: number): Promise<void>;
   /** Deletes the entry and starts a new generation, so in-flight fills are refused. */
   invalidate(key: string): Promise<void>;
+  /** True when the cache stores nothing (CACHE_ENABLED=false): every read loads, alone. */
+  readonly passThrough?: boolean;
+  /**
+   * Told of each key another process wrote (two-level cache), so a read in flight here that
+   * may predate that write is not joined by later reads.
+   */
+  onRemoteWrite?(listener: (key: string) => void): void;
 }
+
+/** The cache as the composition root hands it out: the port plus its lifecycle and metrics. */
+export interface CacheHandle extends Cache {
+  /** The cache is built before the server's logger exists; the app hands it over here. */
+  logTo(logger: CacheLogger): void;
+  /** Told of every lookup's result (the metrics count hits and misses, and at which level). */
+  observeLookups(listener: LookupListener): void;
+  /** Starts what runs in the background of an API process (the invalidation subscription). */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CacheLogger {
+  warn(details: object, message: string): void;
+  info?(details: object, message: string): void;
+}
+
+/** `inProcess`: a hit served by the two-level cache's in-process level, without Redis. */
+export type LookupListener = (key: string, hit: boolean, inProcess?: boolean) => void;
+
+/** Where every invalidation is published (by the Redis scripts themselves, atomically). */
+export const INVALIDATION_CHANNEL = 'stratum:v1:cache:invalidated';
 
 /** A deleted row's entry: above every real version, so no late write-through resurrects it. */
 export const TOMBSTONE_VERSION = Number.MAX_SAFE_INTEGER;

@@ -1,9 +1,14 @@
 import { LRUCache } from 'lru-cache';
-import type { Cache, CacheEntry, Lookup } from './cache.js';
+import type {
+  Cache,
+  CacheEntry,
+  CacheHandle,
+  CacheLogger,
+  Lookup,
+  LookupListener,
+} from './cache.js';
 
-export interface CacheLogger {
-  warn(details: object, message: string): void;
-}
+export type { CacheLogger } from './cache.js';
 
 export interface GuardedCacheOptions {
   /** A command slower than this counts as failed, so a slow Redis can't hold a request. */
@@ -25,11 +30,11 @@ class CacheTimeoutError extends Error {}
  * processes may still read the stale entry until that retry succeeds; if this process dies
  * first, until the entry's TTL ends. That is the honest bound of a failed invalidation.
  */
-export class GuardedCache implements Cache {
+export class GuardedCache implements CacheHandle {
   private readonly suspects: LRUCache<string, true>;
   private readonly retryTimer: NodeJS.Timeout;
   private logger: CacheLogger = { warn: () => {} };
-  private onLookup: (key: string, hit: boolean) => void = () => {};
+  private onLookup: LookupListener = () => {};
 
   constructor(
     private readonly inner: Cache,
@@ -46,13 +51,11 @@ export class GuardedCache implements Cache {
     this.retryTimer.unref();
   }
 
-  /** The cache is built before the server's logger exists; the app hands it over here. */
   logTo(logger: CacheLogger): void {
     this.logger = logger;
   }
 
-  /** Told of every lookup's result (the metrics count hits and misses). */
-  observeLookups(listener: (key: string, hit: boolean) => void): void {
+  observeLookups(listener: LookupListener): void {
     this.onLookup = listener;
   }
 
@@ -94,7 +97,9 @@ export class GuardedCache implements Cache {
     return this.suspects.size;
   }
 
-  close(): void {
+  async start(): Promise<void> {}
+
+  async close(): Promise<void> {
     clearInterval(this.retryTimer);
   }
 

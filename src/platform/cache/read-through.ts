@@ -26,6 +26,7 @@ export function readThrough<T>(
   load: () => Promise<T | undefined>,
 ): Promise<T | undefined> {
   const { cache, flights, codec } = options;
+  if (cache.passThrough) return cache.lookup(key).then(load);
   return flights.run(key, async () => {
     const found = await cache.lookup(key);
     if (found.hit) {

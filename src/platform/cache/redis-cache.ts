@@ -3,6 +3,7 @@ import type { RedisClient } from '../redis/connect.js';
 import {
   GENERATION_TTL_MS,
   generationKey,
+  INVALIDATION_CHANNEL,
   type Cache,
   type CacheEntry,
   type Lookup,
@@ -34,7 +35,10 @@ if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
-// KEYS: entry, generation. ARGV: version, payload, TTL, fresh token, generation TTL.
+// Writes publish the key on INVALIDATION_CHANNEL in the same script: a process's in-process
+// copy (two-level cache) is dropped by a message that can't be separated from the write.
+
+// KEYS: entry, generation. ARGV: version, payload, TTL, fresh token, generation TTL, channel.
 const PUT = `
 local stored = redis.call('GET', KEYS[1])
 if stored then
@@ -43,15 +47,20 @@ if stored then
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+redis.call('PUBLISH', ARGV[6], KEYS[1])
 return 1`;
 
-// KEYS: entry, generation. ARGV: fresh token, generation TTL.
+// KEYS: entry, generation. ARGV: fresh token, generation TTL, channel.
 const INVALIDATE = `
 redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+redis.call('PUBLISH', ARGV[3], KEYS[1])
 return 1`;
 
-/** The shared cache of every API process. Each operation is one atomic script or command. */
+/**
+ * The shared cache of every API process. Each operation is one atomic script or command;
+ * `put` and `invalidate` also publish the key on INVALIDATION_CHANNEL.
+ */
 export class RedisCache implements Cache {
   private readonly scripts: Record<'lookup' | 'fill' | 'put' | 'invalidate', LuaScript>;
 
@@ -83,11 +92,14 @@ export class RedisCache implements Cache {
   async put(key: string, entry: CacheEntry, ttlMs: number) {
     await this.scripts.put(
       [key, generationKey(key)],
-      [entry.version, encode(entry), ttlMs, randomUUID(), GENERATION_TTL_MS],
+      [entry.version, encode(entry), ttlMs, randomUUID(), GENERATION_TTL_MS, INVALIDATION_CHANNEL],
     );
   }
 
   async invalidate(key: string) {
-    await this.scripts.invalidate([key, generationKey(key)], [randomUUID(), GENERATION_TTL_MS]);
+    await this.scripts.invalidate(
+      [key, generationKey(key)],
+      [randomUUID(), GENERATION_TTL_MS, INVALIDATION_CHANNEL],
+    );
   }
 }

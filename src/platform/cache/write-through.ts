@@ -25,7 +25,10 @@ export class WriteThroughCache<T> {
   constructor(
     private readonly cache: Cache,
     private readonly options: WriteThroughOptions<T>,
-  ) {}
+  ) {
+    // A write elsewhere: reads that start now must not join one that may have read before it.
+    cache.onRemoteWrite?.((key) => this.flights.forget(key));
+  }
 
   get(id: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const { codec, ttlMs, negativeTtlMs, versionOf } = this.options;

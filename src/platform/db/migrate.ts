@@ -29,6 +29,17 @@ export function migrationChecksum(text: string): string {
 }
 
 /** Two files with one number: the runner would apply the first and skip the other for good. */
+/** Migrating behind a transaction pooler without the database's own address. */
+export class MigrationThroughPoolerError extends Error {
+  override readonly name = 'MigrationThroughPoolerError';
+
+  constructor() {
+    super(
+      'migrations must not run through the pooler (DB_POOLER=transaction): set DATABASE_DIRECT_URL to the database itself, not the pooler',
+    );
+  }
+}
+
 export class DuplicateMigrationVersionError extends Error {
   override readonly name = 'DuplicateMigrationVersionError';
 

@@ -12,24 +12,33 @@ export interface PostgresOptions {
   statementTimeoutMs: number;
   /** The longest a statement waits for a lock; 0 = no limit. */
   lockTimeoutMs?: number;
+  /**
+   * transaction: `url` is a pooler handing out a server connection per transaction (PgBouncer in
+   * transaction mode). Then nothing is tied to a connection: no named prepared statement and no
+   * start-up parameter; the timeouts and `jit` come from the role's or database's settings.
+   */
+  pooler?: 'none' | 'transaction';
 }
 
+/** JIT off unless the URL's own `options` say otherwise (docs/decisions/0004-postgres-jit-off.md). */
+const JIT_OFF = '-c jit=off';
+
 export function createPostgres(options: PostgresOptions): DatabaseHandle {
+  const pooled = options.pooler === 'transaction';
   const pool = new pg.Pool({
-    connectionString: options.url,
+    // PgBouncer 1.18 refuses a start-up parameter it does not know (08P01): behind it, the
+    // connection carries only what the URL says.
+    connectionString: pooled ? options.url : withOptions(options.url, JIT_OFF),
     max: options.poolMax,
     idleTimeoutMillis: options.idleTimeoutMs,
     connectionTimeoutMillis: options.connectTimeoutMs,
     // A runaway query must not hold a pooled connection forever.
-    statement_timeout: options.statementTimeoutMs || undefined,
+    statement_timeout: (!pooled && options.statementTimeoutMs) || undefined,
     // A request waiting on a row lock (a hot account, a duplicate idempotent request) gives up
     // with 55P03 instead of holding its connection for as long as the holder takes.
-    lock_timeout: options.lockTimeoutMs || undefined,
+    lock_timeout: (!pooled && options.lockTimeoutMs) || undefined,
+    // PgBouncer knows this one and passes it on.
     application_name: 'stratum',
-    // JIT compiling takes 20–25 ms, and PostgreSQL starts it on the plan's cost estimate: a
-    // search for very common words (which reads 200 rows) has a costly fallback branch it never
-    // runs, and paid for compiling it. No statement of this service runs long enough to gain.
-    options: '-c jit=off',
   });
   // An idle client losing its server emits here; without a listener it would crash the process.
   pool.on('error', () => {});
@@ -38,7 +47,9 @@ export function createPostgres(options: PostgresOptions): DatabaseHandle {
   // Its queries fail anyway (503), and on release the pool drops it as no longer queryable.
   pool.on('connect', (client) => {
     client.on('error', () => {});
-    prepareMarkedStatements(client);
+    // Behind a transaction pooler the next statement may reach a server connection that never
+    // saw the PARSE: the marked texts go unnamed there, parsed on every call.
+    if (!pooled) prepareMarkedStatements(client);
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
@@ -58,6 +69,18 @@ export function createPostgres(options: PostgresOptions): DatabaseHandle {
       if (!pool.ended) await pool.end();
     },
   };
+}
+
+/**
+ * The URL with `extra` put before its own `options` (`-c name=value …`): pg lets the URL's
+ * `options` replace the pool's, and the later `-c` of a name wins, so the URL's settings stay
+ * and keep the last word.
+ */
+export function withOptions(url: string, extra: string): string {
+  const parsed = new URL(url);
+  const own = parsed.searchParams.get('options');
+  parsed.searchParams.set('options', own ? `${extra} ${own}` : extra);
+  return parsed.toString();
 }
 
 /**

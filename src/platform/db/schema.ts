@@ -131,6 +131,8 @@ export interface AccountsTable {
   user_id: string | null;
   currency: string;
   balance_minor: BigintDefault;
+  /** What pending holds reserve of the balance (migration 0025). */
+  held_minor: BigintDefault;
   /** Which of the merchant's rows (0 for every other account); see migration 0013. */
   shard: Generated<number>;
   created_at: Timestamp;
@@ -148,6 +150,25 @@ export interface JournalEntriesTable {
   to_balance_after: BigintColumn;
   reference: string | null;
   created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type HoldStatus = 'pending' | 'captured' | 'voided' | 'expired';
+
+/** A two-phase movement (migration 0025). */
+export interface HoldsTable {
+  id: string;
+  from_account_id: string;
+  to_account_id: string;
+  amount_minor: BigintColumn;
+  currency: string;
+  status: ColumnType<HoldStatus, HoldStatus | undefined, HoldStatus>;
+  captured_minor: BigintColumn | null;
+  transfer_id: string | null;
+  reference: string | null;
+  created_by: string | null;
+  expires_at: Timestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -314,6 +335,7 @@ export interface DB {
   order_items: OrderItemsTable;
   accounts: AccountsTable;
   journal_entries: JournalEntriesTable;
+  holds: HoldsTable;
   idempotency_keys: IdempotencyKeysTable;
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;

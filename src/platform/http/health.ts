@@ -5,6 +5,8 @@ import { envelopeSchema, ok } from './envelope.js';
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<void>;
+  /** Reported in `checks` but not required: a replica the process can do without. */
+  advisory?: boolean;
 }
 
 export interface Lifecycle {
@@ -52,26 +54,33 @@ export function registerHealthRoutes(
   const live = schema('The process answers', {});
   const ready = schema('Every dependency answered', { checks: { database: 'ok', redis: 'ok' } });
 
-  app.get('/health/live', { schema: live, logLevel: 'warn' }, async (request) =>
-    ok(request, { status: 'ok' as const }),
+  app.get(
+    '/health/live',
+    { schema: live, logLevel: 'warn', config: { neverShed: true } },
+    async (request) => ok(request, { status: 'ok' as const }),
   );
 
-  app.get('/health/ready', { schema: ready, logLevel: 'warn' }, async (request, reply) => {
-    const results: Record<string, string> = {};
-    if (lifecycle.shuttingDown) results.process = 'shutting down';
-    await Promise.all(
-      checks.map(async ({ name, check }) => {
-        try {
-          await withTimeout(check(), CHECK_TIMEOUT_MS);
-          results[name] = 'ok';
-        } catch (err) {
-          results[name] = (err as Error).message || 'failed';
-        }
-      }),
-    );
-    const healthy = Object.values(results).every((r) => r === 'ok');
-    return reply
-      .status(healthy ? 200 : 503)
-      .send(ok(request, { status: healthy ? 'ok' : 'unavailable', checks: results }));
-  });
+  app.get(
+    '/health/ready',
+    { schema: ready, logLevel: 'warn', config: { neverShed: true } },
+    async (request, reply) => {
+      const results: Record<string, string> = {};
+      let healthy = !lifecycle.shuttingDown;
+      if (lifecycle.shuttingDown) results.process = 'shutting down';
+      await Promise.all(
+        checks.map(async ({ name, check, advisory }) => {
+          try {
+            await withTimeout(check(), CHECK_TIMEOUT_MS);
+            results[name] = 'ok';
+          } catch (err) {
+            results[name] = (err as Error).message || 'failed';
+            if (!advisory) healthy = false;
+          }
+        }),
+      );
+      return reply
+        .status(healthy ? 200 : 503)
+        .send(ok(request, { status: healthy ? 'ok' : 'unavailable', checks: results }));
+    },
+  );
 }

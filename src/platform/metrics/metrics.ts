@@ -28,6 +28,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly cacheL1Hits = new Counter({
+    name: 'stratum_cache_l1_hits_total',
+    help: 'Cache hits served in process (two-level cache), without Redis; also counted as hits above',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly shed = new Counter({
+    name: 'stratum_load_shed_total',
+    help: 'Requests refused with 503 OVERLOADED by the load shedder, by class (normal, critical)',
+    labelNames: ['class'] as const,
+    registers: [this.registry],
+  });
+
   readonly rateLimited = new Counter({
     name: 'stratum_rate_limit_rejections_total',
     help: 'Requests refused with 429 by the global rate limit',
@@ -58,10 +72,13 @@ export class Metrics {
     this.jobDuration.observe({ type }, seconds);
   }
 
-  recordCacheLookup(key: string, hit: boolean): void {
+  recordCacheLookup(key: string, hit: boolean, inProcess = false): void {
     // Keys are `stratum:v1:<kind>:<id>`; the kind is the label, never the id.
-    const kind = key.split(':')[2] ?? 'unknown';
+    const start = 'stratum:v1:'.length;
+    const end = key.indexOf(':', start);
+    const kind = key.startsWith('stratum:v1:') && end > start ? key.slice(start, end) : 'unknown';
     this.cacheLookups.inc({ kind, result: hit ? 'hit' : 'miss' });
+    if (inProcess) this.cacheL1Hits.inc({ kind });
   }
 
   /**

@@ -47,7 +47,7 @@ export function registerMetricsRoute(
   const allowed = access.allow.length > 0 ? addressMatcher(access.allow) : undefined;
   app.get(
     METRICS_PATH,
-    { schema: { hide: true }, config: { ownAuthorization: true } },
+    { schema: { hide: true }, config: { ownAuthorization: true, neverShed: true } },
     async (request, reply) => {
       if (allowed && !allowed(request.ip)) throw new ForbiddenError('Not an allowed scraper');
       if (access.token !== undefined && !tokenMatches(request, access.token)) {

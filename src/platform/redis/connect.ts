@@ -76,6 +76,12 @@ function hostPort(entry: string): { host: string; port: number } {
  */
 export type ConnectionRole = 'fail-fast' | 'queue';
 
+/**
+ * Reconnect attempts at most this far apart: after an outage every process is back within it,
+ * which bounds how long a failed cache invalidation waits for its retry.
+ */
+export const REDIS_RECONNECT_MAX_MS = 1_000;
+
 export interface ConnectSettings {
   connectTimeoutMs: number;
   commandTimeoutMs?: number;
@@ -93,6 +99,7 @@ function roleOptions(role: ConnectionRole, settings: ConnectSettings): RedisOpti
         // counts) go out in one socket write: each write is a system call, the largest cost
         // per request.
         enableAutoPipelining: true,
+        retryStrategy: (times) => Math.min(times * 50, REDIS_RECONNECT_MAX_MS),
       };
 }
 

@@ -2,17 +2,10 @@ import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { v7 as uuidv7 } from 'uuid';
-import {
-  AccountsRepository,
-  type Account,
-  type BatchMember,
-  type Movement,
-  type MovementCompanion,
-  type MovementRules,
-  type MoveOutcome,
-  type Transfer,
-} from '../../../src/modules/accounts/accounts.repository.js';
+import type { Account, Transfer } from '../../../src/modules/accounts/accounts.repository.js';
 import { AccountsService } from '../../../src/modules/accounts/accounts.service.js';
+import { HoldsRepository } from '../../../src/modules/accounts/holds.repository.js';
+import { HoldsService } from '../../../src/modules/accounts/holds.service.js';
 import type { Actor } from '../../../src/platform/auth/actor.js';
 import type { DatabaseHandle } from '../../../src/platform/db/database.js';
 import { AppError } from '../../../src/platform/errors.js';
@@ -23,40 +16,7 @@ import {
 import { IdempotencyKeysRepository } from '../../../src/platform/idempotency/keys.repository.js';
 import { engines } from '../../support/databases.js';
 import { assertLedgerInvariants } from '../../support/ledger.js';
-
-/** Every statement that committed, in commit order: one batcher runs one statement at a time. */
-class RecordingRepository extends AccountsRepository {
-  readonly log: { movement: Movement; outcome: MoveOutcome }[] = [];
-  batches = 0;
-  /** Fail the next batch statements with these errors, before they run. */
-  readonly failNext: Error[] = [];
-  /** Holds the next single statement until it resolves. */
-  hold: Promise<void> | undefined;
-
-  override async move(
-    m: Movement & { createdAt: Date },
-    rules: MovementRules,
-    companions: MovementCompanion[] = [],
-  ): Promise<MoveOutcome> {
-    const hold = this.hold;
-    this.hold = undefined;
-    await hold;
-    const outcome = await super.move(m, rules, companions);
-    this.log.push({ movement: m, outcome });
-    return outcome;
-  }
-
-  override async moveBatch(members: readonly BatchMember[]): Promise<MoveOutcome[]> {
-    const failure = this.failNext.shift();
-    if (failure) throw failure;
-    const outcomes = await super.moveBatch(members);
-    this.batches++;
-    members.forEach((member, i) =>
-      this.log.push({ movement: member.movement, outcome: outcomes[i]! }),
-    );
-    return outcomes;
-  }
-}
+import { RecordingRepository } from '../../support/recording-accounts.js';
 
 interface Op {
   ref: string;
@@ -92,6 +52,9 @@ for (const [engine, { max, waitUs }] of engines.flatMap((e) =>
       let database: DatabaseHandle;
       let repo: RecordingRepository;
       let service: AccountsService;
+      let holds: HoldsService;
+      /** The pending holds placed between rounds, by payer. */
+      const pending: { id: string; payer: Actor }[] = [];
       let keys: IdempotencyKeys;
       const users: { actor: Actor; wallet: string }[] = [];
       const admin: Actor = { userId: uuidv7(), role: 'admin' };
@@ -128,6 +91,7 @@ for (const [engine, { max, waitUs }] of engines.flatMap((e) =>
         repo = new RecordingRepository(db);
         service = new AccountsService(db, repo, 'USD', false, { max, waitUs });
         keys = new IdempotencyKeys(new IdempotencyKeysRepository(db), 86_400_000);
+        holds = new HoldsService(new HoldsRepository(db), repo, service);
         await service.ensureLedger();
         for (const user of users) user.wallet = (await service.walletOf(user.actor.userId!))!.id;
         issuer = (await repo.findSystem('issuer', 'USD'))!;
@@ -257,9 +221,36 @@ for (const [engine, { max, waitUs }] of engines.flatMap((e) =>
         if (op.kind === 'transfer' && to && !admin && to.kind !== 'wallet')
           return 'INVALID_DESTINATION';
         if (!from || !to) return 'ACCOUNT_NOT_FOUND';
-        if (from.kind !== 'issuer' && balances.get(from.id)! < op.amount)
+        // What the payer may spend: its balance less what its pending holds reserve.
+        if (from.kind !== 'issuer' && balances.get(from.id)! - from.held < op.amount)
           return 'INSUFFICIENT_FUNDS';
         return undefined;
+      }
+
+      /**
+       * Between rounds, holds come and go: some pending ones are voided, and some wallets get a
+       * new hold on part of what they may spend, so a round's movements race for wallets whose
+       * money is partly held (held amounts don't change during a round: the replay needs them).
+       */
+      async function reshuffleHolds() {
+        for (const hold of pending.splice(0)) {
+          if (randomInt(2) === 0) await holds.void(hold.payer, hold.id);
+          else pending.push(hold);
+        }
+        const { kinds } = await balancesNow();
+        for (const user of users) {
+          const available = kinds.get(user.wallet)!.available;
+          if (available < 2 || randomInt(2) === 0) continue;
+          const other = users.find((u) => u !== user)!;
+          const hold = await holds.place(user.actor, {
+            fromAccountId: user.wallet,
+            toAccountId: other.wallet,
+            amount: randomInt(1, available),
+            currency: 'USD',
+            hold: {},
+          });
+          pending.push({ id: hold.id, payer: user.actor });
+        }
       }
 
       async function balancesNow() {
@@ -273,6 +264,8 @@ for (const [engine, { max, waitUs }] of engines.flatMap((e) =>
             userId: row.user_id,
             currency: row.currency,
             balance: Number(row.balance_minor),
+            held: Number(row.held_minor),
+            available: Number(row.balance_minor) - Number(row.held_minor),
             createdAt: row.created_at,
             updatedAt: row.updated_at,
           });
@@ -287,6 +280,7 @@ for (const [engine, { max, waitUs }] of engines.flatMap((e) =>
        * Balances are never negative in between, so the final balances are the replay's.
        */
       async function runRound(count: number) {
+        await reshuffleHolds();
         const { kinds, balances } = await balancesNow();
         const start = repo.log.length;
         const ops = randomOps(count);

@@ -54,7 +54,7 @@ describe('GuardedCache', () => {
     store.mode = 'down';
     assert.deepEqual(await cache.lookup('k'), { hit: false, ticket: null });
     assert.equal(warnings.length, 1);
-    cache.close();
+    await cache.close();
   });
 
   it('when the store hangs, then the command gives up after the timeout', async () => {
@@ -64,7 +64,7 @@ describe('GuardedCache', () => {
     assert.deepEqual(await cache.lookup('k'), { hit: false, ticket: null });
     await cache.invalidate('k');
     assert.ok(Date.now() - started < 1000);
-    cache.close();
+    await cache.close();
   });
 
   it('when an invalidation fails, then this process bypasses the key until a retry succeeds', async () => {
@@ -82,7 +82,7 @@ describe('GuardedCache', () => {
     assert.equal((await store.lookup('k')).hit, false);
     assert.equal(cache.suspectCount, 0);
     assert.equal((await cache.lookup('k')).hit, false);
-    cache.close();
+    await cache.close();
   });
 
   it('when a write-through put fails, then the key is retried as an invalidation', async () => {
@@ -94,7 +94,7 @@ describe('GuardedCache', () => {
     assert.deepEqual(await cache.lookup('p'), { hit: false, ticket: null });
     await cache.retryInvalidations();
     assert.equal((await store.lookup('p')).hit, false);
-    cache.close();
+    await cache.close();
   });
 });
 

@@ -17,6 +17,8 @@ const account = (
   userId: null,
   currency,
   balance,
+  held: 0,
+  available: balance,
   createdAt: new Date(0),
   updatedAt: new Date(0),
 });
