@@ -109,6 +109,7 @@ describe('Redis Sentinel failover under load', { skip, timeout: 240_000 }, () =>
     assert.equal(probeStatus, 429, 'the limiter holds before the failover');
 
     let next = 0;
+    const loadStartedAt = Date.now();
     load = startLoad(5, 40, async (loop) => {
       if (loop < 2) {
         const reader = readers[loop]!;
@@ -132,17 +133,22 @@ describe('Redis Sentinel failover under load', { skip, timeout: 240_000 }, () =>
         revoked.push(token);
         for (const client of [b, a]) {
           const res = await me(client, token);
-          if (res.status === 200) acceptedAfterRevoke.push(`${client === a ? 'A' : 'B'} ${token}`);
+          if (res.status === 200) {
+            const at = Date.now() - loadStartedAt;
+            acceptedAfterRevoke.push(`${client === a ? 'A' : 'B'} at +${at} ms ${token}`);
+          }
         }
       }
     });
 
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const startedAt = Date.now();
+    const failoverAt = startedAt - loadStartedAt;
     await sentinel.failover();
     const firstMs = Date.now() - startedAt;
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const killedAt = Date.now();
+    const killAt = killedAt - loadStartedAt;
     await sentinel.killMaster();
     const secondMs = Date.now() - killedAt;
     // Until the dead server is back as a replica, no relayed job is acknowledged by a replica:
@@ -190,7 +196,7 @@ describe('Redis Sentinel failover under load', { skip, timeout: 240_000 }, () =>
     assert.equal(workerReady.status, 200, JSON.stringify(workerReady.body));
 
     t.diagnostic(
-      `failover on request ${firstMs} ms, after SIGKILL ${secondMs} ms; ready ${readyMs} ms later; ${registered.length} emails, ${revoked.length} sign-outs`,
+      `(load start +0) failover asked at +${failoverAt} ms, SIGKILL at +${killAt} ms; failover on request ${firstMs} ms, after SIGKILL ${secondMs} ms; ready ${readyMs} ms later; ${registered.length} emails, ${revoked.length} sign-outs`,
     );
     const outcomes = [...a.outcomes, ...b.outcomes].filter((o) => o.path !== '/health/ready');
     assert.deepEqual(serverErrors(outcomes), [], `no 5xx: ${summarize(serverErrors(outcomes))}`);

@@ -115,10 +115,10 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
     // A session ended through a process whose revocation never reached Redis (its master was
     // going away): only the authority knows.
     const sid = randomUUID();
-    let ended: string | undefined;
+    const database: { ended?: string } = {};
     const authority: RevocationAuthority = {
-      recentlyEnded: async () => (ended ? [{ id: ended, endedAgoMs: 0 }] : []),
-      hasEnded: async (id) => id === ended,
+      recentlyEnded: async () => (database.ended ? [{ id: database.ended, endedAgoMs: 0 }] : []),
+      hasEnded: async (id) => id === database.ended,
     };
     const redis = open();
     const checker = new RedisRevocationList(redis, OPTIONS, `${key}:failover`, {
@@ -133,7 +133,7 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
       timeoutMs: 2000,
     });
 
-    ended = sid;
+    database.ended = sid;
     assert.equal(await checker.isRevoked(randomUUID(), sid), false, 'the mirror alone answers');
 
     // Only the main connection goes (the subscriber's server still answers its PINGs).

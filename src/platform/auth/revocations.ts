@@ -112,7 +112,9 @@ export interface RedisRevocationOptions {
   /**
    * After a lost connection (or a master change) and the reload that follows, how long a "not
    * revoked" answer is still checked with the authority: long enough for every other process
-   * to reconnect and write back what Redis refused from it meanwhile.
+   * to reconnect and write back what Redis refused from it meanwhile, and for the sentinels to
+   * agree on the new master (they tell each other every 2 s; until then two processes may
+   * write to different masters).
    */
   settleMs: number;
   /** False: no mirror, every check asks Redis (a cluster, where a PING proves nothing). */
@@ -128,7 +130,7 @@ export interface RedisRevocationOptions {
 export const REVOCATION_MIRROR: RedisRevocationOptions = {
   heartbeatMs: 200,
   staleAfterMs: 1000,
-  settleMs: 3000,
+  settleMs: 10_000,
 };
 
 /**
@@ -204,10 +206,16 @@ export class RedisRevocationList implements RevocationList {
         return;
       }
       this.writer ??= this.openWriter();
-      await this.writer.revoke([this.key], [this.channel, `${kind}:${id}`, ttlMs]);
+      // Until the writer has connected (it fails fast, like every connection here) the main
+      // connection carries the revocation: it must reach the other processes now, not later.
+      const writer =
+        this.writer.client.status === 'ready'
+          ? this.writer
+          : { client: this.redis, revoke: this.scripts.revoke };
+      await writer.revoke([this.key], [this.channel, `${kind}:${id}`, ttlMs]);
       // Not acknowledged in time: the master has it, and the session's end is in the database,
       // which every reload writes back to a master that lost it.
-      await replicated(this.writer.client, this.key, waitReplicas, waitTimeoutMs);
+      await replicated(writer.client, this.key, waitReplicas, waitTimeoutMs);
     } catch {
       // Logout must not fail because Redis is away: the session is ended in the database and
       // denied here; the other processes ask the database until their next load writes it back.
@@ -265,6 +273,8 @@ export class RedisRevocationList implements RevocationList {
     subscriber.on('ready', () => void this.resync(subscriber));
     subscriber.on('message', (_channel: string, message: string) => this.record(message));
     this.subscriber = subscriber;
+    // Connected ahead of the first revocation, which must not wait for it.
+    if ((this.options.waitReplicas ?? 0) > 0) this.writer ??= this.openWriter();
     this.heartbeat = setInterval(() => void this.prove(subscriber), this.options.heartbeatMs);
     this.heartbeat.unref();
   }
