@@ -235,8 +235,6 @@ export class RedisRevocationList implements RevocationList {
     if (inRedis) return true;
     // Since a lost connection, Redis may lack what was revoked while it was away.
     if (inRedis === false && this.syncedEpoch === this.epoch && settled) return false;
-    // Without a mirror (a cluster), Redis's answer is the one there is.
-    if (inRedis === false && this.options.mirror === false) return false;
     return this.endedInAuthority(sid);
   }
 
@@ -249,7 +247,21 @@ export class RedisRevocationList implements RevocationList {
   }
 
   start() {
-    if (this.subscriber || this.options.mirror === false) return;
+    if (this.subscriber || this.unwatch) return;
+    if (this.options.mirror === false) {
+      // No mirror, but the same reload on every (re)connection: what Redis lost is written back,
+      // and until then a "not revoked" asks the authority.
+      const lost = () => this.distrust();
+      const ready = () => void this.resync();
+      this.redis.on('close', lost);
+      this.redis.on('ready', ready);
+      this.unwatch = () => {
+        this.redis.off('close', lost);
+        this.redis.off('ready', ready);
+      };
+      if (this.redis.status === 'ready') void this.resync();
+      return;
+    }
     // Its own connection: a subscribed connection can run nothing but (un)subscribe and PING.
     // PINGs go out at once, not pipelined, so the time a proof claims is when it was sent.
     const subscriber = duplicateClient(this.redis, {
@@ -318,10 +330,11 @@ export class RedisRevocationList implements RevocationList {
     this.denied.add(message.slice(0, space), Number(message.slice(space + 1)));
   }
 
-  private async resync(subscriber: RedisClient) {
+  /** Subscribes (with a mirror), loads, and writes back what the authority has and Redis lacks. */
+  private async resync(subscriber?: RedisClient) {
     const epoch = this.epoch;
     try {
-      await subscriber.subscribe(this.channel);
+      await subscriber?.subscribe(this.channel);
       const sentAt = performance.now();
       const [flat, ended] = await Promise.all([
         this.scripts.snapshot([this.key], []) as Promise<string[]>,
@@ -339,7 +352,7 @@ export class RedisRevocationList implements RevocationList {
       if (this.lost) this.settlesAt = performance.now() + this.options.settleMs;
       this.lost = false;
       this.syncedEpoch = epoch;
-      this.provenAt = sentAt;
+      if (subscriber) this.provenAt = sentAt;
     } catch {
       // Checks keep asking Redis meanwhile; a lost connection brings its own resync.
       const retry = setTimeout(() => {
