@@ -123,8 +123,26 @@ const list: Parser<string[]> = (raw) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** `host:port` pairs, comma-separated (Redis sentinels, cluster seed nodes). */
+const hostPorts: Parser<string[]> = (raw) => {
+  const entries = list(raw);
+  const bad = entries.filter((entry) => {
+    const match = /^(.+):(\d+)$/.exec(entry);
+    return !match || Number(match[2]) < 1 || Number(match[2]) > 65535;
+  });
+  if (entries.length === 0 || bad.length > 0) {
+    throw new Error(`must be host:port pairs separated by commas, got "${raw}"`);
+  }
+  return entries;
+};
+
 const text: Parser<string> = (raw) => {
   if (raw.trim() === '') throw new Error('must not be empty');
+  return raw;
+};
+
+const queuePrefix: Parser<string> = (raw) => {
+  if (/[{}]/.test(text(raw))) throw new Error(`must not contain { or }, got "${raw}"`);
   return raw;
 };
 
@@ -241,7 +259,7 @@ function readConfig(env: NodeJS.ProcessEnv) {
     dbStatementTimeoutMs: read(env, 'DB_STATEMENT_TIMEOUT_MS', int(0, 3_600_000), 15_000),
     // The longest a statement waits for a row lock (0 = no limit); then the request gets 503.
     dbLockTimeoutMs: read(env, 'DB_LOCK_TIMEOUT_MS', int(0, 3_600_000), 5_000),
-    redisUrl: read(env, 'REDIS_URL', url('redis:', 'rediss:')),
+    ...redisConfig(env),
     trustProxy: read(env, 'TRUST_PROXY', trustProxy, false),
     bodyLimitBytes: read(env, 'BODY_LIMIT_BYTES', int(1, 100 * 1024 * 1024), 1_048_576),
     requestTimeoutMs: read(env, 'REQUEST_TIMEOUT_MS', int(0, 3_600_000), 30_000),
@@ -420,6 +438,74 @@ function commerceConfig(env: NodeJS.ProcessEnv) {
   };
 }
 
+/**
+ * Where Redis is: one server (REDIS_URL), a master found through Sentinel (REDIS_SENTINELS and
+ * REDIS_SENTINEL_MASTER) or a Redis Cluster (REDIS_CLUSTER_NODES); at most one of the three.
+ * See docs/operations/redis-ha.md.
+ */
+function redisConfig(env: NodeJS.ProcessEnv) {
+  const redisUrl = read(env, 'REDIS_URL', url('redis:', 'rediss:'));
+  const redisSentinels = read(env, 'REDIS_SENTINELS', hostPorts, []);
+  const redisSentinelMaster = read(env, 'REDIS_SENTINEL_MASTER', text);
+  const redisClusterNodes = read(env, 'REDIS_CLUSTER_NODES', hostPorts, []);
+  const chosen = [
+    redisUrl && 'REDIS_URL',
+    redisSentinels.length > 0 && 'REDIS_SENTINELS',
+    redisClusterNodes.length > 0 && 'REDIS_CLUSTER_NODES',
+  ].filter(Boolean);
+  if (chosen.length > 1) {
+    problem(chosen[1] as string, `must not be set together with ${chosen[0] as string}`);
+  }
+  if (redisSentinels.length > 0 && !redisSentinelMaster) {
+    problem('REDIS_SENTINEL_MASTER', 'is required with REDIS_SENTINELS (the monitored name)');
+  }
+  if (redisSentinelMaster && redisSentinels.length === 0) {
+    problem('REDIS_SENTINELS', 'is required with REDIS_SENTINEL_MASTER');
+  }
+  return {
+    redisUrl,
+    redisSentinels,
+    redisSentinelMaster,
+    // For the sentinels themselves (their requirepass); the data nodes use REDIS_PASSWORD.
+    redisSentinelPassword: read(env, 'REDIS_SENTINEL_PASSWORD', text),
+    // The data nodes' password with Sentinel or Cluster (REDIS_URL carries its own).
+    redisPassword: read(env, 'REDIS_PASSWORD', text),
+    redisClusterNodes,
+    // Writes that must outlive a failover (revocations, relayed jobs) wait until this many
+    // replicas have them. A Sentinel setup has replicas by definition; a cluster may not.
+    redisWaitReplicas: read(
+      env,
+      'REDIS_WAIT_REPLICAS',
+      int(0, 16),
+      redisSentinels.length > 0 ? 1 : 0,
+    ),
+    redisWaitTimeoutMs: read(env, 'REDIS_WAIT_TIMEOUT_MS', int(1, 60_000), 250),
+  };
+}
+
+/** The configuration with Redis switched off: for the commands that need only the database. */
+export function withoutRedis<T extends Config>(config: T): T {
+  return {
+    ...config,
+    redisUrl: undefined,
+    redisSentinels: [],
+    redisSentinelMaster: undefined,
+    redisClusterNodes: [],
+    queueRedisUrl: undefined,
+  };
+}
+
+/** True when some form of Redis (a server, Sentinel or a cluster) is configured. */
+export function redisConfigured(
+  config: Pick<Config, 'redisUrl' | 'redisSentinels' | 'redisClusterNodes'>,
+): boolean {
+  return (
+    config.redisUrl !== undefined ||
+    config.redisSentinels.length > 0 ||
+    config.redisClusterNodes.length > 0
+  );
+}
+
 function cacheConfig(env: NodeJS.ProcessEnv) {
   return {
     // Every Redis command gives up after this: a slow Redis must not hold requests.
@@ -454,7 +540,9 @@ function jobsConfig(env: NodeJS.ProcessEnv) {
     ...retentionConfig(env, { attempts: retry.jobAttempts, backoffMs: retry.jobBackoffMs }),
     // BullMQ may live on its own Redis (blocking connections, other eviction policy).
     queueRedisUrl: read(env, 'QUEUE_REDIS_URL', url('redis:', 'rediss:')),
-    queuePrefix: read(env, 'QUEUE_PREFIX', text, 'stratum'),
+    // Each queue's keys go under `<prefix>:{<queue>}`: one cluster slot per queue. A brace of
+    // its own in the prefix would replace that hash tag and put every queue in one slot.
+    queuePrefix: read(env, 'QUEUE_PREFIX', queuePrefix, 'stratum'),
     outboxPollMs: read(env, 'OUTBOX_POLL_MS', int(10, 3_600_000), 1_000),
     workerConcurrency: read(env, 'WORKER_CONCURRENCY', int(1, 1000), 5),
     // 0 = no health endpoint.

@@ -1,14 +1,15 @@
 import { loadDotEnv } from './env-file.js';
 // Imports run first, but none reads the environment while loading; the config is read below.
 loadDotEnv();
-import { loadConfigOrExit } from './config.js';
+import { loadConfigOrExit, redisConfigured } from './config.js';
 import { exitOnStartupError } from './platform/startup-errors.js';
 import { startTracing } from './tracing.js';
 
 const config = loadConfigOrExit();
-if (!config.queueRedisUrl && !config.redisUrl) {
+if (!config.queueRedisUrl && !redisConfigured(config)) {
   process.stderr.write(
-    'Invalid configuration: QUEUE_REDIS_URL or REDIS_URL is required by the worker ' +
+    'Invalid configuration: QUEUE_REDIS_URL or REDIS_URL (or REDIS_SENTINELS, or ' +
+      'REDIS_CLUSTER_NODES) is required by the worker ' +
       '(without Redis the API process runs jobs itself)\n',
   );
   process.exit(1);

@@ -5,7 +5,7 @@ import { buildWorker } from '../../src/composition/worker.js';
 import { loadConfig } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import { withTransaction } from '../../src/platform/db/transaction.js';
-import { connectQueueRedis } from '../../src/platform/jobs/bullmq.js';
+import { connectRedis } from '../../src/platform/redis/connect.js';
 import type { Mailer } from '../../src/platform/mail/mailer.js';
 
 /**
@@ -50,7 +50,9 @@ export async function measureEmailThroughput(
     WORKER_CONCURRENCY: String(concurrency),
     OUTBOX_POLL_MS: '20',
   });
-  const queueRedis = connectQueueRedis(redisUrl, 2_000);
+  const queueRedis = connectRedis({ kind: 'single', url: redisUrl }, 'queue', {
+    connectTimeoutMs: 2_000,
+  });
   let sent = 0;
   const noop: Mailer = {
     async send(message) {

@@ -3,7 +3,7 @@ import { loadDotEnv } from '../env-file.js';
 loadDotEnv();
 import { parseArgs } from 'node:util';
 import { closeDependencies, createDependencies } from '../composition/dependencies.js';
-import { loadConfigOrExit } from '../config.js';
+import { loadConfigOrExit, withoutRedis } from '../config.js';
 import { UNMATCHED_CHAIN_ID } from '../platform/audit/chain.js';
 import { SecurityLogVerifier, type ChainReport } from '../platform/audit/verify.js';
 import { UUID_PATTERN } from '../platform/http/validation.js';
@@ -46,7 +46,7 @@ function line(report: ChainReport): string {
 const { user, verbose } = options();
 const config = loadConfigOrExit();
 const deps = await createDependencies(
-  { ...config, migrateOnStart: false, redisUrl: undefined, queueRedisUrl: undefined },
+  { ...withoutRedis(config), migrateOnStart: false },
   { requireMigrated: true },
 ).catch(exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs }));
 try {

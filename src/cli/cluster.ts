@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { closeDependencies, createDependencies } from '../composition/dependencies.js';
-import { loadConfigOrExit } from '../config.js';
+import { loadConfigOrExit, redisConfigured, withoutRedis } from '../config.js';
 import { migrate } from '../platform/db/migrate.js';
 import { onMigrationDatabase } from '../platform/db/open.js';
 import { exitOnStartupError } from '../platform/startup-errors.js';
@@ -33,7 +33,7 @@ if (![apiCount, workerCount, basePort].every(Number.isInteger) || apiCount < 1 |
   process.stderr.write('usage: cluster --api N (≥ 1) --workers M (≥ 0) [--port P]\n');
   process.exit(1);
 }
-if (!config.databaseUrl || !config.redisUrl) {
+if (!config.databaseUrl || !redisConfigured(config)) {
   // Separate embedded databases and in-memory stores would be separate services, not a cluster.
   process.stderr.write('cluster needs DATABASE_URL and REDIS_URL: the processes share them\n');
   process.exit(1);
@@ -41,7 +41,7 @@ if (!config.databaseUrl || !config.redisUrl) {
 
 const fail = exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs });
 const deps = await createDependencies(
-  { ...config, migrateOnStart: false, redisUrl: undefined },
+  { ...withoutRedis(config), migrateOnStart: false },
   { requireMigrated: false },
 ).catch(fail);
 // An edited migration (or two with one number) ends it with its one line, like db:migrate.

@@ -4,7 +4,7 @@ loadDotEnv();
 import fs from 'node:fs';
 import path from 'node:path';
 import { closeDependencies, createDependencies } from '../composition/dependencies.js';
-import { loadConfigOrExit } from '../config.js';
+import { loadConfigOrExit, withoutRedis } from '../config.js';
 import { hostAndPath } from '../platform/banner.js';
 import { migrationChecksum, migrationStatus, readMigrations } from '../platform/db/migrate.js';
 import { statusReport } from '../platform/db/migration-status.js';
@@ -37,7 +37,7 @@ if (!config.databaseUrl && !fs.existsSync(embeddedDir)) {
 
 // The embedded database has one owner: while the server runs on it, this stops with one line.
 const deps = await createDependencies(
-  { ...config, migrateOnStart: false, redisUrl: undefined, queueRedisUrl: undefined },
+  { ...withoutRedis(config), migrateOnStart: false },
   { requireMigrated: false },
 ).catch(fail);
 try {

@@ -2,7 +2,7 @@ import { loadDotEnv } from '../env-file.js';
 // Imports run first, but none reads the environment while loading; the config is read below.
 loadDotEnv();
 import { closeDependencies, createDependencies } from '../composition/dependencies.js';
-import { loadConfigOrExit } from '../config.js';
+import { loadConfigOrExit, withoutRedis } from '../config.js';
 import { migrate } from '../platform/db/migrate.js';
 import { onMigrationDatabase } from '../platform/db/open.js';
 import { startupMessage, exitOnStartupError } from '../platform/startup-errors.js';
@@ -13,7 +13,7 @@ import { startupMessage, exitOnStartupError } from '../platform/startup-errors.j
  */
 const config = loadConfigOrExit();
 const deps = await createDependencies(
-  { ...config, migrateOnStart: false, redisUrl: undefined, queueRedisUrl: undefined },
+  { ...withoutRedis(config), migrateOnStart: false },
   { requireMigrated: false },
 ).catch(exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs }));
 try {

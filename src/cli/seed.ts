@@ -3,7 +3,7 @@ import { loadDotEnv } from '../env-file.js';
 loadDotEnv();
 import { parseArgs } from 'node:util';
 import { closeDependencies, createDependencies } from '../composition/dependencies.js';
-import { loadConfigOrExit } from '../config.js';
+import { loadConfigOrExit, withoutRedis } from '../config.js';
 import type { Database } from '../platform/db/database.js';
 import { progressBar } from './progress-bar.js';
 import { seedAuthors, seedPosts } from './seed-posts.js';
@@ -138,9 +138,8 @@ if (options.help) {
 }
 const config = loadConfigOrExit();
 const deps = await createDependencies({
-  ...config,
+  ...withoutRedis(config),
   migrateOnStart: true,
-  redisUrl: undefined,
 }).catch(exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs }));
 try {
   const { db } = deps.database;

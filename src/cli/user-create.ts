@@ -4,7 +4,7 @@ loadDotEnv();
 import { parseArgs } from 'node:util';
 import { closeDependencies, createDependencies } from '../composition/dependencies.js';
 import { buildServices } from '../composition/services.js';
-import { loadConfigOrExit } from '../config.js';
+import { loadConfigOrExit, withoutRedis } from '../config.js';
 import { AppError } from '../platform/errors.js';
 import { compileBody } from '../platform/http/validation.js';
 import { CreateUserBody } from '../modules/users/users.schemas.js';
@@ -59,7 +59,7 @@ function options() {
 
 const { input, nameGiven } = options();
 const config = loadConfigOrExit();
-const deps = await createDependencies({ ...config, redisUrl: undefined }).catch(
+const deps = await createDependencies(withoutRedis(config)).catch(
   exitOnStartupError({ connectTimeoutMs: config.dbConnectTimeoutMs }),
 );
 try {

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config.js';
 import {
   MemoryAttemptStore,
@@ -7,8 +6,8 @@ import {
 } from '../platform/auth/login-throttle.js';
 import {
   MemoryRevocationList,
-  RedisRevocationList,
   REVOCATION_MIRROR,
+  RedisRevocationList,
   type RevocationList,
 } from '../platform/auth/revocations.js';
 import { PostgresSessionsRepository } from '../modules/auth/sessions.repository.js';
@@ -28,15 +27,24 @@ import { RedisWriteMarks } from '../platform/db/redis-write-marks.js';
 import { MemoryWriteMarks, ReplicaReads, type Replica } from '../platform/db/replicas.js';
 import { assertMigrated, migrate } from '../platform/db/migrate.js';
 import { onMigrationDatabase, openDatabase, openReplicas } from '../platform/db/open.js';
-import { connectQueueRedis } from '../platform/jobs/bullmq.js';
+import {
+  connectRedis,
+  REDIS_RECONNECT_MAX_MS,
+  isCluster,
+  redisTopology,
+  topologySource,
+  type RedisClient,
+} from '../platform/redis/connect.js';
 import { reach } from '../platform/startup-errors.js';
+
+export { connectRedis };
 
 /** The adapters behind the ports, chosen once, here, from the configuration. */
 export interface Dependencies {
   database: DatabaseHandle;
-  redis?: Redis;
-  /** BullMQ's connection (QUEUE_REDIS_URL, else REDIS_URL); without it jobs run in process. */
-  queueRedis?: Redis;
+  redis?: RedisClient;
+  /** BullMQ's connection (QUEUE_REDIS_URL, else the main Redis); without it jobs run in process. */
+  queueRedis?: RedisClient;
   revocations: RevocationList;
   loginAttempts: AttemptStore;
   /** Users and products by id: disabled, in memory, Redis, or in process in front of Redis. */
@@ -57,32 +65,8 @@ export function signingKey(config: Pick<Config, 'jwtSecret' | 'dataDir'>): Uint8
   return resolveJwtSecret(config.jwtSecret, config.dataDir);
 }
 
-const REDIS_RECONNECT_MAX_MS = 1_000;
 /** How often a failed cache invalidation is retried (GuardedCache). */
 const CACHE_RETRY_INTERVAL_MS = 1_000;
-
-export function connectRedis(
-  url: string,
-  connectTimeoutMs: number,
-  commandTimeoutMs?: number,
-): Redis {
-  const redis = new Redis(url, {
-    // Fail fast instead of queueing commands while Redis is away, or waiting on a slow one.
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    connectTimeout: connectTimeoutMs,
-    commandTimeout: commandTimeoutMs,
-    // Commands issued in one event-loop turn (many requests' cache reads and rate-limit counts)
-    // go out in one socket write: each write is a system call, the largest cost per request.
-    enableAutoPipelining: true,
-    // Reconnect attempts at most this far apart: after an outage every process is back within
-    // it, which bounds how long a failed cache invalidation waits for its retry.
-    retryStrategy: (times) => Math.min(times * 50, REDIS_RECONNECT_MAX_MS),
-  });
-  // ioredis reconnects by itself; without a listener a lost connection would crash the process.
-  redis.on('error', () => {});
-  return redis;
-}
 
 /**
  * Opens the database and Redis and checks them before anything is built on them: a server that
@@ -102,13 +86,19 @@ export async function createDependencies(
   if (config.databaseUrl) await reach('DATABASE_URL', config.databaseUrl, () => database.ping());
   if (config.migrateOnStart) await onMigrationDatabase(config, database, (db) => migrate(db));
   else if (options.requireMigrated !== false) await assertMigrated(database.db);
-  const redis = config.redisUrl
-    ? connectRedis(config.redisUrl, config.dbConnectTimeoutMs, config.redisCommandTimeoutMs)
-    : undefined;
-  const queueUrl = config.queueRedisUrl ?? config.redisUrl;
-  const queueRedis = queueUrl ? connectQueueRedis(queueUrl, config.dbConnectTimeoutMs) : undefined;
-  if (redis && config.redisUrl) {
-    await reach('REDIS_URL', config.redisUrl, () => redisReady(redis, config.dbConnectTimeoutMs));
+  const topology = redisTopology(config);
+  const queueTopology = config.queueRedisUrl
+    ? ({ kind: 'single', url: config.queueRedisUrl } as const)
+    : topology;
+  const timeouts = {
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+  };
+  const redis = topology && connectRedis(topology, 'fail-fast', timeouts);
+  const queueRedis = queueTopology && connectRedis(queueTopology, 'queue', timeouts);
+  if (redis && topology) {
+    const { variable, url } = topologySource(topology);
+    await reach(variable, url, () => redisReady(redis, config.dbConnectTimeoutMs));
   }
   if (queueRedis && config.queueRedisUrl) {
     await reach('QUEUE_REDIS_URL', config.queueRedisUrl, () =>
@@ -123,6 +113,10 @@ export async function createDependencies(
 type AdapterSettings = Pick<
   Config,
   | 'redisCommandTimeoutMs'
+  | 'redisWaitReplicas'
+  | 'jwtAccessTtlMs'
+  | 'jwtClockSkewMs'
+  | 'redisWaitTimeoutMs'
   | 'cacheUserTtlMs'
   | 'cacheNegativeTtlMs'
   | 'cacheMaxEntries'
@@ -133,8 +127,6 @@ type AdapterSettings = Pick<
   | 'cacheL1StalenessMs'
   | 'jwtSecret'
   | 'dataDir'
-  | 'jwtAccessTtlMs'
-  | 'jwtClockSkewMs'
   | 'dbReplicaMaxLagMs'
   | 'dbReplicaPollMs'
 >;
@@ -142,11 +134,11 @@ type AdapterSettings = Pick<
 /** The Redis-backed adapters when Redis is configured, the in-memory ones otherwise. */
 export function adapters(
   database: DatabaseHandle,
-  redis?: Redis,
+  redis?: RedisClient,
   settings: AdapterSettings = loadConfig({}),
   options: {
     /** BullMQ's connection; without it jobs run in process. */
-    queueRedis?: Redis;
+    queueRedis?: RedisClient;
     /** Redis name of the pending view counters; tests give each app its own. */
     viewCountersName?: string;
     /** Streaming standbys for the reads marked replica-safe. */
@@ -171,10 +163,22 @@ export function adapters(
     redis,
     queueRedis,
     revocations: redis
-      ? new RedisRevocationList(redis, REVOCATION_MIRROR, undefined, {
-          sessions: new PostgresSessionsRepository(database.db),
-          denyForMs: settings.jwtAccessTtlMs + settings.jwtClockSkewMs,
-        })
+      ? new RedisRevocationList(
+          redis,
+          {
+            ...REVOCATION_MIRROR,
+            // On a cluster the deny list's channel and its key may sit on different nodes, so a
+            // PING proves nothing about the messages: every check asks Redis.
+            mirror: !isCluster(redis),
+            waitReplicas: settings.redisWaitReplicas,
+            waitTimeoutMs: settings.redisWaitTimeoutMs,
+          },
+          undefined,
+          {
+            sessions: new PostgresSessionsRepository(database.db),
+            denyForMs: settings.jwtAccessTtlMs + settings.jwtClockSkewMs,
+          },
+        )
       : new MemoryRevocationList(),
     loginAttempts: redis ? new RedisAttemptStore(redis) : new MemoryAttemptStore(),
     cache: cacheFor(redis, settings),
@@ -190,7 +194,7 @@ export function adapters(
  * CACHE_ENABLED=false: none. Without Redis: the memory cache, the only level. With Redis: the
  * Redis cache, behind an in-process level unless CACHE_L1_MAX_ENTRIES is 0.
  */
-function cacheFor(redis: Redis | undefined, settings: AdapterSettings): CacheHandle {
+function cacheFor(redis: RedisClient | undefined, settings: AdapterSettings): CacheHandle {
   if (!settings.cacheEnabled) return new DisabledCache();
   const store = redis ? new RedisCache(redis) : new MemoryCache(settings.cacheMaxEntries);
   const guarded = new GuardedCache(store, {
@@ -200,7 +204,9 @@ function cacheFor(redis: Redis | undefined, settings: AdapterSettings): CacheHan
     maxSuspects: settings.cacheMaxEntries,
     retryIntervalMs: CACHE_RETRY_INTERVAL_MS,
   });
-  if (!redis || settings.cacheL1MaxEntries === 0) return guarded;
+  // On a cluster the invalidation channel and the heartbeat's PING may take different nodes,
+  // so a PONG proves nothing about the messages: no in-process level there.
+  if (!redis || settings.cacheL1MaxEntries === 0 || isCluster(redis)) return guarded;
   const staleness = settings.cacheL1StalenessMs;
   return new TwoLevelCache(
     guarded,

@@ -78,7 +78,14 @@ export function buildJobs(
           queues,
           deps.queueRedis,
           // A queue that doesn't answer within 5 s is treated as down; rows wait 30 s per claim.
-          { pollMs: config.outboxPollMs, batchSize: 100, leaseMs: 30_000, addTimeoutMs: 5_000 },
+          {
+            pollMs: config.outboxPollMs,
+            batchSize: 100,
+            leaseMs: 30_000,
+            addTimeoutMs: 5_000,
+            waitReplicas: config.queueRedisUrl ? 0 : config.redisWaitReplicas,
+            waitTimeoutMs: config.redisWaitTimeoutMs,
+          },
           log,
         )
       : createInProcessRunner(

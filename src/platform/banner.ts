@@ -28,6 +28,9 @@ type BannerConfig = Pick<
   | 'dataDir'
   | 'databaseUrl'
   | 'redisUrl'
+  | 'redisSentinels'
+  | 'redisSentinelMaster'
+  | 'redisClusterNodes'
   | 'queueRedisUrl'
   | 'smtpUrl'
   | 'graphqlGraphiql'
@@ -39,7 +42,7 @@ const USER_CREATE = "npm run user:create -- --email you@example.com --role admin
 
 export function startFacts(config: BannerConfig, apiUrl: string): StartFacts {
   const embedded = !config.databaseUrl;
-  const queueUrl = config.queueRedisUrl ?? config.redisUrl;
+  const redis = redisWhere(config);
   return {
     api: apiUrl,
     docs: `${apiUrl}/docs`,
@@ -48,17 +51,28 @@ export function startFacts(config: BannerConfig, apiUrl: string): StartFacts {
     data: config.databaseUrl
       ? `PostgreSQL at ${hostAndPath(config.databaseUrl)}`
       : `embedded PostgreSQL (PGlite) in ${displayPath(path.join(config.dataDir, 'pglite'))}`,
-    redis: config.redisUrl
-      ? `Redis at ${hostAndPath(config.redisUrl)}`
-      : 'none: rate limits, login throttling and caches live in this process',
-    jobs: queueUrl
-      ? `BullMQ on Redis at ${hostAndPath(queueUrl)}: run \`npm run worker\``
-      : 'run in this process',
+    redis: redis ?? 'none: rate limits, login throttling and caches live in this process',
+    jobs: config.queueRedisUrl
+      ? `BullMQ on Redis at ${hostAndPath(config.queueRedisUrl)}: run \`npm run worker\``
+      : redis
+        ? `BullMQ on ${redis}: run \`npm run worker\``
+        : 'run in this process',
     mail: config.smtpUrl
       ? `SMTP at ${hostAndPath(config.smtpUrl)}`
       : `.eml files in ${displayPath(path.join(config.dataDir, 'mail'))}`,
     admin: adminHint(config, embedded),
   };
+}
+
+function redisWhere(config: BannerConfig): string | undefined {
+  if (config.redisUrl) return `Redis at ${hostAndPath(config.redisUrl)}`;
+  if (config.redisSentinels.length > 0) {
+    return `Redis master "${config.redisSentinelMaster}" through Sentinel at ${config.redisSentinels.join(', ')}`;
+  }
+  if (config.redisClusterNodes.length > 0) {
+    return `Redis Cluster at ${config.redisClusterNodes.join(', ')}`;
+  }
+  return undefined;
 }
 
 function adminHint(config: BannerConfig, embedded: boolean): string {

@@ -15,7 +15,13 @@ import {
  * here; an error with no known cause keeps its stack.
  */
 
-type Dependency = 'DATABASE_URL' | 'DATABASE_DIRECT_URL' | 'REDIS_URL' | 'QUEUE_REDIS_URL';
+type Dependency =
+  | 'DATABASE_URL'
+  | 'DATABASE_DIRECT_URL'
+  | 'REDIS_URL'
+  | 'REDIS_SENTINELS'
+  | 'REDIS_CLUSTER_NODES'
+  | 'QUEUE_REDIS_URL';
 
 /** A dependency that did not answer at start-up; `cause` is what its client threw. */
 export class DependencyUnreachableError extends Error {
@@ -97,7 +103,8 @@ function unreachable(err: DependencyUnreachableError, context: StartupContext): 
   const server = database ? 'PostgreSQL' : 'Redis';
   const user = decodeURIComponent(url.username) || 'the default user';
   const name = decodeURIComponent(url.pathname.slice(1));
-  const inMemory = err.variable === 'REDIS_URL' ? ' to keep rate limits and caches in memory' : '';
+  const inMemory =
+    err.variable !== 'QUEUE_REDIS_URL' ? ' to keep rate limits and caches in memory' : '';
   const advice = database
     ? `Check ${err.variable}`
     : `Start it, or unset ${err.variable}${inMemory}`;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/platform/redis/connect.js';
 import { sql } from 'kysely';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import { hashAccountToken } from '../../src/modules/users/account-tokens.repository.js';
@@ -32,7 +32,7 @@ describe(
   () => {
     let app: StartedApp;
     let smtp: TestSmtpServer;
-    let redis: Redis;
+    let redis: RedisClient;
     let database: DatabaseHandle;
     let counted: Instrumented;
     /** A second API process over the same database whose statements are counted. */

@@ -99,12 +99,12 @@ describe('post views written behind (PostgreSQL + Redis)', { skip }, () => {
     await second.viewFlusher.flush();
     assert.equal(await storedViews(post!.id), 5, 'the orphan is leased: not taken yet');
     // The lease runs out (a Redis key with PX): ended now rather than waited for.
-    await redis!.del(`stratum:v1:${viewCountersName}:lease:${orphan.id}`);
+    await redis!.del(`stratum:v1:{${viewCountersName}}:lease:${orphan.id}`);
     await Promise.all([first.viewFlusher.flush(), second.viewFlusher.flush()]);
     assert.equal(await storedViews(post!.id), 30);
     await Promise.all([first.viewFlusher.flush(), second.viewFlusher.flush()]);
     assert.equal(await storedViews(post!.id), 30);
-    assert.equal(await redis!.scard(`stratum:v1:${viewCountersName}:batches`), 0);
+    assert.equal(await redis!.scard(`stratum:v1:{${viewCountersName}}:batches`), 0);
   });
 
   it('when a flusher dies after its transaction committed but before the ack, then the batch is not counted twice', async () => {
@@ -114,10 +114,10 @@ describe('post views written behind (PostgreSQL + Redis)', { skip }, () => {
     const batch = (await crashed.claim(100))!;
     await first.services.posts.applyViews(batch); // committed; the ack never happens
     assert.equal(await storedViews(post!.id), 7);
-    await redis!.del(`stratum:v1:${viewCountersName}:lease:${batch.id}`);
+    await redis!.del(`stratum:v1:{${viewCountersName}}:lease:${batch.id}`);
     await second.viewFlusher.flush();
     assert.equal(await storedViews(post!.id), 7);
-    assert.equal(await redis!.exists(`stratum:v1:${viewCountersName}:batch:${batch.id}`), 0);
+    assert.equal(await redis!.exists(`stratum:v1:{${viewCountersName}}:batch:${batch.id}`), 0);
   });
 
   it('when the API process closes, then the views it counted are flushed', async () => {

@@ -209,7 +209,10 @@ for (const setup of cacheSetups) {
 describe('products when Redis is unreachable', { skip: engines[0]!.skip }, () => {
   it('when Redis is down, then every products route still answers without a 5xx', async () => {
     // Nothing listens on port 1: with the offline queue off, every command fails at once.
-    const deadRedis = connectRedis('redis://127.0.0.1:1', 200, 200);
+    const deadRedis = connectRedis({ kind: 'single', url: 'redis://127.0.0.1:1' }, 'fail-fast', {
+      connectTimeoutMs: 200,
+      commandTimeoutMs: 200,
+    });
     const broken = await startApp(engines[0]!, {
       redis: deadRedis,
       env: { REDIS_COMMAND_TIMEOUT_MS: '200' },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/platform/redis/connect.js';
 import { connectRedis } from '../../src/composition/dependencies.js';
 import { engines } from '../support/databases.js';
 import { startApp, type StartedApp } from '../support/app.js';
@@ -17,7 +18,7 @@ const READS = 20;
  */
 describe('Redis commands per request', { skip: engine.skip ?? redisSkip }, () => {
   let app: StartedApp;
-  let redis: Redis;
+  let redis: RedisClient;
   let monitor: Redis;
   let feed: Redis | undefined;
   let user: TestUser;
@@ -25,12 +26,16 @@ describe('Redis commands per request', { skip: engine.skip ?? redisSkip }, () =>
   const seen: [string, string][] = [];
 
   before(async () => {
-    redis = connectRedis(TEST_REDIS_URL, 5_000, 5_000);
+    redis = connectRedis({ kind: 'single', url: TEST_REDIS_URL }, 'fail-fast', {
+      connectTimeoutMs: 5_000,
+      commandTimeoutMs: 5_000,
+    });
     app = await startApp(engine, { redis });
     user = await createUserAndLogin(app.server, app.services);
     const info = String(await redis.client('INFO'));
     const addr = /\baddr=(\S+)/.exec(info)![1]!;
-    monitor = openRedis();
+    // MONITOR is a single server's: this suite runs on one.
+    monitor = openRedis() as Redis;
     feed = await monitor.monitor();
     feed.on('monitor', (_time: string, args: string[], source: string) => {
       if (!source.endsWith(addr)) return;

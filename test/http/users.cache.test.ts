@@ -188,7 +188,10 @@ for (const setup of cacheSetups) {
 describe('users when Redis is unreachable', { skip: engines[1]!.skip }, () => {
   it('when Redis is down, then reads fall through to the database and writes still succeed', async () => {
     // Nothing listens on port 1: with the offline queue off, every command fails at once.
-    const deadRedis = connectRedis('redis://127.0.0.1:1', 200, 200);
+    const deadRedis = connectRedis({ kind: 'single', url: 'redis://127.0.0.1:1' }, 'fail-fast', {
+      connectTimeoutMs: 200,
+      commandTimeoutMs: 200,
+    });
     const broken = await startApp(
       engines.find((e) => e.name === 'pglite')!,
       {

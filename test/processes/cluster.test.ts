@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { createPostgres } from '../../src/platform/db/postgres.js';
+import { queueKeyPrefix } from '../../src/platform/jobs/bullmq.js';
 import { postgresSkip } from '../support/databases.js';
 import { eventually, sleep } from '../support/time.js';
 import { assertLedgerInvariants } from '../support/ledger.js';
@@ -263,7 +264,7 @@ describe(
         statementTimeoutMs: 10_000,
       });
       const connection = openQueueRedis();
-      const queue = new Queue('email', { connection, prefix });
+      const queue = new Queue('email', { connection, prefix: queueKeyPrefix(prefix, 'email') });
       try {
         for (const email of emails) await outboxSettled(database.db, email, 30_000);
         await queueIdle(queue, 30_000);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/platform/redis/connect.js';
 import { hostAndPath } from '../../src/platform/banner.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import { migrate } from '../../src/platform/db/migrate.js';
@@ -32,7 +32,7 @@ describe('reads marked replica-safe, on a real streaming standby', { skip }, () 
   let cluster: Replication;
   let primary: DatabaseHandle;
   const apps: StartedApp[] = [];
-  const redises: Redis[] = [];
+  const redises: RedisClient[] = [];
 
   /** An API process with its own pool on the standby. */
   async function process(maxLagMs: number) {

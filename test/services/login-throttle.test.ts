@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/platform/redis/connect.js';
 import {
   LoginThrottle,
   MemoryAttemptStore,
@@ -32,7 +33,7 @@ async function outcome(throttle: LoginThrottle, email: string, ip: string, verif
   }
 }
 
-const connections: Redis[] = [];
+const connections: RedisClient[] = [];
 after(() => connections.forEach((redis) => redis.disconnect()));
 
 const stores: { name: string; skip?: string; make: () => AttemptStore }[] = [

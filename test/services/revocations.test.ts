@@ -2,12 +2,15 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { connectRedis } from '../../src/composition/dependencies.js';
-import { RedisRevocationList } from '../../src/platform/auth/revocations.js';
+import {
+  RedisRevocationList,
+  type RevocationAuthority,
+} from '../../src/platform/auth/revocations.js';
 import { eventually } from '../support/time.js';
 import { startRedisProxy } from '../support/queues.js';
 import { openRedis, redisSkip, TEST_REDIS_URL } from '../support/redis.js';
 
-const OPTIONS = { heartbeatMs: 50, staleAfterMs: 300 };
+const OPTIONS = { heartbeatMs: 50, staleAfterMs: 300, settleMs: 300 };
 const MINUTE = 60_000;
 
 describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
@@ -15,7 +18,13 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
   const key = `stratum:test:deny:${randomUUID()}`;
   const connections: { disconnect(): void }[] = [];
   const open = (url = TEST_REDIS_URL) => {
-    const redis = url === TEST_REDIS_URL ? openRedis() : connectRedis(url, 500, 500);
+    const redis =
+      url === TEST_REDIS_URL
+        ? openRedis()
+        : connectRedis({ kind: 'single', url }, 'fail-fast', {
+            connectTimeoutMs: 500,
+            commandTimeoutMs: 500,
+          });
     connections.push(redis);
     return redis;
   };
@@ -100,6 +109,41 @@ describe('Redis deny list with a local mirror', { skip: redisSkip }, () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('when the main connection closes (a failover), then the mirror is not trusted and a "not revoked" asks the authority until the reload wrote it back', async () => {
+    // A session ended through a process whose revocation never reached Redis (its master was
+    // going away): only the authority knows.
+    const sid = randomUUID();
+    const database: { ended?: string } = {};
+    const authority: RevocationAuthority = {
+      recentlyEnded: async () => (database.ended ? [{ id: database.ended, endedAgoMs: 0 }] : []),
+      hasEnded: async (id) => id === database.ended,
+    };
+    const redis = open();
+    const checker = new RedisRevocationList(redis, OPTIONS, `${key}:failover`, {
+      sessions: authority,
+      denyForMs: MINUTE,
+    });
+    lists.push(checker);
+    await checker.revoke('jti', randomUUID(), MINUTE); // the connection is up
+    checker.start();
+    await eventually(() => checker.mirrorIsCurrent(), {
+      what: 'the mirror current',
+      timeoutMs: 2000,
+    });
+
+    database.ended = sid;
+    assert.equal(await checker.isRevoked(randomUUID(), sid), false, 'the mirror alone answers');
+
+    // Only the main connection goes (the subscriber's server still answers its PINGs).
+    redis.disconnect(true);
+    await eventually(() => checker.isRevoked(randomUUID(), sid), {
+      what: 'the refusal',
+      timeoutMs: 5000,
+    });
+    await eventually(() => checker.mirrorIsCurrent(), { what: 'the reload', timeoutMs: 5000 });
+    assert.equal(await checker.isRevoked(randomUUID(), sid), true, 'written back by the reload');
   });
 
   it('when Redis is unreachable, then a process still refuses what it revoked itself', async () => {

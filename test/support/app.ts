@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import os from 'node:os';
 import path from 'node:path';
 import { buildApp, type App } from '../../src/app.js';
@@ -11,6 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import type { Mailer } from '../../src/platform/mail/mailer.js';
 import type { Replica } from '../../src/platform/db/replicas.js';
+import type { RedisClient } from '../../src/platform/redis/connect.js';
 import type { Engine } from './databases.js';
 import { openRedis } from './redis.js';
 
@@ -25,14 +25,14 @@ export interface StartAppOptions {
   beforeReady?: (server: FastifyInstance) => void;
   /** Share an already open database (several app instances over one database). */
   database?: DatabaseHandle;
-  redis?: Redis;
+  redis?: RedisClient;
   /**
    * Redis name of the pending view counters. Suites share one Redis but not one database: a
    * flusher must not drain another suite's views, so each app gets its own unless told.
    */
   viewCountersName?: string;
   /** BullMQ's connection: jobs go through the relay to Redis instead of running in process. */
-  queueRedis?: Redis;
+  queueRedis?: RedisClient;
   mailer?: Mailer;
   /** Streaming standbys for the replica-safe reads; closed with the app. */
   replicas?: Replica[];

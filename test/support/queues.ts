@@ -1,15 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
-import { TEST_REDIS_URL } from './redis.js';
+import type { RedisClient } from '../../src/platform/redis/connect.js';
+import { deleteMatching, openTestQueueRedis, TEST_REDIS_URL } from './redis.js';
 
 /** A BullMQ prefix of its own per suite, so parallel suites never share a queue. */
 export function uniqueQueuePrefix(): string {
   return `stratum-test-${randomBytes(5).toString('hex')}`;
 }
 
-/** A connection as BullMQ needs it (maxRetriesPerRequest: null). */
-export function openQueueRedis(url = TEST_REDIS_URL): Redis {
+/**
+ * A connection as BullMQ needs it (maxRetriesPerRequest: null): to `url`, or without one to
+ * the test Redis (one server, or the cluster under TEST_REDIS_TOPOLOGY=cluster).
+ */
+export function openQueueRedis(url?: string): RedisClient {
+  if (url === undefined) return openTestQueueRedis();
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   redis.on('error', () => {});
   return redis;
@@ -17,17 +22,7 @@ export function openQueueRedis(url = TEST_REDIS_URL): Redis {
 
 /** Deletes every key of a suite's queues. */
 export async function deleteQueueKeys(prefix: string) {
-  const redis = new Redis(TEST_REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await deleteMatching(`${prefix}:*`);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { AppError } from '../errors.js';
 
 /**
@@ -163,7 +163,7 @@ redis.call('PEXPIRE', KEYS[3], ARGV[3])
 return 1
 `;
 
-type ThrottleRedis = Redis & {
+type ThrottleRedis = RedisClient & {
   loginReserve(...args: (string | number)[]): Promise<[number, number?]>;
   loginSucceeded(...args: (string | number)[]): Promise<number>;
 };
@@ -172,7 +172,7 @@ export class RedisAttemptStore implements AttemptStore {
   private readonly redis: ThrottleRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix = 'stratum:v1:login:',
   ) {
     // defineCommand sends EVALSHA and falls back to EVAL once per server: the script is cached.

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { luaScript, type LuaScript } from '../cache/lua.js';
+import { duplicateClient, replicated, type RedisClient } from '../redis/connect.js';
 
 export type RevocationKind = 'jti' | 'sid';
 
@@ -109,9 +109,29 @@ export interface RedisRevocationOptions {
    * asks Redis. It is the bound on how long another process may still accept a revoked token.
    */
   staleAfterMs: number;
+  /**
+   * After a lost connection (or a master change) and the reload that follows, how long a "not
+   * revoked" answer is still checked with the authority: long enough for every other process
+   * to reconnect and write back what Redis refused from it meanwhile, and for the sentinels to
+   * agree on the new master (they tell each other every 2 s; until then two processes may
+   * write to different masters).
+   */
+  settleMs: number;
+  /** False: no mirror, every check asks Redis (a cluster, where a PING proves nothing). */
+  mirror?: boolean;
+  /**
+   * Replicas that must hold a revocation before revoke() returns (WAIT), so that a failover
+   * cannot take it back, and the longest revoke() waits for them. 0: no wait.
+   */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
-export const REVOCATION_MIRROR: RedisRevocationOptions = { heartbeatMs: 200, staleAfterMs: 1000 };
+export const REVOCATION_MIRROR: RedisRevocationOptions = {
+  heartbeatMs: 200,
+  staleAfterMs: 1000,
+  settleMs: 10_000,
+};
 
 /**
  * Shared by every API process through Redis: a sorted set of denied members (scored by expiry)
@@ -133,11 +153,25 @@ export const REVOCATION_MIRROR: RedisRevocationOptions = { heartbeatMs: 200, sta
  * (and so to every mirror) those it lacks; and from a lost connection until that load is done,
  * a check Redis can't answer, or answers "not revoked", asks the authority for the session.
  * Without one, a process that can't reach Redis refuses only what it revoked itself.
+ *
+ * The mirror is untrusted from the moment its subscriber or the main connection errors or
+ * closes (a failover closes both: the sentinels announce the new master) until the reload on a
+ * fresh subscriber connection has completed, and for settleMs after that a "not revoked" still
+ * asks the authority: another process's revocation refused by a dying master reaches Redis
+ * only when that process has reloaded and written it back.
  */
 export class RedisRevocationList implements RevocationList {
   private readonly denied = new DenySet();
   private readonly scripts: Record<'revoke' | 'snapshot' | 'check', LuaScript>;
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
+  /** Revocations go out here when they wait for replicas, so WAIT holds up no other command. */
+  private writer: { client: RedisClient; revoke: LuaScript } | undefined;
+  /** Detaches the listeners start() put on the main connection. */
+  private unwatch: (() => void) | undefined;
+  /** performance.now() until which a "not revoked" is checked with the authority. */
+  private settlesAt = 0;
+  /** Set when a connection was lost: the next completed reload starts a settle period. */
+  private lost = false;
   private heartbeat: NodeJS.Timeout | undefined;
   /** Bumped on every lost subscriber connection; work begun under an older one is void. */
   private epoch = 0;
@@ -146,7 +180,7 @@ export class RedisRevocationList implements RevocationList {
   private provenAt = -Infinity;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedisRevocationOptions = REVOCATION_MIRROR,
     private readonly key = 'stratum:v1:deny',
     /** The authority, and how long an ended session's access tokens stay denied. */
@@ -165,8 +199,23 @@ export class RedisRevocationList implements RevocationList {
 
   async revoke(kind: RevocationKind, id: string, ttlMs: number) {
     this.denied.add(`${kind}:${id}`, ttlMs);
+    const { waitReplicas = 0, waitTimeoutMs = 0 } = this.options;
     try {
-      await this.scripts.revoke([this.key], [this.channel, `${kind}:${id}`, ttlMs]);
+      if (waitReplicas === 0) {
+        await this.scripts.revoke([this.key], [this.channel, `${kind}:${id}`, ttlMs]);
+        return;
+      }
+      this.writer ??= this.openWriter();
+      // Until the writer has connected (it fails fast, like every connection here) the main
+      // connection carries the revocation: it must reach the other processes now, not later.
+      const writer =
+        this.writer.client.status === 'ready'
+          ? this.writer
+          : { client: this.redis, revoke: this.scripts.revoke };
+      await writer.revoke([this.key], [this.channel, `${kind}:${id}`, ttlMs]);
+      // Not acknowledged in time: the master has it, and the session's end is in the database,
+      // which every reload writes back to a master that lost it.
+      await replicated(writer.client, this.key, waitReplicas, waitTimeoutMs);
     } catch {
       // Logout must not fail because Redis is away: the session is ended in the database and
       // denied here; the other processes ask the database until their next load writes it back.
@@ -175,7 +224,8 @@ export class RedisRevocationList implements RevocationList {
 
   async isRevoked(jti: string, sid: string) {
     if (this.denied.holds(jti, sid)) return true;
-    if (this.mirrorIsCurrent()) return false;
+    const settled = performance.now() >= this.settlesAt;
+    if (settled && this.mirrorIsCurrent()) return false;
     let inRedis: boolean | undefined;
     try {
       inRedis = (await this.scripts.check([this.key], [`jti:${jti}`, `sid:${sid}`])) === 1;
@@ -184,7 +234,7 @@ export class RedisRevocationList implements RevocationList {
     }
     if (inRedis) return true;
     // Since a lost connection, Redis may lack what was revoked while it was away.
-    if (inRedis === false && this.syncedEpoch === this.epoch) return false;
+    if (inRedis === false && this.syncedEpoch === this.epoch && settled) return false;
     return this.endedInAuthority(sid);
   }
 
@@ -197,30 +247,71 @@ export class RedisRevocationList implements RevocationList {
   }
 
   start() {
-    if (this.subscriber) return;
+    if (this.subscriber || this.unwatch) return;
+    if (this.options.mirror === false) {
+      // No mirror, but the same reload on every (re)connection: what Redis lost is written back,
+      // and until then a "not revoked" asks the authority.
+      const lost = () => this.distrust();
+      const ready = () => void this.resync();
+      this.redis.on('close', lost);
+      this.redis.on('ready', ready);
+      this.unwatch = () => {
+        this.redis.off('close', lost);
+        this.redis.off('ready', ready);
+      };
+      if (this.redis.status === 'ready') void this.resync();
+      return;
+    }
     // Its own connection: a subscribed connection can run nothing but (un)subscribe and PING.
     // PINGs go out at once, not pipelined, so the time a proof claims is when it was sent.
-    const subscriber = this.redis.duplicate({
+    const subscriber = duplicateClient(this.redis, {
       autoResubscribe: false,
       enableAutoPipelining: false,
     });
-    subscriber.on('error', () => {});
-    subscriber.on('close', () => {
-      this.epoch++;
-      this.provenAt = -Infinity;
+    subscriber.on('error', () => {
+      this.distrust();
+      // Still connected after the error: reconnect, so that a reload follows.
+      if (subscriber.status === 'ready') subscriber.disconnect(true);
     });
+    subscriber.on('close', () => this.distrust());
+    // The main connection lost (a failover: the sentinels' +switch-master closes it) means the
+    // subscriber may still listen to a server that is no longer the master: it reconnects too.
+    const mainLost = () => {
+      this.distrust();
+      if (subscriber.status === 'ready') subscriber.disconnect(true);
+    };
+    this.redis.on('close', mainLost);
+    this.unwatch = () => this.redis.off('close', mainLost);
     subscriber.on('ready', () => void this.resync(subscriber));
     subscriber.on('message', (_channel: string, message: string) => this.record(message));
     this.subscriber = subscriber;
+    // Connected ahead of the first revocation, which must not wait for it.
+    if ((this.options.waitReplicas ?? 0) > 0) this.writer ??= this.openWriter();
     this.heartbeat = setInterval(() => void this.prove(subscriber), this.options.heartbeatMs);
     this.heartbeat.unref();
   }
 
   async stop() {
     clearInterval(this.heartbeat);
+    this.unwatch?.();
+    this.unwatch = undefined;
     this.subscriber?.disconnect();
     this.subscriber = undefined;
+    this.writer?.client.disconnect();
+    this.writer = undefined;
     this.epoch++;
+  }
+
+  /** Until the next completed reload, checks ask Redis and, for "not revoked", the authority. */
+  private distrust() {
+    this.epoch++;
+    this.provenAt = -Infinity;
+    this.lost = true;
+  }
+
+  private openWriter() {
+    const client = duplicateClient(this.redis, { enableAutoPipelining: false });
+    return { client, revoke: luaScript(client, REVOKE) };
   }
 
   private async endedInAuthority(sid: string) {
@@ -239,10 +330,11 @@ export class RedisRevocationList implements RevocationList {
     this.denied.add(message.slice(0, space), Number(message.slice(space + 1)));
   }
 
-  private async resync(subscriber: Redis) {
+  /** Subscribes (with a mirror), loads, and writes back what the authority has and Redis lacks. */
+  private async resync(subscriber?: RedisClient) {
     const epoch = this.epoch;
     try {
-      await subscriber.subscribe(this.channel);
+      await subscriber?.subscribe(this.channel);
       const sentAt = performance.now();
       const [flat, ended] = await Promise.all([
         this.scripts.snapshot([this.key], []) as Promise<string[]>,
@@ -256,8 +348,11 @@ export class RedisRevocationList implements RevocationList {
       }
       await this.writeBack(ended.filter(([member]) => !inRedis.has(member)));
       this.denied.sweep();
+      if (epoch !== this.epoch) return;
+      if (this.lost) this.settlesAt = performance.now() + this.options.settleMs;
+      this.lost = false;
       this.syncedEpoch = epoch;
-      this.provenAt = sentAt;
+      if (subscriber) this.provenAt = sentAt;
     } catch {
       // Checks keep asking Redis meanwhile; a lost connection brings its own resync.
       const retry = setTimeout(() => {
@@ -292,7 +387,7 @@ export class RedisRevocationList implements RevocationList {
     await this.scripts.revoke([this.key], [this.channel, ...missing.flat()]);
   }
 
-  private async prove(subscriber: Redis) {
+  private async prove(subscriber: RedisClient) {
     const epoch = this.epoch;
     if (this.syncedEpoch !== epoch) return;
     this.denied.sweep();

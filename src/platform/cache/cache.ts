@@ -74,8 +74,12 @@ export function cacheKey(...parts: string[]): string {
   return ['stratum', 'v1', ...parts].join(':');
 }
 
-/** The key's generation lives beside it: long enough to outlive any in-flight read. */
-export const generationKey = (key: string) => `${key}:gen`;
+/**
+ * The key's generation lives beside it: long enough to outlive any in-flight read. The scripts
+ * touch both keys at once, so they must share a Redis Cluster slot: the braces make the
+ * generation's slot that of the whole entry key (keys are built from plain parts, no braces).
+ */
+export const generationKey = (key: string) => `{${key}}:gen`;
 export const GENERATION_TTL_MS = 24 * 3_600_000;
 
 /** ±10 % around ttlMs, so entries written together (a warm-up, a deploy) don't expire together. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../redis/connect.js';
 
 export interface InvalidationBusOptions {
   /** How often the subscription is confirmed by a PING through it (see `confirmedAt`). */
@@ -25,7 +25,7 @@ type ConnectionListener = (subscribed: boolean) => void;
  * only while `now - confirmedAt` is below a bound B serves nothing older than B after a publish.
  */
 export class InvalidationBus {
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly handlers = new Map<string, Handler[]>();
   private readonly listeners: ConnectionListener[] = [];
@@ -35,7 +35,7 @@ export class InvalidationBus {
   private confirmed = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: InvalidationBusOptions,
   ) {}
 
@@ -71,7 +71,7 @@ export class InvalidationBus {
   /** Connects in the background (ioredis retries on its own); idempotent. */
   start(): void {
     if (this.subscriber) return;
-    const subscriber = this.redis.duplicate({
+    const subscriber = duplicateClient(this.redis, {
       lazyConnect: true,
       // Resubscribing is ours, so that "subscribed" means every channel is back.
       autoResubscribe: false,

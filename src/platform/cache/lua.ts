@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 
 export type LuaScript = (keys: string[], args: (string | number)[]) => Promise<unknown>;
 
@@ -8,7 +8,7 @@ export type LuaScript = (keys: string[], args: (string | number)[]) => Promise<u
  * (NOSCRIPT). Each script runs atomically in Redis: that is what the cache's guarded writes
  * and the write-behind claim rely on.
  */
-export function luaScript(redis: Redis, source: string): LuaScript {
+export function luaScript(redis: RedisClient, source: string): LuaScript {
   const sha = createHash('sha1').update(source).digest('hex');
   return async (keys, args) => {
     try {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import {
   GENERATION_TTL_MS,
   generationKey,
@@ -64,7 +64,7 @@ return 1`;
 export class RedisCache implements Cache {
   private readonly scripts: Record<'lookup' | 'fill' | 'put' | 'invalidate', LuaScript>;
 
-  constructor(private readonly redis: Redis) {
+  constructor(private readonly redis: RedisClient) {
     this.scripts = {
       lookup: luaScript(redis, LOOKUP),
       fill: luaScript(redis, FILL),

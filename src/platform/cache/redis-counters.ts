@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { cacheKey } from './cache.js';
 import type { CounterBatch, PendingCounters } from './counters.js';
 import { luaScript, type LuaScript } from './lua.js';
@@ -27,9 +27,10 @@ function toCounts(flat: string[]): Map<string, number> {
 
 /**
  * Counters in Redis, shared by every API process and surviving their crashes:
- * `stratum:v1:<name>:pending` (a hash field per counter), and per claimed batch
+ * `stratum:v1:{<name>}:pending` (a hash field per counter), and per claimed batch
  * `:batch:<id>` (the frozen hash), `:lease:<id>` (who flushes it, until when) and the index
- * `:batches` that lets a flusher find batches whose claimer died without scanning keys.
+ * `:batches` that lets a flusher find batches whose claimer died without scanning keys. The
+ * braces keep them in one Redis Cluster slot: the scripts touch several at once.
  */
 export class RedisPendingCounters implements PendingCounters {
   private readonly owner = randomUUID();
@@ -37,7 +38,7 @@ export class RedisPendingCounters implements PendingCounters {
   private readonly ackScript: LuaScript;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly name: string,
   ) {
     this.claimScript = luaScript(redis, CLAIM);
@@ -78,7 +79,7 @@ export class RedisPendingCounters implements PendingCounters {
   }
 
   private key(...parts: string[]) {
-    return cacheKey(this.name, ...parts);
+    return cacheKey(`{${this.name}}`, ...parts);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { luaScript, type LuaScript } from '../cache/lua.js';
 import type { WriteMarks } from './replicas.js';
 
@@ -23,7 +23,7 @@ export class RedisWriteMarks implements WriteMarks {
   private readonly raise: LuaScript;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix = 'stratum:v1:wrote:',
   ) {
     this.raise = luaScript(redis, RAISE);

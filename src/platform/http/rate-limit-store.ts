@@ -1,5 +1,5 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { luaScript, type LuaScript } from '../cache/lua.js';
 
 type Counted = (error: Error | null, result?: { current: number; ttl: number }) => void;
@@ -28,7 +28,7 @@ class CoalescedCounts {
   private waiting = new Map<string, Batch>();
   private readonly count: LuaScript;
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     this.count = luaScript(redis, COUNT);
   }
 
@@ -81,7 +81,10 @@ class CoalescingStore implements FastifyRateLimitStore {
 }
 
 /** @fastify/rate-limit's store over Redis, with the counts of one key and turn coalesced. */
-export function coalescingRedisStore(redis: Redis, nameSpace: string): FastifyRateLimitStoreCtor {
+export function coalescingRedisStore(
+  redis: RedisClient,
+  nameSpace: string,
+): FastifyRateLimitStoreCtor {
   const counts = new CoalescedCounts(redis);
   return class extends CoalescingStore {
     constructor() {

@@ -1,6 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { Config } from '../../config.js';
 import { AppError } from '../errors.js';
 import { coalescingRedisStore } from './rate-limit-store.js';
@@ -19,7 +19,7 @@ function rateLimitKey(request: FastifyRequest): string {
 async function registerRateLimit(
   app: FastifyInstance,
   config: Config,
-  redis?: Redis,
+  redis?: RedisClient,
   onRejected: () => void = () => {},
 ) {
   await app.register(rateLimit, {
@@ -48,7 +48,7 @@ async function registerRateLimit(
  */
 export const rateLimitPlugin = namedPlugin<{
   config: Config;
-  redis?: Redis;
+  redis?: RedisClient;
   onRejected?: () => void;
 }>(
   async (app, { config, redis, onRejected }) => registerRateLimit(app, config, redis, onRejected),

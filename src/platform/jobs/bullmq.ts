@@ -1,11 +1,11 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import { bullmq } from './bullmq-module.js';
 import type { Logger } from '../logger.js';
-import { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { RETRYABLE_JOB_AGE_MS, type RetryPolicy } from './job.js';
 
 export interface QueueSettings {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   retry: RetryPolicy;
 }
@@ -19,14 +19,13 @@ export interface QueuedJob {
 }
 
 /**
- * BullMQ needs `maxRetriesPerRequest: null` (its blocking commands must wait out a reconnect),
- * so the queue gets its own connection, apart from the cache's fail-fast one.
+ * The BullMQ prefix of one queue: `<prefix>:{<queue>}`. BullMQ's scripts touch many keys of a
+ * queue at once, which a Redis Cluster allows only within one hash slot; the hash tag (the
+ * braces) puts each queue in a slot of its own, so the queues spread over the cluster's nodes.
+ * On one server the tag is just part of the name.
  */
-export function connectQueueRedis(url: string, connectTimeoutMs: number): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: null, connectTimeout: connectTimeoutMs });
-  // ioredis reconnects by itself; without a listener a lost connection would crash the process.
-  redis.on('error', () => {});
-  return redis;
+export function queueKeyPrefix(prefix: string, queue: string): string {
+  return `${prefix}:{${queue}}`;
 }
 
 export function jobOptions(retry: RetryPolicy): JobsOptions {
@@ -49,7 +48,7 @@ export function openQueues(
     names.map((name) => {
       const queue = new (bullmq().Queue)(name, {
         connection: settings.connection,
-        prefix: settings.prefix,
+        prefix: queueKeyPrefix(settings.prefix, name),
         defaultJobOptions: jobOptions(settings.retry),
       });
       // Redis going away is expected (the relay waits it out); BullMQ would print it otherwise.

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { replicated, type RedisClient } from '../redis/connect.js';
 import type { QueuedJob } from './bullmq.js';
 import type { OutboxRepository, OutboxRow } from './outbox.repository.js';
 import { Poller } from './poller.js';
@@ -13,6 +13,12 @@ export interface RelaySettings {
   leaseMs: number;
   /** Give up on a queue that doesn't answer; the rows are claimable again. */
   addTimeoutMs: number;
+  /**
+   * Replicas that must hold the added jobs before their rows are marked sent (0: the master's
+   * word is enough), and how long to wait for them. See docs/operations/redis-ha.md.
+   */
+  waitReplicas: number;
+  waitTimeoutMs: number;
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -27,12 +33,14 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
  * Moves pending outbox rows to their BullMQ queues, then marks them sent. The job id is the
  * row id, so a row added twice (the relay died between add and mark) is still one job.
  * While Redis is away nothing is claimed: rows wait in PostgreSQL, delayed but never lost.
+ * Behind Sentinel a row is marked sent only once a replica has its job too (WAIT): a failover
+ * loses what the old master had not passed on, and a row marked sent is never relayed again.
  */
 export function createOutboxRelay(
   outbox: OutboxRepository,
   registry: JobRegistry,
   queues: Map<string, Queue>,
-  connection: Redis,
+  connection: RedisClient,
   settings: RelaySettings,
   log: Logger,
 ) {
@@ -70,6 +78,15 @@ export function createOutboxRelay(
       ),
     );
     await withTimeout(Promise.all(adds), settings.addTimeoutMs);
+    const kept = await Promise.all(
+      [...byQueue.keys()].map((queue) =>
+        replicated(connection, queue.toKey('meta'), settings.waitReplicas, settings.waitTimeoutMs),
+      ),
+    );
+    if (kept.includes(false)) {
+      // Added, but only on the master: relayed again later (the job id makes it one job).
+      throw new Error(`no ${settings.waitReplicas} replica(s) acknowledged the jobs in time`);
+    }
     return sent;
   }
 

@@ -1,13 +1,13 @@
 import type { Worker } from 'bullmq';
 import { bullmq } from './bullmq-module.js';
 import type { Logger } from '../logger.js';
-import type { Redis } from 'ioredis';
-import type { QueuedJob } from './bullmq.js';
+import type { RedisClient } from '../redis/connect.js';
+import { queueKeyPrefix, type QueuedJob } from './bullmq.js';
 import type { JobRegistry } from './registry.js';
 import { runJob } from './run.js';
 
 export interface WorkerSettings {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   concurrency: number;
   lockDurationMs: number;
@@ -50,7 +50,7 @@ export function startWorkers(
       },
       {
         connection: settings.connection,
-        prefix: settings.prefix,
+        prefix: queueKeyPrefix(settings.prefix, name),
         concurrency: settings.concurrency,
         lockDuration: settings.lockDurationMs,
         stalledInterval: settings.stalledIntervalMs,

@@ -1,6 +1,8 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Database } from '../../../src/platform/db/database.js';
+import { queueKeyPrefix } from '../../../src/platform/jobs/bullmq.js';
+import type { RedisClient } from '../../../src/platform/redis/connect.js';
 import { outboxSettled, queueIdle } from '../../support/jobs.js';
 import { eventually } from '../../support/time.js';
 import type { Outcome } from './http-client.js';
@@ -42,14 +44,20 @@ export async function timeUntil(
  * Waits until the stack is quiescent for these emails: every outbox row naming one relayed or
  * dead, and no email job waiting, delayed or running. Counts taken after it are final.
  */
-export async function emailJobsSettled(db: Database, redisUrl: string, emails: string[]) {
-  for (const email of emails) await outboxSettled(db, email);
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue('email', { connection, prefix: 'stratum' });
+export async function emailJobsSettled(
+  db: Database,
+  redis: string | RedisClient,
+  emails: string[],
+  timeoutMs = 15_000,
+) {
+  for (const email of emails) await outboxSettled(db, email, timeoutMs);
+  const connection =
+    typeof redis === 'string' ? new Redis(redis, { maxRetriesPerRequest: null }) : redis;
+  const queue = new Queue('email', { connection, prefix: queueKeyPrefix('stratum', 'email') });
   try {
-    await queueIdle(queue, 15_000);
+    await queueIdle(queue, timeoutMs);
   } finally {
     await queue.close();
-    connection.disconnect();
+    if (typeof redis === 'string') connection.disconnect();
   }
 }

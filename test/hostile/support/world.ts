@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/platform/redis/connect.js';
 import { startApp, type StartedApp } from '../../support/app.js';
 import { bearer, login } from '../../support/auth.js';
 import { engines } from '../../support/databases.js';
@@ -77,7 +77,7 @@ export class World {
 
   private constructor(
     readonly app: StartedApp,
-    readonly redis: Redis,
+    readonly redis: RedisClient,
   ) {}
 
   get server(): FastifyInstance {

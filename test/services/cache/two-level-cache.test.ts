@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/platform/redis/connect.js';
 import {
   cacheKey,
   INVALIDATION_CHANNEL,
@@ -48,7 +48,7 @@ class HeldRedisCache implements Cache {
 }
 
 describe('the two-level cache', { skip: redisSkip }, () => {
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   const caches: TwoLevelCache[] = [];
   after(async () => {
     for (const cache of caches) await cache.close();
