@@ -69,6 +69,11 @@ export class AccountsService {
     this.batcher = new MovementBatcher(accounts, batch);
   }
 
+  /** Movements queued behind the group commit's batch in flight. */
+  get waitingMovements(): number {
+    return this.batcher.waiting;
+  }
+
   /** 403 EMAIL_NOT_VERIFIED for a token whose account's email is unverified (when required). */
   assertMayMoveMoney(actor: Actor): void {
     requireVerifiedEmail(actor, this.verifiedEmailRequired);

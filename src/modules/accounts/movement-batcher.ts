@@ -51,6 +51,11 @@ export class MovementBatcher {
     private readonly settings: BatchSettings,
   ) {}
 
+  /** Movements waiting for the batch in flight to finish. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
   move(
     movement: Movement & { createdAt: Date },
     rules: MovementRules,

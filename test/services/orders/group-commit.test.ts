@@ -5,7 +5,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Transfer } from '../../../src/modules/accounts/accounts.repository.js';
 import { AccountsService } from '../../../src/modules/accounts/accounts.service.js';
 import { OrdersRepository, type Order } from '../../../src/modules/orders/orders.repository.js';
-import { OrdersService, type ProductPricing } from '../../../src/modules/orders/orders.service.js';
+import { OrdersService } from '../../../src/modules/orders/orders.service.js';
 import type { Actor } from '../../../src/platform/auth/actor.js';
 import type { Database } from '../../../src/platform/db/database.js';
 import { isForeignKeyViolation } from '../../../src/platform/db/errors.js';
@@ -85,24 +85,15 @@ const settings = [
 function servicesOver(app: StartedApp, db: Database, batch: { max: number; waitUs: number }) {
   const repo = new RecordingRepository(db);
   const accounts = new AccountsService(db, repo, 'USD', false, batch);
-  // The catalogue's reads, counted: an order queues for its payment right after its pricing.
-  const pricing = { done: 0 };
-  const products: ProductPricing = {
-    priceItems: async (tx, ids) => {
-      const prices = await app.services.products.priceItems(tx, ids);
-      pricing.done++;
-      return prices;
-    },
-  };
   const orders = new OrdersService(
     db,
     new OrdersRepository(db),
     accounts,
-    products,
+    app.services.products,
     app.services.users,
     new OutboxScheduler(new OutboxRepository(db)),
   );
-  return { repo, accounts, orders, pricing };
+  return { repo, accounts, orders };
 }
 
 for (const [engine, batch] of engines.flatMap((e) => settings.map((c) => [e, c] as const))) {
@@ -462,17 +453,14 @@ for (const [engine, batch] of engines.flatMap((e) => settings.map((c) => [e, c] 
             sizes.push(members.length);
             await db.deleteFrom('products').where('id', '=', gone!.id).execute();
           };
-          const pricedBefore = ours.pricing.done;
           const fine = order(b!, products[1]!.id);
           const broken = order(c!, gone!.id).then(
             () => 'placed',
             (err: unknown) => (isForeignKeyViolation(err) ? 'foreign key' : String(err)),
           );
-          // Both priced, then queued behind the held order within a few turns of the event loop
-          // (their users and wallets are remembered).
+          // Both queued behind the held order before it is let go.
           const turn = () => new Promise((resolve) => setImmediate(resolve));
-          while (ours.pricing.done < pricedBefore + 2) await turn();
-          for (let i = 0; i < 20; i++) await turn();
+          while (ours.accounts.waitingMovements < 2) await turn();
           release();
           try {
             assert.equal((await first).status, 'paid');
