@@ -119,6 +119,41 @@ export function connectRedis(
   const client = open(topology, options, role);
   // ioredis reconnects by itself; without a listener a lost connection would crash the process.
   client.on('error', () => {});
+  return client instanceof Redis ? keepConnected(client) : client;
+}
+
+const kept = new WeakSet<Redis>();
+
+/**
+ * Opens `client` again, REDIS_RECONNECT_MAX_MS later, whenever it ends without this process
+ * closing it (`disconnect()` or `quit()`). ioredis ends a connection for good, every later
+ * command failing with "Connection is closed.", when its connector is told to disconnect while
+ * it is connecting: behind Sentinel that is a failover notice (+switch-master) arriving while
+ * the connection reconnects after its master died. Its duplicates (subscribers, BullMQ's
+ * blocking connections) are kept the same way.
+ */
+export function keepConnected(client: Redis): Redis {
+  if (kept.has(client)) return client;
+  kept.add(client);
+  let closing = false;
+  const disconnect = client.disconnect.bind(client);
+  client.disconnect = (reconnect = false) => {
+    if (!reconnect) closing = true;
+    disconnect(reconnect);
+  };
+  const quit = client.quit.bind(client);
+  client.quit = ((...args: Parameters<Redis['quit']>) => {
+    closing = true;
+    return quit(...args);
+  });
+  const duplicate = client.duplicate.bind(client);
+  client.duplicate = (override?: Partial<RedisOptions>) => keepConnected(duplicate(override));
+  client.on('end', () => {
+    if (closing) return;
+    setTimeout(() => {
+      if (!closing && client.status === 'end') client.connect().catch(() => {});
+    }, REDIS_RECONNECT_MAX_MS).unref();
+  });
   return client;
 }
 
