@@ -52,12 +52,13 @@ function stratumEnv(port: number, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /**
  * Stratum on the bench database, as `node dist/main.js` runs in production: directly, or
- * through a transaction pooler (DB_POOLER) when `poolerUrl` is given. Its DATA_DIR is a
+ * through a transaction pooler (DB_POOLER) when `poolerUrl` is given, reading from the standbys
+ * at `replicaUrls` (DATABASE_REPLICA_URLS) when given. Its DATA_DIR is a
  * temporary folder, removed when it stops: without SMTP_URL the emails it sends (order
  * confirmations) are files there, not in the project's .data.
  */
 export async function startStratum(
-  database: { databaseUrl: string; poolerUrl?: string },
+  database: { databaseUrl: string; poolerUrl?: string; replicaUrls?: string },
   redisUrl?: string,
   extraEnv: Record<string, string> = {},
 ): Promise<ChildServer> {
@@ -74,6 +75,7 @@ export async function startStratum(
       ...(database.poolerUrl
         ? { DATABASE_URL: database.poolerUrl, DB_POOLER: 'transaction' }
         : { DATABASE_URL: database.databaseUrl }),
+      ...(database.replicaUrls ? { DATABASE_REPLICA_URLS: database.replicaUrls } : {}),
       DATA_DIR: dataDir,
       ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
       ...extraEnv,

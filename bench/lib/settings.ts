@@ -7,6 +7,11 @@ export interface BenchSettings {
    * API processes use it with DB_POOLER=transaction; seeding and the baselines stay direct.
    */
   poolerUrl?: string;
+  /**
+   * BENCH_DATABASE_REPLICA_URLS: streaming standbys of the bench database. Stratum's API
+   * processes get them as DATABASE_REPLICA_URLS; the baselines read the primary.
+   */
+  replicaUrls?: string;
   /** Redis for the scenarios that need it (caches, shared rate limit). */
   redisUrl: string;
   users: number;
@@ -50,9 +55,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
   const databaseUrl = env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/stratum_bench';
   const connections = integer(env, 'BENCH_CONNECTIONS', 50, 1, 10_000);
   const poolerUrl = env.BENCH_DB_POOLER_URL || undefined;
+  const replicaUrls = env.BENCH_DATABASE_REPLICA_URLS || undefined;
   return {
     databaseUrl,
     ...(poolerUrl ? { poolerUrl } : {}),
+    ...(replicaUrls ? { replicaUrls } : {}),
     redisUrl: env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
     users: integer(env, 'BENCH_USERS', 100_000, 1, 10_000_000),
     connections,

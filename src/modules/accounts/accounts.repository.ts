@@ -1,6 +1,12 @@
 import { sql, type Selectable, type SqlBool } from 'kysely';
 import { PREPARED, type Database } from '../../platform/db/database.js';
-import { guard, partSql, type Companion, type Guard } from '../../platform/db/single-statement.js';
+import {
+  batchPartsSql,
+  guard,
+  partsSql,
+  type Companion,
+  type Guard,
+} from '../../platform/db/single-statement.js';
 import type {
   AccountKind,
   AccountsTable,
@@ -287,9 +293,7 @@ export class AccountsRepository {
       allowed: guard(allowed),
       refused: guard(sql<SqlBool>`NOT EXISTS (SELECT FROM allowed)`),
     };
-    const parts = companions
-      .flatMap((companion) => companion(guards))
-      .map((part, i) => sql`, ${sql.id(`companion_${i}`)} AS (${partSql(part)})`);
+    const parts = partsSql(companions.flatMap((companion) => companion(guards)));
     const { rows } = await sql<LockedRow>`${sql.raw(PREPARED)}
       WITH locked AS MATERIALIZED (
         SELECT id, kind, user_id, currency, balance_minor, held_minor, created_at, updated_at
@@ -326,7 +330,7 @@ export class AccountsRepository {
           FROM moved f, moved t
          WHERE f.id = ${m.fromAccountId}::uuid AND t.id = ${m.toAccountId}::uuid
         RETURNING id
-      )${parts.length > 0 ? sql.join(parts, sql``) : sql``}
+      )${parts}
       SELECT locked.*, ${allowed} AS moved FROM locked`.execute(this.db);
     const locked = new Map(rows.map((row) => [row.id, toAccount(row)]));
     return {
@@ -363,12 +367,23 @@ export class AccountsRepository {
     const parts = members.flatMap(({ companions }, i) => {
       const n = i + 1;
       const guards: MovementGuards = {
-        allowed: guard(sql<SqlBool>`EXISTS (SELECT FROM outcome WHERE n = ${n}::int AND ok)`),
-        refused: guard(sql<SqlBool>`EXISTS (SELECT FROM outcome WHERE n = ${n}::int AND NOT ok)`),
+        allowed: guard(sql<SqlBool>`EXISTS (SELECT FROM outcome WHERE n = ${n}::int AND ok)`, {
+          member: n,
+          allowed: true,
+        }),
+        refused: guard(sql<SqlBool>`EXISTS (SELECT FROM outcome WHERE n = ${n}::int AND NOT ok)`, {
+          member: n,
+          allowed: false,
+        }),
       };
       return companions.flatMap((companion) => companion(guards));
     });
-    const cte = parts.map((part, i) => sql`, ${sql.id(`companion_${i}`)} AS (${partSql(part)})`);
+    // Every member's rows for one table in one insert, each under its member's outcome.
+    const companionCtes = batchPartsSql(
+      parts,
+      (member, allowed) => sql<SqlBool>`EXISTS (SELECT FROM outcome o
+                                                  WHERE o.n = ${member} AND o.ok = ${allowed})`,
+    );
     const { rows } = await sql<BatchRow>`
       WITH RECURSIVE input AS MATERIALIZED (
         SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
@@ -434,7 +449,7 @@ export class AccountsRepository {
           FROM input m JOIN outcome o USING (n)
          WHERE o.ok AND m.amount > 0
         RETURNING id
-      )${cte.length > 0 ? sql.join(cte, sql``) : sql``}
+      )${companionCtes}
       SELECT o.n, o.ok, o.fb::text AS fb, o.tb::text AS tb,
              f.id AS f_id, f.kind AS f_kind, f.user_id AS f_user_id, f.currency AS f_currency,
              f.held_minor::text AS f_held, f.created_at AS f_created_at,

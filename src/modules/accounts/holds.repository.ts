@@ -1,6 +1,6 @@
 import { sql, type SqlBool } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
-import { guard, partSql } from '../../platform/db/single-statement.js';
+import { guard, partsSql } from '../../platform/db/single-statement.js';
 import type { AccountKind, HoldStatus } from '../../platform/db/schema.js';
 import type {
   Account,
@@ -297,10 +297,7 @@ function settleGuards(): MovementGuards {
 }
 
 function companionCtes(companions: MovementCompanion[], guards: MovementGuards) {
-  const parts = companions
-    .flatMap((companion) => companion(guards))
-    .map((part, i) => sql`, ${sql.id(`companion_${i}`)} AS (${partSql(part)})`);
-  return parts.length > 0 ? sql.join(parts, sql``) : sql``;
+  return partsSql(companions.flatMap((companion) => companion(guards)));
 }
 
 function toHold(row: HoldRow): Hold {

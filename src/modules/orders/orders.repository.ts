@@ -1,8 +1,8 @@
 import { sql, type Selectable } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import {
-  guardSql,
-  part,
+  rowsPart,
+  type Column,
   type Guard,
   type StatementPart,
 } from '../../platform/db/single-statement.js';
@@ -56,14 +56,34 @@ function toOrder(row: OrderRow, items: OrderLine[]): Order {
  * PostgreSQL-specific, not storage-neutral: domain objects in and out, but `orderParts` hands
  * out SQL (opaque `StatementPart`s, jsonb_to_recordset) for the ledger's single statement.
  */
+const ORDER_COLUMNS: Column[] = [
+  ['id', 'uuid'],
+  ['user_id', 'uuid'],
+  ['status', 'text'],
+  ['payment_entry_id', 'uuid'],
+  ['total_minor', 'bigint'],
+  ['currency', 'text'],
+  ['created_at', 'timestamptz'],
+  ['updated_at', 'timestamptz'],
+];
+const LINE_COLUMNS: Column[] = [
+  ['order_id', 'uuid'],
+  ['position', 'int'],
+  ['product_id', 'uuid'],
+  ['name', 'text'],
+  ['unit_price_minor', 'bigint'],
+  ['quantity', 'int'],
+  ['line_total_minor', 'bigint'],
+];
+
 export class OrdersRepository {
   constructor(private readonly db: Database) {}
 
   /**
-   * The order's and its lines' INSERTs, as parts of the single statement that also pays for it
-   * (platform/db/single-statement.ts): the guard `paid` decides between `paid`, with its
-   * payment's journal row, and `payment_failed`. The times are the caller's, so it knows the
-   * order it answers with before the statement runs.
+   * The order's and its lines' rows, as parts of the single statement that also pays for it
+   * (platform/db/single-statement.ts): under the guard `paid` the order is `paid`, with its
+   * payment's journal row; under `refused` it is `payment_failed`. The times are the caller's,
+   * so it knows the order it answers with before the statement runs.
    */
   orderParts(
     order: {
@@ -75,9 +95,20 @@ export class OrdersRepository {
       lines: OrderLine[];
       createdAt: Date;
     },
-    paid: Guard,
+    when: { paid: Guard; refused: Guard },
   ): StatementPart[] {
+    const row = (status: OrderStatus, paymentId: string | null) => ({
+      id: order.id,
+      user_id: order.userId,
+      status,
+      payment_entry_id: paymentId,
+      total_minor: order.total,
+      currency: order.currency,
+      created_at: order.createdAt,
+      updated_at: order.createdAt,
+    });
     const lines = order.lines.map((line, position) => ({
+      order_id: order.id,
       position,
       product_id: line.productId,
       name: line.name,
@@ -85,23 +116,11 @@ export class OrdersRepository {
       quantity: line.quantity,
       line_total_minor: line.lineTotal,
     }));
-    const whenPaid = guardSql(paid);
     return [
-      part(sql`
-        INSERT INTO orders (id, user_id, status, payment_entry_id, total_minor, currency,
-                            created_at, updated_at)
-        SELECT ${order.id}::uuid, ${order.userId}::uuid,
-               CASE WHEN ${whenPaid} THEN 'paid' ELSE 'payment_failed' END,
-               CASE WHEN ${whenPaid} THEN ${order.paymentId}::uuid END,
-               ${order.total}::bigint, ${order.currency},
-               ${order.createdAt}::timestamptz, ${order.createdAt}::timestamptz`),
-      part(sql`
-        INSERT INTO order_items (order_id, position, product_id, name, unit_price_minor,
-                                 quantity, line_total_minor)
-        SELECT ${order.id}::uuid, line.*
-          FROM jsonb_to_recordset(${JSON.stringify(lines)}::jsonb)
-            AS line(position integer, product_id uuid, name text, unit_price_minor bigint,
-                    quantity integer, line_total_minor bigint)`),
+      rowsPart('orders', ORDER_COLUMNS, [row('paid', order.paymentId)], when.paid),
+      rowsPart('orders', ORDER_COLUMNS, [row('payment_failed', null)], when.refused),
+      rowsPart('order_items', LINE_COLUMNS, lines, when.paid),
+      rowsPart('order_items', LINE_COLUMNS, lines, when.refused),
     ];
   }
 

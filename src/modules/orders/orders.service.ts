@@ -144,7 +144,7 @@ export class OrdersService {
     let wakeRelay: AfterCommit | undefined;
     const order = { id, userId: user.id, paymentId, total, currency, lines, createdAt };
     const companions: MovementCompanion[] = [
-      ({ allowed }) => this.orders.orderParts(order, allowed),
+      ({ allowed, refused }) => this.orders.orderParts(order, { paid: allowed, refused }),
       ({ allowed }) => {
         const job = this.jobs.schedulePart(allowed, 'email.order-confirmation', email, {
           requestId: actor.requestId,

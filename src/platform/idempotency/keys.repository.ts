@@ -1,7 +1,17 @@
 import { sql } from 'kysely';
 import type { Database } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
-import { guardSql, part, type Guard, type StatementPart } from '../db/single-statement.js';
+import { rowsPart, type Column, type Guard, type StatementPart } from '../db/single-statement.js';
+
+const KEY_COLUMNS: Column[] = [
+  ['owner_id', 'text'],
+  ['key', 'text'],
+  ['fingerprint', 'text'],
+  ['status_code', 'int'],
+  ['headers', 'jsonb'],
+  ['body', 'jsonb'],
+  ['expires_at', 'timestamptz'],
+];
 
 /** A response as it was sent, to be sent again for a repeat of its request. */
 export interface StoredResponse {
@@ -39,13 +49,16 @@ export class IdempotencyKeysRepository {
    * wait for it first.
    */
   insertPart(record: KeyRecord, response: StoredResponse, when: Guard): StatementPart {
-    return part(sql`
-      INSERT INTO idempotency_keys (owner_id, key, fingerprint, status_code, headers, body,
-                                    expires_at)
-      SELECT ${record.id.ownerId}, ${record.id.key}, ${record.fingerprint},
-             ${response.statusCode}::int, ${JSON.stringify(response.headers)}::jsonb,
-             ${JSON.stringify(response.body)}::jsonb, ${record.expiresAt}::timestamptz
-       WHERE ${guardSql(when)}`);
+    const values = {
+      owner_id: record.id.ownerId,
+      key: record.id.key,
+      fingerprint: record.fingerprint,
+      status_code: response.statusCode,
+      headers: response.headers,
+      body: response.body,
+      expires_at: record.expiresAt,
+    };
+    return rowsPart('idempotency_keys', KEY_COLUMNS, [values], when);
   }
 
   /** Deletes the key if it has expired. */

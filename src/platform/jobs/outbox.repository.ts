@@ -1,7 +1,15 @@
 import { sql } from 'kysely';
 import type { Database } from '../db/database.js';
 import { deleteBatch, olderThan } from '../db/delete-batch.js';
-import { guardSql, part, type Guard, type StatementPart } from '../db/single-statement.js';
+import { rowsPart, type Column, type Guard, type StatementPart } from '../db/single-statement.js';
+
+const OUTBOX_COLUMNS: Column[] = [
+  ['id', 'uuid'],
+  ['type', 'text'],
+  ['payload', 'jsonb'],
+  ['request_id', 'text'],
+  ['traceparent', 'text'],
+];
 import type { Tx } from '../db/transaction.js';
 
 export interface OutboxRow {
@@ -66,11 +74,14 @@ export class OutboxRepository {
 
   /** The row's INSERT as a part of a caller's single statement, run when `when` holds. */
   insertPart(row: NewOutboxRow, when: Guard): StatementPart {
-    return part(sql`
-      INSERT INTO outbox (id, type, payload, request_id, traceparent)
-      SELECT ${row.id}::uuid, ${row.type}, ${JSON.stringify(row.payload)}::jsonb,
-             ${row.requestId ?? null}, ${row.traceparent ?? null}
-       WHERE ${guardSql(when)}`);
+    const values = {
+      id: row.id,
+      type: row.type,
+      payload: row.payload,
+      request_id: row.requestId ?? null,
+      traceparent: row.traceparent ?? null,
+    };
+    return rowsPart('outbox', OUTBOX_COLUMNS, [values], when);
   }
 
   /**
