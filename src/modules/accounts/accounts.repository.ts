@@ -1,4 +1,4 @@
-import { sql, type Selectable, type SqlBool } from 'kysely';
+import { sql, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
 import { PREPARED, type Database } from '../../platform/db/database.js';
 import {
   batchPartsSql,
@@ -395,9 +395,30 @@ export class AccountsRepository {
           FROM accounts
          WHERE id IN (SELECT from_id FROM input UNION SELECT to_id FROM input)
          ORDER BY id FOR UPDATE
+      ), deltas AS MATERIALIZED (
+        SELECT n, 'f' AS side, from_id AS id, -amount AS delta FROM input
+        UNION ALL
+        SELECT n, 't', to_id, amount FROM input
+      ), prior AS MATERIALIZED (
+        -- Each member's balances before it, were every member before it allowed.
+        SELECT d.n, d.side,
+               l.balance_minor + coalesce(sum(d.delta) OVER (
+                 PARTITION BY d.id ORDER BY d.n
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+          FROM deltas d LEFT JOIN locked l ON l.id = d.id
+      ), fast AS MATERIALIZED (
+        SELECT m.n, ${allowedAt(sql`pf.before`)} AS ok, pf.before AS fb, pt.before AS tb
+          FROM input m
+          JOIN prior pf ON pf.n = m.n AND pf.side = 'f'
+          JOIN prior pt ON pt.n = m.n AND pt.side = 't'
+          LEFT JOIN locked f ON f.id = m.from_id
+          LEFT JOIN locked t ON t.id = m.to_id
+      ), verdict AS MATERIALIZED (
+        SELECT coalesce(bool_and(ok), true) AS all_allowed FROM fast
       ), steps (n, balances, ok, fb, tb) AS (
-        -- The running balances (account id -> balance), from the locked rows: this
-        -- statement's snapshot may predate the versions it locked.
+        -- Only when some member is refused: the running balances (account id -> balance),
+        -- from the locked rows, each member checked against what the allowed ones before it
+        -- left. This statement's snapshot may predate the versions it locked.
         SELECT 0, coalesce((SELECT jsonb_object_agg(id::text, balance_minor) FROM locked),
                            '{}'::jsonb), true, NULL::bigint, NULL::bigint
         UNION ALL
@@ -416,29 +437,25 @@ export class AccountsRepository {
             SELECT (s.balances ->> m.from_id::text)::bigint AS fb,
                    (s.balances ->> m.to_id::text)::bigint AS tb
           ) b
-          CROSS JOIN LATERAL (
-            SELECT coalesce(f.id IS NOT NULL AND t.id IS NOT NULL AND m.from_id <> m.to_id
-                            AND m.amount >= 0
-                            AND f.currency = m.currency AND t.currency = m.currency
-                            AND (f.kind = 'issuer' OR b.fb - f.held_minor >= m.amount)
-                            AND (m.payer IS NULL OR f.user_id = m.payer)
-                            AND (NOT m.wallets_only OR t.kind = 'wallet'), false) AS ok
-          ) d
+          CROSS JOIN LATERAL (SELECT ${allowedAt(sql`b.fb`)} AS ok) d
       ), outcome AS MATERIALIZED (
-        SELECT n, ok, fb, tb FROM steps WHERE n > 0
-      ), final AS MATERIALIZED (
-        SELECT balances FROM steps ORDER BY n DESC LIMIT 1
-      ), touched AS MATERIALIZED (
-        SELECT m.from_id AS id FROM input m JOIN outcome o USING (n) WHERE o.ok AND m.amount > 0
-        UNION
-        SELECT m.to_id FROM input m JOIN outcome o USING (n) WHERE o.ok AND m.amount > 0
+        -- When every member is allowed in turn, the running sums are the answer and the
+        -- member-by-member walk never runs.
+        SELECT n, ok, fb, tb FROM fast WHERE (SELECT all_allowed FROM verdict)
+        UNION ALL
+        SELECT n, ok, fb, tb FROM steps WHERE n > 0 AND NOT (SELECT all_allowed FROM verdict)
+      ), totals AS MATERIALIZED (
+        SELECT d.id, sum(d.delta) AS delta
+          FROM deltas d JOIN outcome o USING (n)
+         WHERE o.ok AND d.delta <> 0
+         GROUP BY d.id
       ), moved AS (
         -- held_minor from the locked row, as in move: a batch changes no hold.
         UPDATE accounts a
-           SET balance_minor = (fin.balances ->> a.id::text)::bigint, held_minor = l.held_minor,
+           SET balance_minor = l.balance_minor + tt.delta, held_minor = l.held_minor,
                updated_at = now()
-          FROM final fin, locked l
-         WHERE a.id = l.id AND a.id IN (SELECT id FROM touched)
+          FROM totals tt JOIN locked l ON l.id = tt.id
+         WHERE a.id = tt.id
         RETURNING a.id
       ), entry AS (
         INSERT INTO journal_entries (id, kind, from_account_id, to_account_id, amount_minor,
@@ -587,6 +604,19 @@ type BatchRow = { n: number; ok: boolean; fb: string | null; tb: string | null }
 } & { [K in `${BatchSide}_${'created_at' | 'updated_at'}`]: Date | null };
 
 /** A side of a batch member as `move` would have locked it: the balance at the member's turn. */
+/**
+ * A batch member's rules (the same as `move`'s), with `fromBalance` the payer's balance at its
+ * turn; over the batch statement's `input m`, `locked f` (payer) and `locked t` (payee).
+ */
+function allowedAt(fromBalance: RawBuilder<unknown>): RawBuilder<SqlBool> {
+  return sql<SqlBool>`coalesce(f.id IS NOT NULL AND t.id IS NOT NULL AND m.from_id <> m.to_id
+                    AND m.amount >= 0
+                    AND f.currency = m.currency AND t.currency = m.currency
+                    AND (f.kind = 'issuer' OR ${fromBalance} - f.held_minor >= m.amount)
+                    AND (m.payer IS NULL OR f.user_id = m.payer)
+                    AND (NOT m.wallets_only OR t.kind = 'wallet'), false)`;
+}
+
 function batchAccount(row: BatchRow, side: BatchSide, balance: string | null): Account | undefined {
   const id = row[`${side}_id`];
   if (id === null) return undefined;
