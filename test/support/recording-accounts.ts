@@ -19,6 +19,8 @@ export class RecordingRepository extends AccountsRepository {
   readonly failNext: Error[] = [];
   /** Holds the next single statement until it resolves. */
   hold: Promise<void> | undefined;
+  /** A single statement is waiting on `hold`. */
+  holding = false;
   /** Runs before each batch statement, with its members (e.g. to change the rows they need). */
   onBatch: ((members: readonly BatchMember[]) => Promise<void>) | undefined;
 
@@ -29,7 +31,11 @@ export class RecordingRepository extends AccountsRepository {
   ): Promise<MoveOutcome> {
     const hold = this.hold;
     this.hold = undefined;
-    await hold;
+    if (hold) {
+      this.holding = true;
+      await hold;
+      this.holding = false;
+    }
     const outcome = await super.move(m, rules, companions);
     this.log.push({ movement: m, outcome });
     return outcome;

@@ -18,6 +18,9 @@ import { engines } from '../../support/databases.js';
 import { assertLedgerInvariants } from '../../support/ledger.js';
 import { RecordingRepository } from '../../support/recording-accounts.js';
 
+/** One turn of the event loop, for waits on the batcher's state. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
 interface Op {
   ref: string;
   actor: Actor;
@@ -390,6 +393,7 @@ for (const [engine, { max, waitUs }] of engines.flatMap((e) =>
           let release!: () => void;
           repo.hold = new Promise<void>((resolve) => (release = resolve));
           const first = move(users[0]!.wallet, 5);
+          while (!repo.holding) await turn();
           repo.failNext.push(lost);
           const rest = users.map((user) =>
             move(user.wallet, 7).then(
@@ -397,6 +401,7 @@ for (const [engine, { max, waitUs }] of engines.flatMap((e) =>
               (err: Error) => err.message,
             ),
           );
+          while (service.waitingMovements < users.length) await turn();
           release();
           await first;
           assert.deepEqual(
@@ -439,8 +444,10 @@ for (const [engine, { max, waitUs }] of engines.flatMap((e) =>
             amount: 1,
             currency: 'USD',
           });
+          while (!repo.holding) await turn();
           const batchesBefore = repo.batches;
           const answers = Promise.all([answer(twice, twice.key), answer(twice, twice.key)]);
+          while (service.waitingMovements < 2) await turn();
           release();
           await first;
           const [one, two] = await answers;

@@ -448,6 +448,9 @@ for (const [engine, batch] of engines.flatMap((e) => settings.map((c) => [e, c] 
           let release!: () => void;
           ours.repo.hold = new Promise<void>((resolve) => (release = resolve));
           const first = order(a!, products[0]!.id);
+          // The first order is the one held, before the others arrive.
+          const turn = () => new Promise((resolve) => setImmediate(resolve));
+          while (!ours.repo.holding) await turn();
           const sizes: number[] = [];
           ours.repo.onBatch = async (members) => {
             sizes.push(members.length);
@@ -459,7 +462,6 @@ for (const [engine, batch] of engines.flatMap((e) => settings.map((c) => [e, c] 
             (err: unknown) => (isForeignKeyViolation(err) ? 'foreign key' : String(err)),
           );
           // Both queued behind the held order before it is let go.
-          const turn = () => new Promise((resolve) => setImmediate(resolve));
           while (ours.accounts.waitingMovements < 2) await turn();
           release();
           try {
