@@ -142,10 +142,10 @@ export function keepConnected(client: Redis): Redis {
     disconnect(reconnect);
   };
   const quit = client.quit.bind(client);
-  client.quit = ((...args: Parameters<Redis['quit']>) => {
+  client.quit = (...args: Parameters<Redis['quit']>) => {
     closing = true;
     return quit(...args);
-  });
+  };
   const duplicate = client.duplicate.bind(client);
   client.duplicate = (override?: Partial<RedisOptions>) => keepConnected(duplicate(override));
   client.on('end', () => {
