@@ -47,13 +47,22 @@ function fromAppError(error: AppError, where?: GraphQLError): FormattedError {
   return { message, locations: where?.locations, path: where?.path, extensions };
 }
 
+/**
+ * An error's extensions. graphql-jit makes some errors (a variable's coercion) with a GraphQLError
+ * of its own making that has none.
+ */
+function extensionsOf(error: GraphQLError): Partial<GraphQLError['extensions']> {
+  const extensions: GraphQLError['extensions'] | undefined = error.extensions;
+  return extensions ?? {};
+}
+
 function documentError(error: GraphQLError): FormattedError {
   // Codes come from the limits (limitError) and the response-size guard, all in the catalogue.
-  const code = isErrorCode(error.extensions.code) ? error.extensions.code : undefined;
+  const { code, details } = extensionsOf(error);
   return {
     message: error.message,
     locations: error.locations,
-    extensions: { code: code ?? 'GRAPHQL_VALIDATION_FAILED', details: error.extensions.details },
+    extensions: { code: isErrorCode(code) ? code : 'GRAPHQL_VALIDATION_FAILED', details },
   };
 }
 
@@ -81,12 +90,12 @@ function describe(error: GraphQLError, executed: boolean, log: Logger): Describe
     return original.errors.map((cause) => describeCause(cause, original, log));
   }
   if (!original) {
-    if (!executed || error.extensions.code) return [{ error: documentError(error) }];
+    if (!executed || extensionsOf(error).code) return [{ error: documentError(error) }];
     // A field the schema promises non-null came back null: a fault of ours.
     log.error({ err: error }, 'GraphQL execution error');
     return [{ error: fromAppError(INTERNAL, error) }];
   }
-  if (original instanceof GraphQLError && original.extensions.code) {
+  if (original instanceof GraphQLError && extensionsOf(original).code) {
     return [{ error: documentError(original) }];
   }
   const appError = toAppError(original);

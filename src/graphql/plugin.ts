@@ -91,11 +91,16 @@ export async function registerGraphql(
           { operationName: operationNameOf(context.reply?.request), variables },
           limits,
         );
-        // mercurius keys a JIT-compiled query by its text and compiles the operation of the
-        // request that happened to compile it, then runs that one whatever a later request's
-        // operationName: another operation than the one measured. Handing the document back
-        // (unchanged) keeps such documents off JIT, executed by graphql-js as selected.
-        if (config.graphqlJit > 0 && operationCount(document) > 1) return { document };
+        // Handing the document back (unchanged) keeps it off JIT, executed by graphql-js, where
+        // graphql-jit would answer otherwise:
+        // - mercurius keys a JIT-compiled query by its text and compiles the operation of the
+        //   request that happened to compile it, then runs that one whatever a later request's
+        //   operationName: another operation than the one measured;
+        // - graphql-jit ignores a variable's default value: a required variable with a default,
+        //   left out, is refused as "not provided", an optional one is null.
+        if (config.graphqlJit > 0 && (operationCount(document) > 1 || hasDefaults(document))) {
+          return { document };
+        }
       },
     );
     // GraphQL over HTTP allows `"extensions": null`, which mercurius' body schema refuses.
@@ -133,3 +138,10 @@ export async function registerGraphql(
 
 const operationCount = (document: DocumentNode) =>
   document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION).length;
+
+const hasDefaults = (document: DocumentNode) =>
+  document.definitions.some(
+    (d) =>
+      d.kind === Kind.OPERATION_DEFINITION &&
+      (d.variableDefinitions ?? []).some((v) => v.defaultValue !== undefined),
+  );

@@ -37,6 +37,20 @@ interface Case {
 
 const unknownId = randomUUID();
 
+/** graphql-jit ignores variables' defaults: such documents stay on graphql-js. */
+const WITH_DEFAULTS = {
+  query: `query ($id: ID! = "${unknownId}", $n: Int = 2) {
+    user(id: $id) { id name } users(limit: $n) { id } }`,
+  inputs: [
+    { who: 'admin' },
+    { who: 'admin', variables: {} },
+    { who: 'admin', variables: { n: 1 } },
+    { who: 'admin', variables: { id: null } },
+    { who: 'user', variables: {} },
+    { who: 'guest' },
+  ] satisfies Input[],
+};
+
 const CASES: Case[] = [
   {
     name: 'users with their posts',
@@ -187,6 +201,19 @@ describe('GraphQL compiled with graphql-jit answers as graphql-js does', () => {
       assert.ok(watcher.compiled(testCase.query), 'the document is still compiled');
     });
   }
+
+  it('when a document whose variables have defaults comes again and again without them, then it is answered as graphql-js answers it', async () => {
+    for (const input of WITH_DEFAULTS.inputs) {
+      const expected = await send(interpreted, WITH_DEFAULTS.query, input);
+      for (let use = 0; use < 3; use++) {
+        assert.deepEqual(
+          await send(compiled, WITH_DEFAULTS.query, input),
+          expected,
+          JSON.stringify(input),
+        );
+      }
+    }
+  });
 
   for (const { code, query } of OVER_THE_LIMITS) {
     it(`when a document over a limit (${code}) comes again and again, then it is refused alike every time`, async () => {
