@@ -89,6 +89,7 @@ function ordersScenario(options: {
   description: string;
   connections?: number;
   p99VsBaseline?: number;
+  stratumEnv?: Record<string, string>;
 }): Scenario {
   return {
     ...options,
@@ -125,6 +126,12 @@ function ordersScenario(options: {
 const ORDERS =
   'POST /api/v1/users/:id/orders (Bearer of the buyer, Idempotency-Key), 1–3 of 20 products from 1,000 funded wallets, confirmation emails sent in process';
 
+/**
+ * 200 requests in flight over a pool of 20 keep more than LOAD_SHED_POOL_WAITING (100) waiting:
+ * the shedder would answer most with 503, which measures the shedder, not the throughput.
+ */
+export const THROUGHPUT_AT_200 = { LOAD_SHED_POOL_WAITING: '0' };
+
 export const orders = ordersScenario({
   name: 'orders',
   description: `${ORDERS}; vs pgbench TPC-B-like tps`,
@@ -143,4 +150,5 @@ export const orders200 = ordersScenario({
   description: `${ORDERS}; 200 connections, vs pgbench -c 200 at scale 200`,
   connections: 200,
   p99VsBaseline: 2,
+  stratumEnv: THROUGHPUT_AT_200,
 });

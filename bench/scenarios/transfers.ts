@@ -8,6 +8,7 @@ import {
   type BenchWallet,
 } from './funded-wallets.js';
 import type { Scenario } from './scenario.js';
+import { THROUGHPUT_AT_200 } from './orders.js';
 
 const WALLETS = 1_000;
 const PATH = '/api/v1/transfers';
@@ -56,6 +57,7 @@ function transfersScenario(options: {
   connections?: number;
   ratioTarget: number | null;
   p99VsBaseline?: number;
+  stratumEnv?: Record<string, string>;
 }): Scenario {
   const { pairing, ...rest } = options;
   return {
@@ -110,6 +112,7 @@ export const transfers200 = transfersScenario({
   connections: 200,
   ratioTarget: 1.0,
   p99VsBaseline: 2,
+  stratumEnv: THROUGHPUT_AT_200,
 });
 
 /** Every transfer from one wallet: its row is in every batch (compare with `transfers`). */
