@@ -364,26 +364,18 @@ export class AccountsRepository {
       payer: rules.payerUserId,
       wallets_only: rules.walletsOnly,
     }));
+    // A member's outcome, as its guards and its rows in the merged inserts ask for it.
+    const outcomeHolds = (member: RawBuilder<number>, allowed: RawBuilder<boolean>) =>
+      sql<SqlBool>`EXISTS (SELECT FROM outcome o WHERE o.n = ${member} AND o.ok = ${allowed})`;
     const parts = members.flatMap(({ companions }, i) => {
       const n = i + 1;
-      const guards: MovementGuards = {
-        allowed: guard(sql<SqlBool>`EXISTS (SELECT FROM outcome WHERE n = ${n}::int AND ok)`, {
-          member: n,
-          allowed: true,
-        }),
-        refused: guard(sql<SqlBool>`EXISTS (SELECT FROM outcome WHERE n = ${n}::int AND NOT ok)`, {
-          member: n,
-          allowed: false,
-        }),
-      };
+      const guardOf = (allowed: boolean) =>
+        guard(outcomeHolds(sql`${n}::int`, sql.lit(allowed)), { member: n, allowed });
+      const guards: MovementGuards = { allowed: guardOf(true), refused: guardOf(false) };
       return companions.flatMap((companion) => companion(guards));
     });
     // Every member's rows for one table in one insert, each under its member's outcome.
-    const companionCtes = batchPartsSql(
-      parts,
-      (member, allowed) => sql<SqlBool>`EXISTS (SELECT FROM outcome o
-                                                  WHERE o.n = ${member} AND o.ok = ${allowed})`,
-    );
+    const companionCtes = batchPartsSql(parts, outcomeHolds);
     const { rows } = await sql<BatchRow>`
       WITH RECURSIVE input AS MATERIALIZED (
         SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb)

@@ -101,23 +101,36 @@ const names = (columns: readonly Column[]) => sql.join(columns.map(([name]) => s
 const definitions = (columns: readonly Column[]) =>
   sql.join(columns.map(([name, type]) => sql`${sql.id(name)} ${sql.raw(type)}`));
 
-/**
- * For the statement's owner: the parts as its CTEs (`, companion_0 AS (INSERT …)`, …), to follow
- * its own.
- */
-export function partsSql(parts: readonly StatementPart[]): RawBuilder<unknown> {
-  const ctes = (parts as unknown as PartData[]).map(
-    (part, i) => sql`, ${sql.id(`companion_${i}`)} AS (${insertSql(part)})`,
+/** An `INSERT … SELECT` of `rows` (one jsonb parameter) into `table`, where `condition` holds. */
+function insertRows(
+  table: string,
+  columns: readonly Column[],
+  rows: readonly Record<string, unknown>[],
+  condition: RawBuilder<SqlBool>,
+  tags: RawBuilder<unknown>[] = [],
+): RawBuilder<unknown> {
+  return sql`
+    INSERT INTO ${sql.id(table)} (${names(columns)})
+    SELECT ${names(columns)}
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        AS r(${sql.join([...tags, definitions(columns)])})
+     WHERE ${condition}`;
+}
+
+/** Statements as CTEs to follow the owner's own: `, companion_0 AS (…), companion_1 AS (…)`. */
+function asCtes(statements: RawBuilder<unknown>[]): RawBuilder<unknown> {
+  const ctes = statements.map(
+    (statement, i) => sql`, ${sql.id(`companion_${i}`)} AS (${statement})`,
   );
   return ctes.length > 0 ? sql.join(ctes, sql``) : sql``;
 }
 
-function insertSql({ table, columns, rows, when }: PartData): RawBuilder<unknown> {
-  return sql`
-    INSERT INTO ${sql.id(table)} (${names(columns)})
-    SELECT ${names(columns)}
-      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(${definitions(columns)})
-     WHERE ${when.condition}`;
+const alone = ({ table, columns, rows, when }: PartData) =>
+  insertRows(table, columns, rows, when.condition);
+
+/** For the statement's owner: the parts as its CTEs, each under its own guard. */
+export function partsSql(parts: readonly StatementPart[]): RawBuilder<unknown> {
+  return asCtes((parts as unknown as PartData[]).map(alone));
 }
 
 /**
@@ -131,10 +144,10 @@ export function batchPartsSql(
   outcomeHolds: (member: RawBuilder<number>, allowed: RawBuilder<boolean>) => RawBuilder<SqlBool>,
 ): RawBuilder<unknown> {
   const groups = new Map<string, PartData[]>();
-  const alone: PartData[] = [];
+  const single: PartData[] = [];
   for (const part of parts as unknown as PartData[]) {
     if (!part.when.outcome) {
-      alone.push(part);
+      single.push(part);
       continue;
     }
     const key = JSON.stringify([part.table, part.columns]);
@@ -151,15 +164,13 @@ export function batchPartsSql(
         member_allowed: part.when.outcome!.allowed,
       })),
     );
-    return sql`
-      INSERT INTO ${sql.id(table)} (${names(columns)})
-      SELECT ${names(columns)}
-        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-          AS r(member_n int, member_allowed boolean, ${definitions(columns)})
-       WHERE ${outcomeHolds(sql.ref('r.member_n'), sql.ref('r.member_allowed'))}`;
+    return insertRows(
+      table,
+      columns,
+      rows,
+      outcomeHolds(sql.ref('r.member_n'), sql.ref('r.member_allowed')),
+      [sql`member_n int`, sql`member_allowed boolean`],
+    );
   });
-  const ctes = [...merged, ...alone.map(insertSql)].map(
-    (statement, i) => sql`, ${sql.id(`companion_${i}`)} AS (${statement})`,
-  );
-  return ctes.length > 0 ? sql.join(ctes, sql``) : sql``;
+  return asCtes([...merged, ...single.map(alone)]);
 }
