@@ -26,6 +26,8 @@ export interface LoadResult {
   errors: number;
   timeouts: number;
   non2xx: number;
+  /** The non-2xx answers by status ("503 ×1,204, 402 ×3"), absent or empty when there were none. */
+  non2xxStatuses?: string;
   /** What the scenario found after the run (the outbox backlog, say). */
   settled?: string;
   /** autocannon's own result object (or pgbench's summary), kept whole for the JSON file. */
@@ -80,8 +82,19 @@ export async function measure(
     errors: raw.errors,
     timeouts: raw.timeouts,
     non2xx: raw.non2xx,
+    non2xxStatuses: statusesOf(raw),
     raw,
   };
+}
+
+/** autocannon counts every status it saw; the non-2xx ones, most frequent first. */
+function statusesOf(raw: autocannon.Result): string {
+  return Object.entries(raw.statusCodeStats ?? {})
+    .map(([status, stats]) => [status, stats?.count ?? 0] as const)
+    .filter(([status, count]) => !status.startsWith('2') && count > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([status, count]) => `${status} ×${count.toLocaleString('en-US')}`)
+    .join(', ');
 }
 
 /** A run with failed or non-2xx responses measured something else than the scenario. */
@@ -89,7 +102,8 @@ export function problemsOf(result: LoadResult): string | undefined {
   const problems = [
     result.errors && `${result.errors} errors`,
     result.timeouts && `${result.timeouts} timeouts`,
-    result.non2xx && `${result.non2xx} non-2xx responses`,
+    result.non2xx &&
+      `${result.non2xx} non-2xx responses${result.non2xxStatuses ? ` (${result.non2xxStatuses})` : ''}`,
   ].filter(Boolean);
   return problems.length ? problems.join(', ') : undefined;
 }

@@ -127,10 +127,12 @@ const ORDERS =
   'POST /api/v1/users/:id/orders (Bearer of the buyer, Idempotency-Key), 1–3 of 20 products from 1,000 funded wallets, confirmation emails sent in process';
 
 /**
- * 200 requests in flight over a pool of 20 keep more than LOAD_SHED_POOL_WAITING (100) waiting:
- * the shedder would answer most with 503, which measures the shedder, not the throughput.
+ * Money writes are the shedder's critical class, admitted while fewer than
+ * LOAD_SHED_CRITICAL_IN_FLIGHT (128) are in flight: at 200 connections the rest would be
+ * answered 503 at once, which measures the shedder, not the throughput. A deployment whose
+ * clients keep 200 money requests in flight per process sets it the same way.
  */
-export const THROUGHPUT_AT_200 = { LOAD_SHED_POOL_WAITING: '0' };
+export const THROUGHPUT_AT_200 = { LOAD_SHED_CRITICAL_IN_FLIGHT: '256' };
 
 export const orders = ordersScenario({
   name: 'orders',
