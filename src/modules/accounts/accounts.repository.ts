@@ -595,7 +595,6 @@ type BatchRow = { n: number; ok: boolean; fb: string | null; tb: string | null }
   [K in `${BatchSide}_${'id' | 'kind' | 'user_id' | 'currency' | 'held'}`]: string | null;
 } & { [K in `${BatchSide}_${'created_at' | 'updated_at'}`]: Date | null };
 
-/** A side of a batch member as `move` would have locked it: the balance at the member's turn. */
 /**
  * A batch member's rules (the same as `move`'s), with `fromBalance` the payer's balance at its
  * turn; over the batch statement's `input m`, `locked f` (payer) and `locked t` (payee).
@@ -609,6 +608,7 @@ function allowedAt(fromBalance: RawBuilder<unknown>): RawBuilder<SqlBool> {
                     AND (NOT m.wallets_only OR t.kind = 'wallet'), false)`;
 }
 
+/** A side of a batch member as `move` would have locked it: the balance at the member's turn. */
 function batchAccount(row: BatchRow, side: BatchSide, balance: string | null): Account | undefined {
   const id = row[`${side}_id`];
   if (id === null) return undefined;
