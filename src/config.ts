@@ -666,6 +666,9 @@ function authConfig(env: NodeJS.ProcessEnv, nodeEnv: string) {
       retryAfterS: read(env, 'LOAD_SHED_RETRY_AFTER_S', int(1, 3600), 1),
       sampleIntervalMs: 500,
     },
+    // After this long without a request, one full garbage collection gives back what the last
+    // load left in the heap (src/platform/http/idle-memory.ts); 0 = never.
+    memoryIdleGcMs: read(env, 'MEMORY_IDLE_GC_MS', int(0, 3_600_000), 10_000),
     rateLimitMax: read(env, 'RATE_LIMIT_MAX', int(1, 1_000_000), 100),
     rateLimitWindowMs: read(env, 'RATE_LIMIT_WINDOW_MS', int(1000, 86_400_000), 60_000),
     loginMaxFailures: read(env, 'LOGIN_MAX_FAILURES', int(1, 1000), 5),

@@ -361,10 +361,11 @@ of 50, so its branch rows are not one hot spot that would make it slow.
 \`transfers-1\`, \`orders-1\`, \`transfers-200\` and \`orders-200\` are the same requests at 1 and
 200 connections, each against pgbench with as many clients (\`-c 1\`, \`-c 200\`) on tables of a
 scale at least that count (\`-s 200\`, in a database of its own, \`stratum_pgbench_s200\`, kept
-like the first); Stratum's pool stays at 20, and its \`LOAD_SHED_CRITICAL_IN_FLIGHT\` is 256 (the
-default, 128, would answer 503 to every money write beyond 128 in flight). Besides the ratio, their p99 must be at most twice
-pgbench's. At 200 clients the server needs \`max_connections\` of at least 230: the bench checks
-before any load and leaves those scenarios out (the reason in its log) when it is lower. \`transfers-hot-payer\` (every
+like the first); Stratum's pool stays at 20, and its \`LOAD_SHED_CRITICAL_IN_FLIGHT\` is 256
+(the default, 128, would answer 503 to every money write beyond 128 in flight). Besides the
+ratio, their p99 must be at most twice pgbench's. At 200 clients the server needs
+\`max_connections\` of at least 230: the bench checks before any load and leaves those
+scenarios out (the reason in its log) when it is lower. \`transfers-hot-payer\` (every
 transfer from one wallet) and \`transfers-hot-payee\` (every transfer into one wallet) are
 reported beside \`transfers\`, whose figures are the uniform case; orders all pay the one
 merchant already (one of its 16 rows at random), so \`orders\` is its own hot-account row.

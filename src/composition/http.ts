@@ -21,6 +21,7 @@ import {
   type Lifecycle,
   type ReadinessCheck,
 } from '../platform/http/health.js';
+import { collectWhenIdle } from '../platform/http/idle-memory.js';
 import { registerLoadShedding, watchPressure } from '../platform/http/load-shedding.js';
 import { registerOpenApi } from '../platform/http/openapi.js';
 import { rateLimitPlugin } from '../platform/http/rate-limit.js';
@@ -84,8 +85,8 @@ export interface HttpParts {
 
 /**
  * What every request passes through before a module's route: request id, versioning, error
- * handling, helmet, CORS, compression, metrics, load shedding, authentication, rate limit, the
- * documents, health. Returns the process's metrics.
+ * handling, helmet, CORS, compression, metrics, load shedding, the idle collection,
+ * authentication, rate limit, the documents, health. Returns the process's metrics.
  */
 export async function registerCrossCutting(
   server: FastifyInstance,
@@ -139,6 +140,7 @@ export async function registerCrossCutting(
   registerLoadShedding(server, config.loadShedding, pressure, (loadClass) =>
     metrics.shed.inc({ class: loadClass }),
   );
+  if (config.memoryIdleGcMs > 0) collectWhenIdle(server, config.memoryIdleGcMs);
   await server.register(authenticationPlugin, {
     tokens: services.tokens,
     revocations: deps.revocations,
