@@ -18,6 +18,7 @@ async function appCounting() {
   let collections = 0;
   collectWhenIdle(app, IDLE_MS, () => collections++);
   app.get('/', async () => 'ok');
+  app.get('/probe', { config: { neverShed: true } }, async () => 'ok');
   await app.ready();
   return { app, collections: () => collections };
 }
@@ -49,6 +50,18 @@ describe('collectWhenIdle', () => {
       await sleep(IDLE_MS / 10);
     }
     assert.equal(collections(), 0);
+    await app.close();
+  });
+
+  it('when only health probes keep coming after requests stop, then one collection still runs', async () => {
+    const { app, collections } = await appCounting();
+    await app.inject('/');
+    const probing = setInterval(() => void app.inject('/probe'), IDLE_MS / 4);
+    try {
+      assert.ok(await eventually(() => collections() === 1));
+    } finally {
+      clearInterval(probing);
+    }
     await app.close();
   });
 

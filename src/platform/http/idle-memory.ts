@@ -21,9 +21,11 @@ export function collectWhenIdle(
   let requests = 0;
   let seen = 0;
   let collectedAt = 0;
-  // A callback hook: an async one costs a promise on every request.
-  app.addHook('onRequest', (_request, _reply, done) => {
-    requests++;
+  // A callback hook: an async one costs a promise on every request. Health probes and metric
+  // scrapes (`neverShed`) come on a schedule whatever the load: counted, they would keep an
+  // otherwise idle process from ever collecting.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!request.routeOptions.config.neverShed) requests++;
     done();
   });
   const timer = setInterval(() => {
